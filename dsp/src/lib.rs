@@ -1,0 +1,9 @@
+//! # qwave-dsp
+//!
+//! Pure signal-processing kernels for qwave: no I/O, no threads, no clocks.
+//!
+//! ```text
+//!  probe (L-STF · L-LTF · L-SIG)  ──►  channel simulator  ──►  receiver
+//!        ofdm / preamble / lsig          channel                  rx
+//! ```
+#![warn(missing_docs)]
