@@ -7,3 +7,11 @@
 //!  IQ ─► dsp (sync, CFO, L-LTF CSI) ─► extract (quantize) ─► reconcile ─► amplify ─► confirmed key
 //! ```
 #![warn(missing_docs)]
+
+pub mod session;
+
+/// Constant-time equality of two byte strings (length is not secret).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
