@@ -8,6 +8,12 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod amplify;
+pub mod capture;
+pub mod cli;
+pub mod extract;
+pub mod pipeline;
+pub mod reconcile;
 pub mod session;
 
 /// Constant-time equality of two byte strings (length is not secret).

@@ -2,4 +2,9 @@
 //! the per-party state machine and its drivers.
 
 pub mod auth;
+pub mod eve;
+pub mod pair;
+pub mod party;
 pub mod wire;
+
+pub use party::{BlockStats, Event, Party, SessionConfig};

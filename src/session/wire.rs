@@ -122,6 +122,17 @@ pub enum Msg {
         /// Sorted sample indices.
         indices: Vec<u32>,
     },
+    /// Bob reveals his bits at `m` positions drawn from `seed` (see
+    /// `party::sample_positions`); both discard them. Alice's disagreement
+    /// estimate comes from it.
+    Sample {
+        /// Block number.
+        block: u32,
+        /// Public seed of the positions.
+        seed: u64,
+        /// Bob's bits at those positions, packed MSB first.
+        bits: Vec<u8>,
+    },
     /// Alice starts reconciliation of `n_bits` bits.
     ReconStart {
         /// Block number.
@@ -201,6 +212,7 @@ mod tag {
     pub const CONFIRM: u8 = 9;
     pub const NO_KEY: u8 = 10;
     pub const ABORT: u8 = 11;
+    pub const SAMPLE: u8 = 12;
 }
 
 impl Msg {
@@ -211,6 +223,7 @@ impl Msg {
             Msg::BlockPlan { .. } => "BlockPlan",
             Msg::BlockAck { .. } => "BlockAck",
             Msg::Drops { .. } => "Drops",
+            Msg::Sample { .. } => "Sample",
             Msg::ReconStart { .. } => "ReconStart",
             Msg::Recon { .. } => "Recon",
             Msg::ReconDone { .. } => "ReconDone",
@@ -262,6 +275,12 @@ impl Msg {
                 for i in indices {
                     out.extend_from_slice(&i.to_be_bytes());
                 }
+            }
+            Msg::Sample { block, seed, bits } => {
+                out.push(tag::SAMPLE);
+                out.extend_from_slice(&block.to_be_bytes());
+                out.extend_from_slice(&seed.to_be_bytes());
+                put_bytes(out, bits);
             }
             Msg::ReconStart {
                 block,
@@ -415,6 +434,11 @@ impl Msg {
                 }
                 m
             }
+            tag::SAMPLE => Msg::Sample {
+                block: r.u32()?,
+                seed: r.u64()?,
+                bits: r.bytes()?,
+            },
             tag::RECON => Msg::Recon {
                 block: r.u32()?,
                 payload: r.bytes()?,
@@ -576,6 +600,12 @@ mod tests {
                 }),
             (any::<u32>(), proptest::collection::vec(any::<u8>(), 0..300))
                 .prop_map(|(block, payload)| Msg::Recon { block, payload }),
+            (
+                any::<u32>(),
+                any::<u64>(),
+                proptest::collection::vec(any::<u8>(), 0..40)
+            )
+                .prop_map(|(block, seed, bits)| Msg::Sample { block, seed, bits }),
             (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(a, b, c, d)| {
                 Msg::ReconDone {
                     block: a,

@@ -1,0 +1,83 @@
+//! `qwave demo` and `qwave replay`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use qwave_dsp::channel::Scenario;
+
+use super::{existing, fresh_auth_key, KeygenOpts};
+use crate::pipeline::{self, report::Report, SimOptions};
+
+/// `qwave demo`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Channel scenario: walk, static or vehicle.
+    #[arg(long, default_value = "walk")]
+    pub scenario: String,
+    /// Seconds of probing (air time).
+    #[arg(long, default_value_t = 30.0)]
+    pub seconds: f64,
+    /// Seed of the channel simulator.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Key-generation options.
+    #[command(flatten)]
+    pub keygen: KeygenOpts,
+}
+
+/// Looks a scenario up by name, with the list in the error.
+pub fn scenario(name: &str) -> Result<Scenario> {
+    Scenario::by_name(name).with_context(|| {
+        format!(
+            "unknown scenario `{name}`; known: {}",
+            Scenario::names().join(", ")
+        )
+    })
+}
+
+fn emit(report: &Report, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(report)?);
+    } else {
+        println!("{}", report.summary());
+    }
+    if report.aborted.is_some() {
+        bail!("the session aborted");
+    }
+    Ok(())
+}
+
+/// Runs the demo.
+pub fn demo(a: DemoArgs) -> Result<()> {
+    if !(a.seconds > 0.0 && a.seconds <= 3600.0) {
+        bail!("--seconds must be in (0, 3600], got {}", a.seconds);
+    }
+    let opts = SimOptions {
+        scenario: scenario(&a.scenario)?,
+        seconds: a.seconds,
+        seed: a.seed,
+        session: a.keygen.session_config()?,
+        progress: true,
+    };
+    let report = pipeline::simulate_keygen(&opts, &fresh_auth_key()?);
+    emit(&report, a.keygen.json)
+}
+
+/// `qwave replay`.
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// HDF5 CSI trace (qwave-csi-trace schema).
+    pub trace: PathBuf,
+    /// Key-generation options.
+    #[command(flatten)]
+    pub keygen: KeygenOpts,
+}
+
+/// Replays a trace.
+pub fn replay(a: ReplayArgs) -> Result<()> {
+    existing(&a.trace)?;
+    let cfg = a.keygen.session_config()?;
+    let report = pipeline::replay::replay_trace(&a.trace, &cfg, &fresh_auth_key()?, true)?;
+    emit(&report, a.keygen.json)
+}

@@ -1,0 +1,1221 @@
+//! One party's key-generation state machine, sans-IO (cf. quinn-proto's
+//! `Connection`): channel rows go in with [`Party::push_row`], peer frames
+//! with [`Party::handle_frame`]; frames to send come out of
+//! [`Party::poll_transmit`], keys and refusals out of [`Party::poll_event`].
+//! No sockets, no threads, no clocks.
+//!
+//! Per block of probe exchanges (Alice leads, Bob follows):
+//! ```text
+//!  Alice                                   Bob
+//!  BlockPlan(rows held, stride, k) ──────►
+//!                                  ◄────── BlockAck(rows held)
+//!  Drops(guard-band indices)       ◄─────► Drops
+//!                                  ◄────── Sample(seed, Bob's bits there)   (sacrificed; QBER estimate)
+//!  ReconStart(q̂, shuffle seed)     ──────►
+//!  Recon …                         ◄─────► Recon …                           (reconciler's own messages)
+//!                                  ◄────── ReconDone(errors corrected)
+//!  Amplify(ℓ, Toeplitz seed, nonce_A) ───►
+//!                                  ◄────── Confirm(nonce_B, tag_B)
+//!  Confirm(tag_A)                  ──────►
+//! ```
+//! A key is released as an [`Event::Key`] only after the peer's confirmation
+//! tag verified; any authentication or protocol failure aborts the session
+//! and releases nothing further.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sha3::{Digest, Sha3_256};
+
+use super::auth::{FrameCodec, FrameError, Sender};
+use super::wire::{DecodeError, Msg, Reason};
+use crate::amplify::{self, ConfirmRole, LengthInputs, SecretKey, ToeplitzHasher};
+use crate::extract::{self, FeatureBlock, PreprocessConfig, Quantizer, QuantizerKind};
+use crate::reconcile::{self, ReconcileParams, Reconciler, ReconcilerKind, Role};
+
+/// Protocol version spoken in `Hello`.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// Key-generation parameters. Both parties must use the same ones (their
+/// digest is compared in `Hello`).
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// Probe exchanges per key block.
+    pub block_exchanges: u32,
+    /// Fewest exchanges worth a block at the end of a run.
+    pub min_block_exchanges: u32,
+    /// Feature preprocessing.
+    pub preprocess: PreprocessConfig,
+    /// Autocorrelation threshold for Alice's choice of time stride.
+    pub stride_threshold: f64,
+    /// Quantizer strategy.
+    pub quantizer: QuantizerKind,
+    /// Guard band width (guard-band quantizers), in standard deviations.
+    pub guard_fraction: f64,
+    /// Fixed bits per sample, or `None` to choose from the measured
+    /// Alice–Bob correlation of the previous block.
+    pub bits_per_sample: Option<u8>,
+    /// Reconciler strategy.
+    pub reconciler: ReconcilerKind,
+    /// Bits Bob reveals (and both discard) per block to estimate disagreement.
+    pub sample_bits: u32,
+    /// Blocks whose estimated disagreement exceeds this are refused.
+    pub max_qber: f64,
+    /// Security parameter: ε = 2^-security_log2.
+    pub security_log2: u32,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            block_exchanges: 500,
+            min_block_exchanges: 100,
+            preprocess: PreprocessConfig::default(),
+            stride_threshold: 0.5,
+            quantizer: QuantizerKind::Equiprobable,
+            guard_fraction: 0.0,
+            bits_per_sample: None,
+            reconciler: ReconcilerKind::Cascade,
+            sample_bits: 128,
+            max_qber: 0.2,
+            security_log2: amplify::DEFAULT_SECURITY_LOG2,
+        }
+    }
+}
+
+impl SessionConfig {
+    /// SHA3-256 of the canonical description of the parameters.
+    pub fn digest(&self) -> [u8; 32] {
+        Sha3_256::digest(format!("{self:?}").as_bytes()).into()
+    }
+}
+
+/// What one block cost and gave.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BlockStats {
+    /// Block number.
+    pub block: u32,
+    /// Probe exchanges both parties held.
+    pub pairs: u32,
+    /// Bits quantized (after guard-band drops, before sampling).
+    pub raw_bits: u64,
+    /// Bits that entered reconciliation.
+    pub reconciled_bits: u64,
+    /// Bits Bob had to flip (true disagreement before reconciliation).
+    pub errors: u64,
+    /// Bits disclosed: sample, reconciliation, statistics.
+    pub leaked_bits: u64,
+    /// Frames this block put on the wire, both directions.
+    pub messages: u32,
+    /// Min-entropy per raw bit (SP 800-90B estimate, minimum of estimators).
+    pub min_entropy_per_bit: f64,
+    /// Final key bits (0 when refused).
+    pub final_bits: u64,
+    /// Bits per sample used.
+    pub bits_per_sample: u8,
+    /// Alice's raw quantized bits, kept only when observing for evaluation
+    /// (see [`Party::keep_raw_bits`]).
+    pub raw: Option<Vec<u8>>,
+}
+
+/// What a party reports.
+#[derive(Debug)]
+pub enum Event {
+    /// A confirmed key for one block.
+    Key {
+        /// The key (zeroized on drop).
+        key: SecretKey,
+        /// Accounting.
+        stats: BlockStats,
+    },
+    /// The block gave no key; the session goes on.
+    NoKey {
+        /// Why.
+        reason: Reason,
+        /// Human-readable detail with the numbers.
+        detail: String,
+        /// Accounting.
+        stats: BlockStats,
+    },
+    /// The session ended without any further key.
+    Aborted {
+        /// Why.
+        reason: Reason,
+        /// Human-readable detail.
+        detail: String,
+    },
+}
+
+/// Everything that can go wrong inside a party; mapped to an abort.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// Authentication or framing failure.
+    #[error("frame rejected: {0}")]
+    Frame(#[from] FrameError),
+    /// Undecodable message.
+    #[error("undecodable message: {0}")]
+    Decode(#[from] DecodeError),
+    /// The peer sent something the protocol does not allow now.
+    #[error("protocol violation: {0}")]
+    Protocol(String),
+    /// The reconciler failed.
+    #[error("reconciliation: {0}")]
+    Reconcile(#[from] reconcile::ReconcileError),
+    /// Feature extraction failed.
+    #[error("extraction: {0}")]
+    Extract(#[from] extract::ExtractError),
+    /// Privacy amplification failed.
+    #[error("privacy amplification: {0}")]
+    Amplify(#[from] amplify::AmplifyError),
+}
+
+fn protocol(s: impl Into<String>) -> SessionError {
+    SessionError::Protocol(s.into())
+}
+
+enum Stage {
+    /// Waiting for the peer's Hello.
+    Hello,
+    /// Between blocks.
+    Idle,
+    /// Bob holds Alice's plan until his rows for it have arrived.
+    PlanPending(Plan),
+    /// Rows agreed; waiting for the peer's drop list.
+    AwaitDrops(Block),
+    /// Alice: waiting for Bob's sample.
+    AwaitSample(Block),
+    /// Bob: waiting for ReconStart.
+    AwaitReconStart(Block),
+    /// Reconciling.
+    Reconciling(Block, Box<dyn Reconciler>),
+    /// Alice: reconciliation done, waiting for Bob's ReconDone.
+    AwaitReconDone(Block, Vec<u8>),
+    /// Bob: waiting for Amplify.
+    AwaitAmplify(Block, Vec<u8>),
+    /// Alice: sent Amplify, waiting for Bob's Confirm.
+    AwaitConfirmBob(Block, SecretKey, [u8; 16]),
+    /// Bob: sent Confirm, waiting for Alice's Confirm.
+    AwaitConfirmAlice(Block, SecretKey, [u8; 16], [u8; 16]),
+    /// Session over.
+    Done,
+}
+
+#[derive(Clone)]
+struct Plan {
+    block: u32,
+    first_seq: u64,
+    len: u32,
+    stride: u16,
+    bits_per_sample: u8,
+    alice_present: Vec<u8>,
+}
+
+struct Block {
+    plan: Plan,
+    samples: Vec<f64>,
+    my_drops: Vec<u32>,
+    peer_drops: Option<Vec<u32>>,
+    bits: Vec<u8>,
+    /// 1 where the bit at that position is a sample's first (sign) Gray bit.
+    msb: Vec<u8>,
+    quantizer: Box<dyn Quantizer>,
+    stats: BlockStats,
+}
+
+/// One party of the session.
+pub struct Party {
+    role: Role,
+    cfg: SessionConfig,
+    codec: FrameCodec,
+    nonce: [u8; 16],
+    peer_nonce: Option<[u8; 16]>,
+    rows: BTreeMap<u64, Vec<f32>>,
+    cols: Option<usize>,
+    input_done: bool,
+    next_first_seq: Option<u64>,
+    next_block: u32,
+    stage: Stage,
+    out: VecDeque<Vec<u8>>,
+    events: VecDeque<Event>,
+    /// Previous block's (errors, reconciled bits, errors in msb, msb bits, k).
+    history: Option<(u64, u64, u64, u64, u8)>,
+    keep_raw: bool,
+}
+
+fn os_random<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).expect("the OS CSPRNG is available");
+    b
+}
+
+fn bit(bitmap: &[u8], i: usize) -> bool {
+    bitmap.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0)
+}
+
+/// Unpacks MSB-first packed bits into one 0/1 byte per bit.
+pub fn unpack_bits(packed: &[u8], n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|i| (packed.get(i / 8).copied().unwrap_or(0) >> (7 - i % 8)) & 1)
+        .collect()
+}
+
+fn kind_code(k: ReconcilerKind) -> u8 {
+    k as u8 + 1
+}
+
+/// Sample positions Bob reveals: `m` distinct indices of `0..n` from a public seed.
+pub fn sample_positions(seed: u64, n: usize, m: usize) -> Vec<u32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let m = m.min(n);
+    // Floyd's algorithm for m distinct values.
+    let mut set = std::collections::BTreeSet::new();
+    for j in (n - m)..n {
+        let t = rng.random_range(0..=j);
+        if !set.insert(t as u32) {
+            set.insert(j as u32);
+        }
+    }
+    set.into_iter().collect()
+}
+
+fn remove_positions(bits: &[u8], sorted_positions: &[u32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bits.len());
+    let mut p = sorted_positions.iter().peekable();
+    for (i, &b) in bits.iter().enumerate() {
+        if p.peek().is_some_and(|&&x| x as usize == i) {
+            p.next();
+        } else {
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// Bits needed to state a count up to `n` (leakage of a disclosed count).
+fn count_bits(n: u64) -> u64 {
+    64 - n.leading_zeros() as u64
+}
+
+impl Party {
+    /// A party with the pre-shared device authentication key.
+    pub fn new(role: Role, cfg: SessionConfig, auth_key: &[u8; 32]) -> Self {
+        let sender = match role {
+            Role::Alice => Sender::Alice,
+            Role::Bob => Sender::Bob,
+        };
+        let mut p = Self {
+            role,
+            codec: FrameCodec::new(sender, auth_key),
+            nonce: os_random(),
+            peer_nonce: None,
+            rows: BTreeMap::new(),
+            cols: None,
+            input_done: false,
+            next_first_seq: None,
+            next_block: 0,
+            stage: Stage::Hello,
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            history: None,
+            keep_raw: false,
+            cfg,
+        };
+        let hello = Msg::Hello {
+            version: PROTOCOL_VERSION,
+            nonce: p.nonce,
+            params_digest: p.cfg.digest(),
+        };
+        p.send(&hello);
+        p
+    }
+
+    /// Keep each block's raw bits in its stats (for evaluation against an
+    /// eavesdropper; never enable in production).
+    pub fn keep_raw_bits(&mut self, keep: bool) {
+        self.keep_raw = keep;
+    }
+
+    /// This party's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// True once the session has ended (aborted, or all input consumed).
+    pub fn is_done(&self) -> bool {
+        matches!(self.stage, Stage::Done)
+    }
+
+    /// One channel observation: features of probe exchange `seq` (rows must
+    /// arrive in increasing `seq`; gaps are lost probes).
+    pub fn push_row(&mut self, seq: u64, features: &[f32]) {
+        if self.is_done() || features.is_empty() {
+            return;
+        }
+        if *self.cols.get_or_insert(features.len()) != features.len() {
+            return; // a row of another width cannot be paired; drop it
+        }
+        if self.next_first_seq.is_none() {
+            self.next_first_seq = Some(seq);
+        }
+        if self.next_first_seq.is_some_and(|f| seq < f) {
+            return; // belongs to a block already planned
+        }
+        self.rows.insert(seq, features.to_vec());
+        self.progress();
+    }
+
+    /// No more rows will come; finish the last block and end.
+    pub fn finish_input(&mut self) {
+        self.input_done = true;
+        self.progress();
+    }
+
+    /// Next frame to send to the peer.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.out.pop_front()
+    }
+
+    /// Next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Stops the session now (operator request or lost peer): the block in
+    /// progress yields nothing.
+    pub fn abort(&mut self, detail: &str) {
+        if !self.is_done() {
+            self.send(&Msg::Abort {
+                reason: Reason::Shutdown,
+            });
+            self.fail(Reason::Shutdown, detail.to_string());
+        }
+    }
+
+    /// Handles one frame from the peer.
+    pub fn handle_frame(&mut self, frame: &[u8]) {
+        if self.is_done() {
+            return;
+        }
+        let res = self
+            .codec
+            .open(frame)
+            .map_err(SessionError::from)
+            .and_then(|body| Msg::decode(body).map_err(SessionError::from))
+            .and_then(|msg| self.on_msg(msg));
+        if let Err(e) = res {
+            let reason = match &e {
+                SessionError::Frame(_) | SessionError::Decode(_) | SessionError::Protocol(_) => {
+                    Reason::Protocol
+                }
+                _ => Reason::ReconciliationFailed,
+            };
+            self.send(&Msg::Abort { reason });
+            self.fail(reason, e.to_string());
+            return;
+        }
+        self.progress();
+    }
+
+    fn fail(&mut self, reason: Reason, detail: String) {
+        self.stage = Stage::Done;
+        self.events.push_back(Event::Aborted { reason, detail });
+    }
+
+    fn send(&mut self, msg: &Msg) {
+        let f = self.codec.seal(&msg.to_bytes());
+        self.count_message();
+        self.out.push_back(f);
+    }
+
+    fn count_message(&mut self) {
+        if let Some(b) = self.block_mut() {
+            b.stats.messages += 1;
+        }
+    }
+
+    fn block_mut(&mut self) -> Option<&mut Block> {
+        match &mut self.stage {
+            Stage::AwaitDrops(b)
+            | Stage::AwaitSample(b)
+            | Stage::AwaitReconStart(b)
+            | Stage::Reconciling(b, _)
+            | Stage::AwaitReconDone(b, _)
+            | Stage::AwaitAmplify(b, _)
+            | Stage::AwaitConfirmBob(b, _, _)
+            | Stage::AwaitConfirmAlice(b, _, _, _) => Some(b),
+            _ => None,
+        }
+    }
+
+    fn last_seq(&self) -> Option<u64> {
+        self.rows.keys().next_back().copied()
+    }
+
+    /// Drives local progress that needs no peer input.
+    fn progress(&mut self) {
+        loop {
+            let stage = std::mem::replace(&mut self.stage, Stage::Done);
+            let (next, again) = match stage {
+                Stage::Idle if self.role == Role::Alice => self.maybe_plan(),
+                Stage::PlanPending(plan) => self.maybe_ack(plan),
+                other => (other, false),
+            };
+            if matches!(self.stage, Stage::Done) {
+                // not overwritten by a failure inside the handlers
+                self.stage = next;
+            }
+            if !again {
+                break;
+            }
+        }
+    }
+
+    fn maybe_plan(&mut self) -> (Stage, bool) {
+        let Some(first) = self.next_first_seq else {
+            return if self.input_done {
+                (Stage::Done, false)
+            } else {
+                (Stage::Idle, false)
+            };
+        };
+        let full = self.cfg.block_exchanges as u64;
+        let last = self.last_seq();
+        let len = match last {
+            Some(l) if l + 1 >= first + full => full,
+            Some(l) if self.input_done && l + 1 - first >= self.cfg.min_block_exchanges as u64 => {
+                l + 1 - first
+            }
+            _ if self.input_done => {
+                self.send(&Msg::Abort {
+                    reason: Reason::Shutdown,
+                });
+                return (Stage::Done, false);
+            }
+            _ => return (Stage::Idle, false),
+        } as u32;
+        let mut present = vec![0u8; (len as usize).div_ceil(8)];
+        for (&s, _) in self.rows.range(first..first + len as u64) {
+            let i = (s - first) as usize;
+            present[i / 8] |= 1 << (i % 8);
+        }
+        let fb = self.feature_block(first, len, &present, &present);
+        let stride = extract::auto_stride(&fb, self.cfg.stride_threshold).clamp(1, u16::MAX as usize)
+            as u16;
+        let bits_per_sample = self.choose_bits_per_sample();
+        let plan = Plan {
+            block: self.next_block,
+            first_seq: first,
+            len,
+            stride,
+            bits_per_sample,
+            alice_present: present.clone(),
+        };
+        self.send(&Msg::BlockPlan {
+            block: plan.block,
+            first_seq: first,
+            present,
+            len,
+            stride,
+            bits_per_sample,
+        });
+        // Alice waits for BlockAck in PlanPending-like state: reuse PlanPending
+        // (Alice never acks; she leaves it when BlockAck arrives).
+        (Stage::PlanPending(plan), false)
+    }
+
+    fn choose_bits_per_sample(&self) -> u8 {
+        if let Some(k) = self.cfg.bits_per_sample {
+            return k;
+        }
+        match self.history {
+            // Sheppard: for jointly Gaussian samples, P(sign differs) = arccos(ρ)/π,
+            // and the first Gray bit of an equiprobable quantizer is the sign.
+            Some((_, _, e_msb, n_msb, _)) if n_msb > 0 => {
+                let q = (e_msb as f64 / n_msb as f64).min(0.5);
+                extract::bits_per_sample_for((std::f64::consts::PI * q).cos())
+            }
+            _ => 1,
+        }
+    }
+
+    fn maybe_ack(&mut self, plan: Plan) -> (Stage, bool) {
+        if self.role == Role::Alice {
+            return (Stage::PlanPending(plan), false);
+        }
+        let end = plan.first_seq + plan.len as u64;
+        let have_all = self.last_seq().is_some_and(|l| l + 1 >= end) || self.input_done;
+        if !have_all {
+            return (Stage::PlanPending(plan), false);
+        }
+        let mut present = vec![0u8; (plan.len as usize).div_ceil(8)];
+        for (&s, _) in self.rows.range(plan.first_seq..end) {
+            let i = (s - plan.first_seq) as usize;
+            present[i / 8] |= 1 << (i % 8);
+        }
+        self.send(&Msg::BlockAck {
+            block: plan.block,
+            present: present.clone(),
+        });
+        let alice = plan.alice_present.clone();
+        match self.start_block(plan, &alice, &present) {
+            Ok(s) => (s, false),
+            Err(e) => {
+                self.send(&Msg::Abort {
+                    reason: Reason::Protocol,
+                });
+                self.fail(Reason::Protocol, e.to_string());
+                (Stage::Done, false)
+            }
+        }
+    }
+
+    /// Rows present in both bitmaps, in seq order, as a feature block.
+    fn feature_block(&self, first: u64, len: u32, a: &[u8], b: &[u8]) -> FeatureBlock {
+        let cols = self.cols.unwrap_or(1);
+        let mut data = Vec::new();
+        let mut rows = 0;
+        for i in 0..len as usize {
+            if bit(a, i) && bit(b, i) {
+                if let Some(r) = self.rows.get(&(first + i as u64)) {
+                    data.extend(r.iter().map(|&x| x as f64));
+                    rows += 1;
+                }
+            }
+        }
+        FeatureBlock { rows, cols, data }
+    }
+
+    fn start_block(&mut self, plan: Plan, a: &[u8], b: &[u8]) -> Result<Stage, SessionError> {
+        let fb = self.feature_block(plan.first_seq, plan.len, a, b);
+        let end = plan.first_seq + plan.len as u64;
+        // Rows of this block are consumed whatever happens next.
+        self.rows = self.rows.split_off(&end);
+        self.next_first_seq = Some(end);
+        self.next_block = plan.block + 1;
+        let mut stats = BlockStats {
+            block: plan.block,
+            pairs: fb.rows as u32,
+            bits_per_sample: plan.bits_per_sample,
+            messages: 2,
+            ..Default::default()
+        };
+        let quantizer = extract::new_quantizer(
+            self.cfg.quantizer,
+            plan.bits_per_sample,
+            self.cfg.guard_fraction,
+        );
+        let samples = if fb.rows >= 2 {
+            extract::preprocess(&fb, &self.cfg.preprocess, plan.stride as usize)?
+        } else {
+            Vec::new()
+        };
+        let my_drops = quantizer.drop_list(&samples);
+        let block_no = plan.block;
+        let mut block = Block {
+            plan,
+            samples,
+            my_drops: my_drops.clone(),
+            peer_drops: None,
+            bits: Vec::new(),
+            msb: Vec::new(),
+            quantizer,
+            stats,
+        };
+        self.send_counted(
+            &mut block,
+            &Msg::Drops {
+                block: block_no,
+                indices: my_drops,
+            },
+        );
+        Ok(Stage::AwaitDrops(block))
+    }
+
+    fn on_msg(&mut self, msg: Msg) -> Result<(), SessionError> {
+        self.count_message();
+        let stage = std::mem::replace(&mut self.stage, Stage::Done);
+        let next = match (stage, msg) {
+            // A shutdown between blocks is the normal end of a run.
+            (Stage::Idle, Msg::Abort {
+                reason: Reason::Shutdown,
+            }) => Stage::Done,
+            (_, Msg::Abort { reason }) => {
+                self.events.push_back(Event::Aborted {
+                    reason,
+                    detail: format!("peer aborted the session: {reason:?}"),
+                });
+                Stage::Done
+            }
+            (
+                Stage::Hello,
+                Msg::Hello {
+                    version,
+                    nonce,
+                    params_digest,
+                },
+            ) => {
+                if version != PROTOCOL_VERSION {
+                    return Err(protocol(format!("peer speaks version {version}")));
+                }
+                if !crate::ct_eq(&params_digest, &self.cfg.digest()) {
+                    return Err(protocol("peer runs different key-generation parameters"));
+                }
+                self.peer_nonce = Some(nonce);
+                let (na, nb) = match self.role {
+                    Role::Alice => (self.nonce, nonce),
+                    Role::Bob => (nonce, self.nonce),
+                };
+                self.codec.set_session_nonces(&na, &nb);
+                Stage::Idle
+            }
+            (
+                Stage::Idle,
+                Msg::BlockPlan {
+                    block,
+                    first_seq,
+                    present,
+                    len,
+                    stride,
+                    bits_per_sample,
+                },
+            ) if self.role == Role::Bob => {
+                if block != self.next_block {
+                    return Err(protocol(format!(
+                        "block {block} planned, expected {}",
+                        self.next_block
+                    )));
+                }
+                if self.next_first_seq.is_some_and(|f| first_seq < f) {
+                    return Err(protocol("block overlaps exchanges already used"));
+                }
+                if len > 1 << 20 {
+                    return Err(protocol("block too long"));
+                }
+                // Rows before the block can never be used.
+                self.rows = self.rows.split_off(&first_seq);
+                self.next_first_seq = Some(first_seq);
+                Stage::PlanPending(Plan {
+                    block,
+                    first_seq,
+                    len,
+                    stride,
+                    bits_per_sample,
+                    alice_present: present,
+                })
+            }
+            (Stage::PlanPending(plan), Msg::BlockAck { block, present })
+                if self.role == Role::Alice =>
+            {
+                if block != plan.block || present.len() != plan.alice_present.len() {
+                    return Err(protocol("BlockAck does not match the plan"));
+                }
+                let alice = plan.alice_present.clone();
+                self.start_block(plan, &alice, &present)?
+            }
+            (Stage::AwaitDrops(mut b), Msg::Drops { block, indices }) => {
+                if block != b.plan.block {
+                    return Err(protocol("Drops for another block"));
+                }
+                if indices.last().is_some_and(|&i| i as usize >= b.samples.len()) {
+                    return Err(protocol("drop index out of range"));
+                }
+                b.peer_drops = Some(indices);
+                self.quantize_block(b)?
+            }
+            (Stage::AwaitSample(b), Msg::Recon { .. }) => {
+                return Err(protocol(format!("unexpected Recon in block {}", b.plan.block)))
+            }
+            (Stage::AwaitSample(b), Msg::NoKey { block, reason }) if block == b.plan.block => {
+                self.no_key(b, reason, "peer refused the block".into());
+                Stage::Idle
+            }
+            (Stage::AwaitSample(b), Msg::ReconStart { .. }) => {
+                return Err(protocol(format!(
+                    "ReconStart before sample in block {}",
+                    b.plan.block
+                )))
+            }
+            (Stage::AwaitReconStart(b), Msg::NoKey { block, reason })
+            | (Stage::AwaitReconDone(b, _), Msg::NoKey { block, reason })
+            | (Stage::AwaitAmplify(b, _), Msg::NoKey { block, reason })
+            | (Stage::AwaitConfirmBob(b, _, _), Msg::NoKey { block, reason })
+            | (Stage::AwaitConfirmAlice(b, _, _, _), Msg::NoKey { block, reason })
+            | (Stage::Reconciling(b, _), Msg::NoKey { block, reason })
+                if block == b.plan.block =>
+            {
+                let detail = format!("peer refused block {block}: {reason:?}");
+                self.no_key(b, reason, detail);
+                Stage::Idle
+            }
+            (other, Msg::Recon { block, payload }) => self.on_recon(other, block, payload)?,
+            (
+                Stage::AwaitReconStart(b),
+                Msg::ReconStart {
+                    block,
+                    kind,
+                    qber_ppm,
+                    shuffle_seed,
+                    n_bits,
+                },
+            ) => {
+                if block != b.plan.block || kind != kind_code(self.cfg.reconciler) {
+                    return Err(protocol("ReconStart does not match the block"));
+                }
+                let mut b = b;
+                if n_bits as usize != b.bits.len() {
+                    return Err(protocol(format!(
+                        "Alice reconciles {n_bits} bits, Bob holds {}",
+                        b.bits.len()
+                    )));
+                }
+                b.stats.reconciled_bits = n_bits as u64;
+                let params = ReconcileParams {
+                    qber: qber_ppm as f64 / 1e6,
+                    shuffle_seed,
+                };
+                let r = reconcile::new_reconciler(
+                    self.cfg.reconciler,
+                    Role::Bob,
+                    b.bits.clone(),
+                    &params,
+                );
+                self.after_recon_step(b, r)?
+            }
+            (Stage::AwaitSample(b), m @ Msg::Confirm { .. }) => {
+                return Err(protocol(format!(
+                    "{} in block {} before sample",
+                    m.name(),
+                    b.plan.block
+                )))
+            }
+            (
+                Stage::AwaitReconDone(mut b, alice_bits),
+                Msg::ReconDone {
+                    block,
+                    errors,
+                    errors_msb,
+                    msb_bits,
+                },
+            ) if block == b.plan.block => {
+                b.stats.errors = errors as u64;
+                b.stats.leaked_bits += 2 * count_bits(b.stats.reconciled_bits);
+                self.history = Some((
+                    errors as u64,
+                    b.stats.reconciled_bits,
+                    errors_msb as u64,
+                    msb_bits as u64,
+                    b.plan.bits_per_sample,
+                ));
+                self.amplify_alice(b, alice_bits)?
+            }
+            (
+                Stage::AwaitAmplify(b, bob_bits),
+                Msg::Amplify {
+                    block,
+                    out_bits,
+                    seed,
+                    nonce,
+                },
+            ) if block == b.plan.block => self.amplify_bob(b, bob_bits, out_bits, &seed, nonce)?,
+            (Stage::AwaitConfirmBob(b, key, nonce_a), Msg::Confirm { block, nonce, tag })
+                if block == b.plan.block =>
+            {
+                let expect = amplify::confirmation_tag(
+                    &key.bits(),
+                    ConfirmRole::Bob,
+                    &nonce_a,
+                    &nonce,
+                );
+                if amplify::verify_tag(&expect, &tag) {
+                    let mine = amplify::confirmation_tag(
+                        &key.bits(),
+                        ConfirmRole::Alice,
+                        &nonce_a,
+                        &nonce,
+                    );
+                    let mut b = b;
+                    self.send_counted(
+                        &mut b,
+                        &Msg::Confirm {
+                            block,
+                            nonce: [0; 16],
+                            tag: mine,
+                        },
+                    );
+                    self.release(b, key);
+                } else {
+                    let mut b = b;
+                    self.send_counted(
+                        &mut b,
+                        &Msg::NoKey {
+                            block,
+                            reason: Reason::ConfirmationFailed,
+                        },
+                    );
+                    self.no_key(
+                        b,
+                        Reason::ConfirmationFailed,
+                        "Bob's confirmation tag does not match: keys differ".into(),
+                    );
+                }
+                Stage::Idle
+            }
+            (
+                Stage::AwaitConfirmAlice(b, key, nonce_a, nonce_b),
+                Msg::Confirm { block, tag, .. },
+            ) if block == b.plan.block => {
+                let expect = amplify::confirmation_tag(
+                    &key.bits(),
+                    ConfirmRole::Alice,
+                    &nonce_a,
+                    &nonce_b,
+                );
+                if amplify::verify_tag(&expect, &tag) {
+                    self.release(b, key);
+                } else {
+                    self.no_key(
+                        b,
+                        Reason::ConfirmationFailed,
+                        "Alice's confirmation tag does not match: keys differ".into(),
+                    );
+                }
+                Stage::Idle
+            }
+            (Stage::AwaitSample(b), m) if self.role == Role::Alice => {
+                self.on_sample(b, m)?
+            }
+            (_, m) => {
+                return Err(protocol(format!("unexpected {} message", m.name())));
+            }
+        };
+        if matches!(self.stage, Stage::Done) {
+            self.stage = next;
+        }
+        Ok(())
+    }
+
+    fn send_counted(&mut self, b: &mut Block, msg: &Msg) {
+        let f = self.codec.seal(&msg.to_bytes());
+        b.stats.messages += 1;
+        self.out.push_back(f);
+    }
+
+    fn quantize_block(&mut self, mut b: Block) -> Result<Stage, SessionError> {
+        let mut dropped: Vec<u32> = b.my_drops.clone();
+        dropped.extend(b.peer_drops.iter().flatten().copied());
+        dropped.sort_unstable();
+        dropped.dedup();
+        let q = b.quantizer.quantize(&b.samples, &dropped);
+        b.bits = q.bits;
+        let k = q.bits_per_sample.max(1) as usize;
+        b.msb = (0..b.bits.len()).map(|i| (i % k == 0) as u8).collect();
+        b.stats.raw_bits = b.bits.len() as u64;
+        if self.keep_raw {
+            b.stats.raw = Some(b.bits.clone());
+        }
+        let m = self.cfg.sample_bits as usize;
+        if b.bits.len() < 4 * m.max(64) {
+            let detail = format!(
+                "block {}: only {} usable bits from {} exchanges (need ≥ {})",
+                b.plan.block,
+                b.bits.len(),
+                b.stats.pairs,
+                4 * m.max(64)
+            );
+            if self.role == Role::Alice {
+                let block = b.plan.block;
+                self.send_counted(
+                    &mut b,
+                    &Msg::NoKey {
+                        block,
+                        reason: Reason::TooFewSamples,
+                    },
+                );
+                self.no_key(b, Reason::TooFewSamples, detail);
+                return Ok(Stage::Idle);
+            }
+            // Bob waits for Alice's NoKey.
+            b.stats.final_bits = 0;
+            return Ok(Stage::AwaitReconStart(b));
+        }
+        match self.role {
+            Role::Alice => Ok(Stage::AwaitSample(b)),
+            Role::Bob => {
+                let seed = u64::from_be_bytes(os_random());
+                let pos = sample_positions(seed, b.bits.len(), m);
+                let revealed: Vec<u8> = pos.iter().map(|&i| b.bits[i as usize]).collect();
+                let packed = amplify::pack_bits(&revealed);
+                let block = b.plan.block;
+                self.send_counted(
+                    &mut b,
+                    &Msg::Sample {
+                        block,
+                        seed,
+                        bits: packed,
+                    },
+                );
+                // Revealed bits are discarded by both sides, so they are not
+                // counted as leakage of the bits that remain.
+                b.bits = remove_positions(&b.bits, &pos);
+                b.msb = remove_positions(&b.msb, &pos);
+                Ok(Stage::AwaitReconStart(b))
+            }
+        }
+    }
+
+    fn on_sample(&mut self, mut b: Block, m: Msg) -> Result<Stage, SessionError> {
+        let Msg::Sample {
+            block,
+            seed,
+            bits: packed,
+        } = m
+        else {
+            return Err(protocol(format!("expected Bob's sample, got {}", m.name())));
+        };
+        if block != b.plan.block {
+            return Err(protocol("sample for another block"));
+        }
+        let n = b.bits.len();
+        let pos = sample_positions(seed, n, self.cfg.sample_bits as usize);
+        let bob = unpack_bits(&packed, pos.len());
+        if packed.len() != pos.len().div_ceil(8) {
+            return Err(protocol("sample has the wrong length"));
+        }
+        let sample_errors = pos
+            .iter()
+            .zip(&bob)
+            .filter(|(&i, &x)| b.bits[i as usize] != x)
+            .count() as u64;
+        b.bits = remove_positions(&b.bits, &pos);
+        b.msb = remove_positions(&b.msb, &pos);
+        // Pool the sample with the previous block's exact count at the same k.
+        let (mut e, mut t) = (sample_errors, pos.len() as u64);
+        if let Some((pe, pn, _, _, pk)) = self.history {
+            if pk == b.plan.bits_per_sample {
+                e += pe;
+                t += pn;
+            }
+        }
+        let q_hat = ((e as f64 + 0.5) / (t as f64 + 1.0)).min(0.5);
+        let q_sample = sample_errors as f64 / pos.len().max(1) as f64;
+        let block = b.plan.block;
+        if q_sample > self.cfg.max_qber {
+            self.send_counted(
+                &mut b,
+                &Msg::NoKey {
+                    block,
+                    reason: Reason::TooMuchDisagreement,
+                },
+            );
+            let detail = format!(
+                "block {block}: Alice and Bob disagree on {:.1}% of sampled bits (limit {:.1}%): the channel gives too little agreement (static or too noisy)",
+                100.0 * q_sample,
+                100.0 * self.cfg.max_qber
+            );
+            self.no_key(b, Reason::TooMuchDisagreement, detail);
+            return Ok(Stage::Idle);
+        }
+        let shuffle_seed = u64::from_be_bytes(os_random());
+        b.stats.reconciled_bits = b.bits.len() as u64;
+        self.send_counted(
+            &mut b,
+            &Msg::ReconStart {
+                block,
+                kind: kind_code(self.cfg.reconciler),
+                qber_ppm: (q_hat * 1e6) as u32,
+                shuffle_seed,
+                n_bits: b.bits.len() as u32,
+            },
+        );
+        let params = ReconcileParams {
+            qber: q_hat,
+            shuffle_seed,
+        };
+        let r = reconcile::new_reconciler(self.cfg.reconciler, Role::Alice, b.bits.clone(), &params);
+        self.after_recon_step(b, r)
+    }
+
+    fn on_recon(&mut self, stage: Stage, block: u32, payload: Vec<u8>) -> Result<Stage, SessionError> {
+        match stage {
+            Stage::Reconciling(b, mut r) if block == b.plan.block => {
+                r.handle_message(&payload)?;
+                self.after_recon_step(b, r)
+            }
+            _ => Err(protocol("Recon outside reconciliation")),
+        }
+    }
+
+    fn after_recon_step(
+        &mut self,
+        mut b: Block,
+        mut r: Box<dyn Reconciler>,
+    ) -> Result<Stage, SessionError> {
+        while let Some(p) = r.poll_message() {
+            let block = b.plan.block;
+            self.send_counted(&mut b, &Msg::Recon { block, payload: p });
+        }
+        if !r.is_done() {
+            return Ok(Stage::Reconciling(b, r));
+        }
+        let out = r.finish()?;
+        b.stats.leaked_bits += out.leaked_bits;
+        match self.role {
+            Role::Alice => Ok(Stage::AwaitReconDone(b, out.bits)),
+            Role::Bob => {
+                let errors = b.bits.iter().zip(&out.bits).filter(|(x, y)| x != y).count();
+                // Sign-bit disagreement, for Alice's choice of bits per sample.
+                let (mut e_msb, mut n_msb) = (0u32, 0u32);
+                for ((x, y), &m) in b.bits.iter().zip(&out.bits).zip(&b.msb) {
+                    n_msb += m as u32;
+                    e_msb += (m == 1 && x != y) as u32;
+                }
+                b.stats.errors = errors as u64;
+                b.stats.leaked_bits += 2 * count_bits(b.stats.reconciled_bits);
+                self.history = Some((
+                    errors as u64,
+                    b.stats.reconciled_bits,
+                    e_msb as u64,
+                    n_msb as u64,
+                    b.plan.bits_per_sample,
+                ));
+                let block = b.plan.block;
+                self.send_counted(
+                    &mut b,
+                    &Msg::ReconDone {
+                        block,
+                        errors: errors as u32,
+                        errors_msb: e_msb,
+                        msb_bits: n_msb,
+                    },
+                );
+                Ok(Stage::AwaitAmplify(b, out.bits))
+            }
+        }
+    }
+
+    fn length_for(&self, b: &Block, bits: &[u8]) -> Result<(usize, f64), (Reason, String)> {
+        let h = extract::estimate_min_entropy(bits)
+            .map_err(|e| (Reason::TooFewSamples, format!("entropy estimate: {e}")))?;
+        let inp = LengthInputs {
+            n: bits.len(),
+            min_entropy_per_bit: h.min,
+            leaked_bits: b.stats.leaked_bits,
+            confirm_bits: amplify::CONFIRM_TAG_BITS,
+            security_log2: self.cfg.security_log2,
+        };
+        amplify::final_key_length(&inp)
+            .map(|l| (l, h.min))
+            .map_err(|e| {
+                (
+                    Reason::InsufficientEntropy,
+                    format!(
+                        "block {}: {} bits × {:.3} bit/bit min-entropy do not pay for {} leaked bits + {} confirmation + {} security bits ({e})",
+                        b.plan.block,
+                        bits.len(),
+                        h.min,
+                        b.stats.leaked_bits,
+                        amplify::CONFIRM_TAG_BITS,
+                        2 * self.cfg.security_log2
+                    ),
+                )
+            })
+    }
+
+    fn amplify_alice(&mut self, mut b: Block, bits: Vec<u8>) -> Result<Stage, SessionError> {
+        let block = b.plan.block;
+        let (l, h) = match self.length_for(&b, &bits) {
+            Ok(x) => x,
+            Err((reason, detail)) => {
+                self.send_counted(&mut b, &Msg::NoKey { block, reason });
+                self.no_key(b, reason, detail);
+                return Ok(Stage::Idle);
+            }
+        };
+        b.stats.min_entropy_per_bit = h;
+        let mut hasher = ToeplitzHasher::new(bits.len(), l)?;
+        let mut seed_bytes = vec![0u8; hasher.seed_bits().div_ceil(8)];
+        getrandom::fill(&mut seed_bytes).expect("the OS CSPRNG is available");
+        let seed = unpack_bits(&seed_bytes, hasher.seed_bits());
+        let mut key_bits = Vec::with_capacity(l);
+        hasher.hash(&seed, &bits, &mut key_bits)?;
+        let key = SecretKey::from_bits(&key_bits);
+        zeroize::Zeroize::zeroize(&mut key_bits);
+        let nonce: [u8; 16] = os_random();
+        self.send_counted(
+            &mut b,
+            &Msg::Amplify {
+                block,
+                out_bits: l as u32,
+                seed: seed_bytes,
+                nonce,
+            },
+        );
+        Ok(Stage::AwaitConfirmBob(b, key, nonce))
+    }
+
+    fn amplify_bob(
+        &mut self,
+        mut b: Block,
+        bits: Vec<u8>,
+        out_bits: u32,
+        seed: &[u8],
+        nonce_a: [u8; 16],
+    ) -> Result<Stage, SessionError> {
+        let block = b.plan.block;
+        let l = out_bits as usize;
+        // Bob checks Alice's length against his own estimate of the same bits.
+        let (max_l, h) = match self.length_for(&b, &bits) {
+            Ok(x) => x,
+            Err((reason, detail)) => {
+                self.send_counted(&mut b, &Msg::NoKey { block, reason });
+                self.no_key(b, reason, detail);
+                return Ok(Stage::Idle);
+            }
+        };
+        b.stats.min_entropy_per_bit = h;
+        if l == 0 || l > max_l + max_l / 50 + 8 {
+            return Err(protocol(format!(
+                "Alice asks for a {l}-bit key; Bob's bound is {max_l}"
+            )));
+        }
+        let mut hasher = ToeplitzHasher::new(bits.len(), l)?;
+        if seed.len() != hasher.seed_bits().div_ceil(8) {
+            return Err(protocol("Toeplitz seed has the wrong length"));
+        }
+        let seed = unpack_bits(seed, hasher.seed_bits());
+        let mut key_bits = Vec::with_capacity(l);
+        hasher.hash(&seed, &bits, &mut key_bits)?;
+        let key = SecretKey::from_bits(&key_bits);
+        zeroize::Zeroize::zeroize(&mut key_bits);
+        let nonce_b: [u8; 16] = os_random();
+        let tag = amplify::confirmation_tag(&key.bits(), ConfirmRole::Bob, &nonce_a, &nonce_b);
+        self.send_counted(
+            &mut b,
+            &Msg::Confirm {
+                block,
+                nonce: nonce_b,
+                tag,
+            },
+        );
+        Ok(Stage::AwaitConfirmAlice(b, key, nonce_a, nonce_b))
+    }
+
+    fn release(&mut self, mut b: Block, key: SecretKey) {
+        b.stats.final_bits = key.len_bits() as u64;
+        self.events.push_back(Event::Key {
+            key,
+            stats: b.stats,
+        });
+    }
+
+    fn no_key(&mut self, b: Block, reason: Reason, detail: String) {
+        let mut stats = b.stats;
+        stats.final_bits = 0;
+        self.events.push_back(Event::NoKey {
+            reason,
+            detail,
+            stats,
+        });
+    }
+}
