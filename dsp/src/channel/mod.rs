@@ -382,6 +382,7 @@ impl ChannelSim {
     ///
     /// # Panics
     /// On an invalid node pair; [`ChannelSim::try_propagate`] returns the error instead.
+    #[allow(clippy::too_many_arguments)] // signature fixed by the integration contract
     pub fn propagate(
         &mut self,
         from: Node,

@@ -51,24 +51,31 @@ pub fn exponential_pdp(rms_s: f64, ts: f64) -> Result<Vec<f64>, ChannelError> {
     // Untruncated discrete profile: √r/(1−r) = s  ⇒  u = √r solves s·u² + u − s = 0.
     let u = (-1.0 + (1.0 + 4.0 * s * s).sqrt()) / (2.0 * s);
     let r0 = u * u;
-    let taps = 1 + (PDP_FLOOR.ln() / r0.ln()).ceil() as usize;
-    if taps > MAX_TAPS {
-        return Err(ChannelError::InvalidScenario {
-            field: "rms_delay_spread_s",
-            reason: "too long for the tap budget",
-        });
-    }
-    // Truncation lowers the spread: bisect r (monotone for a fixed tap count) to hit it exactly.
-    let (mut lo, mut hi) = (r0 * 0.5, (r0 + 1.0) * 0.5);
-    for _ in 0..100 {
-        let mid = 0.5 * (lo + hi);
-        if rms_delay_spread_s(&profile(mid, taps), 1.0) < s {
-            lo = mid;
-        } else {
-            hi = mid;
+    let mut taps = 1 + (PDP_FLOOR.ln() / r0.ln()).ceil() as usize;
+    // Truncation lowers the spread: bisect r (monotone for a fixed tap count) to hit it exactly; the larger r
+    // may push the last tap above the floor, then one more tap is added and r re-solved.
+    loop {
+        if taps > MAX_TAPS {
+            return Err(ChannelError::InvalidScenario {
+                field: "rms_delay_spread_s",
+                reason: "too long for the tap budget",
+            });
         }
+        let (mut lo, mut hi) = (r0 * 0.5, (r0 + 1.0) * 0.5);
+        for _ in 0..100 {
+            let mid = 0.5 * (lo + hi);
+            if rms_delay_spread_s(&profile(mid, taps), 1.0) < s {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        let r = 0.5 * (lo + hi);
+        if r.powi(taps as i32 - 1) <= PDP_FLOOR {
+            return Ok(profile(r, taps));
+        }
+        taps += 1;
     }
-    Ok(profile(0.5 * (lo + hi), taps))
 }
 
 #[cfg(test)]
@@ -86,6 +93,7 @@ mod tests {
                 pdp.len()
             );
             assert!((pdp.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            assert!(pdp[pdp.len() - 1] / pdp[0] <= PDP_FLOOR * (1.0 + 1e-9));
         }
         assert_eq!(exponential_pdp(0.0, 50e-9).unwrap(), vec![1.0]);
     }
