@@ -31,9 +31,16 @@
 //!
 //! Why it is an upper-bound-style estimate: `I(A;B|E)` bounds the key capacity from above; samples spaced
 //! `1/(2f_d)` are treated as fully independent (the Clarke U-shaped spectrum actually correlates them a
-//! little); the LS estimate is perfect (ideal synchronisation, RF responses calibrated out); and Eve uses no
-//! side information beyond her own channel observations. Practical pipelines (quantisation, reconciliation,
-//! privacy amplification) realise a fraction of it.
+//! little) and oversampling is credited as full noise averaging; the LS estimate is perfect (ideal
+//! synchronisation, RF responses calibrated out); all frequency eigenmodes are used, down to the weakest;
+//! and Eve uses no side information beyond her own channel observations. Practical pipelines (per-probe
+//! quantisation, reconciliation, privacy amplification) realise a small fraction of it.
+//!
+//! Known limits of the estimate (it is not a theorem-grade bound for this simulator): the TDD decorrelation
+//! is charged per sample as `J0(2π f_d gap)`, whereas a receiver exploiting the whole oversampled sequence
+//! could partly undo a pure time shift; and the band-limited process is approximated by a flat spectrum when
+//! crediting noise averaging. Eves at equal distances are modelled as distinct positions on that circle
+//! (independent residuals), so several Eves help each other only through their common Alice→Bob component.
 
 use super::{jakes::bessel_j0, SUBCARRIERS};
 use std::f64::consts::TAU;

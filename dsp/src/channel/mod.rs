@@ -108,6 +108,7 @@ enum Link {
 }
 
 /// The simulator: fixed channel processes and radio impairments drawn from a seed, plus a noise generator.
+#[derive(Clone, Debug)]
 pub struct ChannelSim {
     scenario: Scenario,
     pdp: Vec<f64>,
