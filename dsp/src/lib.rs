@@ -7,3 +7,4 @@
 //!        ofdm / preamble / lsig          channel                  rx
 //! ```
 #![warn(missing_docs)]
+pub mod channel;
