@@ -7,3 +7,9 @@
 //!        ofdm / preamble / lsig          channel                  rx
 //! ```
 #![warn(missing_docs)]
+
+pub mod convcode;
+pub mod lsig;
+pub mod ofdm;
+pub mod preamble;
+pub mod rx;
