@@ -11,7 +11,8 @@
 //! 3. **Fine timing** — cross-correlation of the coarse-corrected samples with the known L-LTF
 //!    (both long symbols, 128 samples) over ±[`RxConfig::ltf_search`] samples around the position
 //!    predicted by the plateau centre; the peak gives the first long symbol.
-//! 4. **Fine CFO** from the 64-sample-lag correlation of the two long symbols (±156 kHz range),
+//! 4. **Fine CFO** from the 64-sample-lag correlation over the end of GI2 and the two long symbols
+//!    (72 products, ±156 kHz range),
 //!    which also validates the candidate (normalised correlation ≥ [`RxConfig::min_ltf_corr`]).
 //! 5. CFO correction (phase 0 at the first long symbol) of the three FFT windows (two long
 //!    symbols, L-SIG), each taken [`FFT_BACKOFF`] samples early inside its cyclic prefix; FFTs.
@@ -43,6 +44,10 @@ pub const FFT_BACKOFF: usize = 4;
 /// Approximate offset of the L-STF start before the plateau centre: the full-overlap plateau
 /// spans STF start .. +80 and the threshold crossings widen it slightly asymmetrically.
 const CENTRE_TO_START: usize = 36;
+/// The fine-CFO correlation starts this many samples before the first long symbol (in GI2).
+const CFO_LEAD: usize = 16;
+/// Number of 64-lag products in the fine-CFO correlation (from `ltf_start − CFO_LEAD`).
+const CFO_SPAN: usize = 72;
 /// Samples from the first long symbol to the end of the L-SIG.
 const LTF_TO_END: usize = 2 * FFT_LEN + 80;
 
@@ -76,7 +81,7 @@ impl Default for RxConfig {
             max_plateau: 260,
             min_power: 0.0,
             ltf_search: 24,
-            min_ltf_corr: 0.5,
+            min_ltf_corr: 0.7,
         }
     }
 }
@@ -185,7 +190,7 @@ impl Receiver {
             fft_scratch: vec![Complex32::new(0.0, 0.0); scratch_len],
             prod: vec![Complex32::new(0.0, 0.0); BLOCK + WIN],
             en: vec![0.0; BLOCK + WIN],
-            seg: vec![Complex32::new(0.0, 0.0); 2 * s + 1 + 2 * FFT_LEN],
+            seg: vec![Complex32::new(0.0, 0.0); 2 * s + 1 + 2 * FFT_LEN + CFO_LEAD],
             sym: vec![Complex32::new(0.0, 0.0); 3 * FFT_LEN],
             ltf_conj,
         }
@@ -325,7 +330,7 @@ impl Receiver {
         // fine timing by L-LTF cross-correlation
         let s = self.cfg.ltf_search;
         let ltf_exp = mid.saturating_sub(CENTRE_TO_START) + LTF_SYMBOL_OFFSET;
-        let lo = ltf_exp.saturating_sub(s).max(FFT_BACKOFF);
+        let lo = ltf_exp.saturating_sub(s).max(CFO_LEAD);
         let hi_wanted = ltf_exp + s;
         if lo + LTF_TO_END > n {
             return Err(Demod::Truncated {
@@ -333,20 +338,22 @@ impl Receiver {
             });
         }
         let hi = hi_wanted.min(n - LTF_TO_END);
-        let seg_len = hi - lo + 2 * FFT_LEN;
+        // seg[0] is sample lo - CFO_LEAD
+        let seg_len = hi - lo + 2 * FFT_LEN + CFO_LEAD;
         let seg = &mut self.seg[..seg_len];
         derotate(
-            &iq[lo..lo + seg_len],
+            &iq[lo - CFO_LEAD..lo - CFO_LEAD + seg_len],
             seg,
             cfo_coarse,
             fs,
-            lo as f64 - ltf_exp as f64,
+            (lo - CFO_LEAD) as f64 - ltf_exp as f64,
         );
         let mut best = (0usize, -1.0f32);
         for d in 0..=hi - lo {
             let mut acc = Complex32::new(0.0, 0.0);
+            let w = &seg[d + CFO_LEAD..d + CFO_LEAD + 2 * FFT_LEN];
             for k in 0..FFT_LEN {
-                acc += (seg[d + k] + seg[d + k + FFT_LEN]) * self.ltf_conj[k];
+                acc += (w[k] + w[k + FFT_LEN]) * self.ltf_conj[k];
             }
             let m = acc.norm_sqr();
             if m > best.1 {
@@ -356,15 +363,17 @@ impl Receiver {
         let d = best.0;
         let ltf_start = lo + d;
 
-        // validation + fine CFO: the two long symbols are identical whatever the channel
+        // validation + fine CFO: the two long symbols (and the end of GI2) repeat with period
+        // 64 whatever the channel; the window starts CFO_LEAD samples early so that late
+        // multipath (timing peak on a later tap) keeps it clear of the L-SIG.
         let (mut c64, mut e12) = (Complex32::new(0.0, 0.0), 0.0f32);
-        for k in 0..FFT_LEN {
+        for k in 0..CFO_SPAN {
             let (x, y) = (seg[d + k], seg[d + k + FFT_LEN]);
             c64 += x * y.conj();
             e12 += x.norm_sqr() + y.norm_sqr();
         }
         if c64.norm() < self.cfg.min_ltf_corr * 0.5 * e12
-            || e12 / (2 * FFT_LEN) as f32 <= self.cfg.min_power
+            || e12 / (2 * CFO_SPAN) as f32 <= self.cfg.min_power
         {
             return Err(Demod::Reject);
         }
