@@ -7,4 +7,10 @@
 //!        ofdm / preamble / lsig          channel                  rx
 //! ```
 #![warn(missing_docs)]
+
 pub mod channel;
+pub mod convcode;
+pub mod lsig;
+pub mod ofdm;
+pub mod preamble;
+pub mod rx;

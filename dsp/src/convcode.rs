@@ -1,0 +1,251 @@
+//! Rate-1/2, constraint-length-7 convolutional code of IEEE 802.11-2020 §17.3.5.6
+//! (generators g0 = 133₈, g1 = 171₈), its Viterbi decoder, and the BPSK interleaver of
+//! §17.3.5.7 for one 48-coded-bit symbol (N_CBPS = 48, N_BPSC = 1).
+//!
+//! Bit convention: bits are `u8` values 0/1; soft values are BPSK-like reals where a positive
+//! value means bit 1 (802.11 BPSK maps 0 → -1, 1 → +1), magnitude = confidence.
+
+/// Encoder memory (K - 1).
+pub const MEMORY: usize = 6;
+const N_STATES: usize = 1 << MEMORY;
+const G0: u8 = 0o133;
+const G1: u8 = 0o171;
+
+/// Errors of the coding kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ConvError {
+    /// An output or work buffer has the wrong length.
+    #[error("buffer length mismatch: expected {expected}, got {got}")]
+    Length {
+        /// Required length.
+        expected: usize,
+        /// Given length.
+        got: usize,
+    },
+}
+
+/// How the decoder ends its trellis search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Termination {
+    /// The encoder is known to end in state 0 (tail bits zero): trace back from state 0.
+    /// Decoded tail bits are then always zero and cannot be used as a check.
+    ZeroState,
+    /// Trace back from the best final state: decoded tail bits remain a meaningful check.
+    BestState,
+}
+
+#[inline]
+fn parity(x: u8) -> u8 {
+    (x.count_ones() & 1) as u8
+}
+
+/// Encodes `bits` from the all-zero state into `out` (`2 · bits.len()` values: A₀ B₀ A₁ B₁ …),
+/// §17.3.5.6.
+///
+/// # Errors
+/// [`ConvError::Length`] if `out.len() != 2 * bits.len()`.
+pub fn encode(bits: &[u8], out: &mut [u8]) -> Result<(), ConvError> {
+    if out.len() != 2 * bits.len() {
+        return Err(ConvError::Length {
+            expected: 2 * bits.len(),
+            got: out.len(),
+        });
+    }
+    let mut state: u8 = 0; // x[n-1] in bit 5 … x[n-6] in bit 0
+    for (i, &b) in bits.iter().enumerate() {
+        let reg = ((b & 1) << 6) | state;
+        out[2 * i] = parity(reg & G0);
+        out[2 * i + 1] = parity(reg & G1);
+        state = reg >> 1;
+    }
+    Ok(())
+}
+
+/// Index 0..4 of the output pair (A, B) = (bit1, bit0) produced by the 7-bit register `reg`.
+const fn pair_index(reg: u8) -> u8 {
+    let a = ((reg & G0).count_ones() & 1) as u8;
+    let b = ((reg & G1).count_ones() & 1) as u8;
+    (a << 1) | b
+}
+
+/// For each next state `ns` and predecessor choice `p`: index of the branch output pair.
+const BRANCH: [[u8; 2]; N_STATES] = {
+    let mut t = [[0u8; 2]; N_STATES];
+    let mut ns = 0;
+    while ns < N_STATES {
+        t[ns][0] = pair_index((ns as u8) << 1);
+        t[ns][1] = pair_index(((ns as u8) << 1) | 1);
+        ns += 1;
+    }
+    t
+};
+
+/// Soft-decision Viterbi decoding of `soft` (2 values per information bit) into `out`, using
+/// the caller's `decisions` buffer (one `u64` per information bit) for the survivor memory.
+/// Maximises the correlation metric Σ s·(2c − 1); with hard ±1 inputs this is Hamming distance.
+///
+/// # Errors
+/// [`ConvError::Length`] if `soft.len() != 2 * out.len()` or `decisions.len() < out.len()`.
+pub fn viterbi_decode(
+    soft: &[f32],
+    decisions: &mut [u64],
+    out: &mut [u8],
+    termination: Termination,
+) -> Result<(), ConvError> {
+    let n = out.len();
+    if soft.len() != 2 * n {
+        return Err(ConvError::Length {
+            expected: 2 * n,
+            got: soft.len(),
+        });
+    }
+    if decisions.len() < n {
+        return Err(ConvError::Length {
+            expected: n,
+            got: decisions.len(),
+        });
+    }
+    let mut metric = [f32::NEG_INFINITY; N_STATES];
+    metric[0] = 0.0;
+    let mut next = [0f32; N_STATES];
+    for t in 0..n {
+        let (sa, sb) = (soft[2 * t], soft[2 * t + 1]);
+        // branch metric per output pair (A, B): index (a<<1)|b
+        let bm = [-sa - sb, -sa + sb, sa - sb, sa + sb];
+        let mut dec = 0u64;
+        for ns in 0..N_STATES {
+            let base = (ns & 31) << 1;
+            let m0 = metric[base] + bm[BRANCH[ns][0] as usize];
+            let m1 = metric[base | 1] + bm[BRANCH[ns][1] as usize];
+            let take1 = m1 > m0;
+            next[ns] = if take1 { m1 } else { m0 };
+            dec |= (take1 as u64) << ns;
+        }
+        decisions[t] = dec;
+        // renormalise to keep magnitudes bounded on long inputs
+        let m0 = next[0].max(next[1]);
+        for (m, &x) in metric.iter_mut().zip(next.iter()) {
+            *m = x - m0;
+        }
+    }
+    let mut state = match termination {
+        Termination::ZeroState => 0usize,
+        Termination::BestState => {
+            let mut best = 0;
+            for s in 1..N_STATES {
+                if metric[s] > metric[best] {
+                    best = s;
+                }
+            }
+            best
+        }
+    };
+    for t in (0..n).rev() {
+        let p = ((decisions[t] >> state) & 1) as usize;
+        out[t] = (state >> 5) as u8;
+        state = ((state & 31) << 1) | p;
+    }
+    Ok(())
+}
+
+/// Hard-decision Viterbi decoding of coded bits (0/1) into `out`; see [`viterbi_decode`].
+/// Uses a stack buffer for the soft mapping, so it accepts at most 512 information bits.
+///
+/// # Errors
+/// [`ConvError::Length`] on mismatched lengths or more than 512 information bits.
+pub fn viterbi_decode_hard(
+    coded: &[u8],
+    decisions: &mut [u64],
+    out: &mut [u8],
+    termination: Termination,
+) -> Result<(), ConvError> {
+    const MAX: usize = 1024;
+    if coded.len() > MAX {
+        return Err(ConvError::Length {
+            expected: MAX,
+            got: coded.len(),
+        });
+    }
+    let mut soft = [0f32; MAX];
+    for (s, &c) in soft.iter_mut().zip(coded) {
+        *s = if c & 1 == 1 { 1.0 } else { -1.0 };
+    }
+    viterbi_decode(&soft[..coded.len()], decisions, out, termination)
+}
+
+/// Number of coded bits of one BPSK rate-1/2 symbol (the L-SIG symbol).
+pub const N_CBPS_BPSK: usize = 48;
+
+/// First (and, for BPSK, only) interleaver permutation of §17.3.5.7 (Eq. 17-16) for N_CBPS = 48:
+/// coded bit `k` goes to position `i = 3·(k mod 16) + ⌊k/16⌋`. (The second permutation, Eq. 17-17,
+/// is the identity for N_BPSC = 1.)
+#[inline]
+pub const fn interleave_index(k: usize) -> usize {
+    (N_CBPS_BPSK / 16) * (k % 16) + k / 16
+}
+
+/// Interleaves one BPSK symbol's 48 coded bits (§17.3.5.7).
+pub fn interleave_bpsk48<T: Copy>(input: &[T; N_CBPS_BPSK]) -> [T; N_CBPS_BPSK] {
+    let mut out = *input;
+    for (k, &v) in input.iter().enumerate() {
+        out[interleave_index(k)] = v;
+    }
+    out
+}
+
+/// Inverse of [`interleave_bpsk48`]: restores coded-bit order from subcarrier order.
+pub fn deinterleave_bpsk48<T: Copy>(input: &[T; N_CBPS_BPSK]) -> [T; N_CBPS_BPSK] {
+    let mut out = *input;
+    for (k, o) in out.iter_mut().enumerate() {
+        *o = input[interleave_index(k)];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn random_roundtrip_with_errors() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..50 {
+            let mut bits = [0u8; 100];
+            for b in bits.iter_mut().take(94) {
+                *b = rng.random_range(0..2);
+            }
+            let mut coded = [0u8; 200];
+            encode(&bits, &mut coded).unwrap();
+            // flip 4 well-separated bits: free distance 10 corrects them
+            for &i in &[10usize, 60, 110, 170] {
+                coded[i] ^= 1;
+            }
+            let mut dec = [0u64; 100];
+            let mut out = [0u8; 100];
+            viterbi_decode_hard(&coded, &mut dec, &mut out, Termination::ZeroState).unwrap();
+            assert_eq!(out, bits);
+        }
+    }
+
+    #[test]
+    fn interleaver_is_permutation() {
+        let mut seen = [false; 48];
+        for k in 0..48 {
+            seen[interleave_index(k)] = true;
+        }
+        assert!(seen.iter().all(|&s| s));
+        let x: [u8; 48] = core::array::from_fn(|i| i as u8);
+        assert_eq!(deinterleave_bpsk48(&interleave_bpsk48(&x)), x);
+    }
+
+    #[test]
+    fn length_errors() {
+        let mut out = [0u8; 3];
+        assert!(encode(&[1, 0], &mut out).is_err());
+        let mut d = [0u64; 1];
+        let mut o = [0u8; 2];
+        assert!(viterbi_decode(&[0.0; 4], &mut d, &mut o, Termination::BestState).is_err());
+    }
+}
