@@ -1,0 +1,774 @@
+//! Cascade (Brassard & Salvail, "Secret-key reconciliation by public
+//! discussion", EUROCRYPT '93) with the schedule of Martinez-Mateo et al.,
+//! QIC 15 (2015), arXiv:1407.3257 (see [`super::schedule`]).
+//!
+//! Roles: Alice is a parity oracle; Bob drives every binary search.
+//!
+//! * Alice's first message carries the top-level parity of every block of
+//!   every pass, except those inferable from the total parity (the last block
+//!   of pass 2 and the complement half of each BICONF pass). These are exactly
+//!   the parities the original protocol discloses at the start of each pass;
+//!   sending them at once saves round trips and discloses nothing more.
+//! * Bob opens the passes in order. In every block whose parity disagrees he
+//!   bisects (BINARY); all searches of one round are batched into one `Query`
+//!   of parity ranges, answered by one `Reply`. Each disclosed parity is one
+//!   bit of leakage; the sibling of a queried half is inferred, never asked.
+//! * Cascade effect: a corrected bit toggles the parity of its block in every
+//!   opened pass; blocks that become odd are searched again. Bob remembers
+//!   every Alice parity he has learned (a bisection tree per block), so a
+//!   re-search walks down known nodes without asking and queries only the new
+//!   ones.
+//! * Searches run concurrently, so a bit may be corrected under a search that
+//!   is still in flight. Before every step Bob re-checks that the current range
+//!   still disagrees; if not he restarts from the block root (or drops the
+//!   search if the block now agrees). Bob only ever flips a bit whose value
+//!   Alice disclosed as different, so every flip is a correction.
+
+use super::bits;
+use super::schedule::{default_plan, PassPlan};
+use super::wire::{Message, ParityRange};
+use super::{
+    Outcome, ProtocolViolation, ReconcileError, ReconcileParams, Reconciler, ReconcilerKind, Role,
+};
+use zeroize::Zeroize;
+
+/// Creates the Cascade state machine for `role`.
+pub(crate) fn new_cascade(
+    role: Role,
+    bits: Vec<u8>,
+    params: &ReconcileParams,
+) -> Box<dyn Reconciler> {
+    match role {
+        Role::Alice => Box::new(Alice::new(bits, params)),
+        Role::Bob => Box::new(Bob::new(bits, params)),
+    }
+}
+
+fn protocol(v: ProtocolViolation) -> ReconcileError {
+    ReconcileError::Protocol(v)
+}
+
+/// ChaCha stream of pass `p`'s permutation (BICONF subsets use the odd streams).
+fn perm_stream(p: usize) -> u64 {
+    2 * p as u64
+}
+
+fn mask_stream(p: usize) -> u64 {
+    2 * p as u64 + 1
+}
+
+/// Most query parities a reconciliation may disclose beyond the first message:
+/// more than twice the string length means something is wrong.
+fn query_budget(n: usize) -> u64 {
+    2 * n as u64 + 64
+}
+
+/// The shuffled layout of one pass, identical on both sides.
+struct Pass {
+    plan: PassPlan,
+    /// BICONF subset over original indices (empty for block passes).
+    mask: Vec<u64>,
+    /// BICONF: subset size, i.e. the boundary between its two blocks.
+    m: usize,
+    /// `perm[j]`: original index at shuffled position `j` (empty until built).
+    perm: Vec<u32>,
+    /// `inv[i]`: shuffled position of original index `i` (Bob only).
+    inv: Vec<u32>,
+    /// The owner's bits in shuffled order (valid once built).
+    pbits: Vec<u64>,
+    built: bool,
+}
+
+impl Pass {
+    fn new(plan: PassPlan, p: usize, n: usize, seed: u64) -> Self {
+        let (mask, m) = match plan {
+            PassPlan::Blocks { .. } => (Vec::new(), 0),
+            PassPlan::Biconf => {
+                let mask = bits::random_mask(n, &mut bits::stream_rng(seed, mask_stream(p)));
+                let m = mask.iter().map(|w| w.count_ones() as usize).sum();
+                (mask, m)
+            }
+        };
+        Pass {
+            plan,
+            mask,
+            m,
+            perm: Vec::new(),
+            inv: Vec::new(),
+            pbits: Vec::new(),
+            built: false,
+        }
+    }
+
+    fn num_blocks(&self, n: usize) -> usize {
+        match self.plan {
+            PassPlan::Blocks { k } => n.div_ceil(k),
+            PassPlan::Biconf => 2,
+        }
+    }
+
+    fn bounds(&self, b: usize, n: usize) -> (usize, usize) {
+        match self.plan {
+            PassPlan::Blocks { k } => (b * k, ((b + 1) * k).min(n)),
+            PassPlan::Biconf if b == 0 => (0, self.m),
+            PassPlan::Biconf => (self.m, n),
+        }
+    }
+
+    /// Block holding shuffled position `pos`.
+    fn block_at(&self, pos: usize) -> usize {
+        match self.plan {
+            PassPlan::Blocks { k } => pos / k,
+            PassPlan::Biconf => usize::from(pos >= self.m),
+        }
+    }
+
+    /// Shuffles (BICONF: subset first, then complement, each in shuffled
+    /// order) and gathers `src` into `pbits`.
+    fn build(&mut self, p: usize, n: usize, seed: u64, src: &[u64], with_inverse: bool) {
+        let mut rng = bits::stream_rng(seed, perm_stream(p));
+        bits::shuffle_into(&mut self.perm, n, &mut rng);
+        if self.plan == PassPlan::Biconf {
+            let mut part = Vec::with_capacity(n);
+            part.extend(
+                self.perm
+                    .iter()
+                    .filter(|&&i| bits::get(&self.mask, i as usize) == 1),
+            );
+            part.extend(
+                self.perm
+                    .iter()
+                    .filter(|&&i| bits::get(&self.mask, i as usize) == 0),
+            );
+            self.perm = part;
+        }
+        bits::gather(src, &self.perm, &mut self.pbits);
+        if with_inverse {
+            bits::invert_into(&self.perm, &mut self.inv);
+        }
+        self.built = true;
+    }
+
+    /// Whether the first message carries block `b`'s parity (the others follow
+    /// from the total parity, known once pass 1's parities are).
+    fn sends_root(&self, p: usize, b: usize, n: usize) -> bool {
+        p == 0 || b + 1 < self.num_blocks(n)
+    }
+}
+
+fn make_passes(n: usize, params: &ReconcileParams) -> Vec<Pass> {
+    default_plan(n, params.qber)
+        .into_iter()
+        .enumerate()
+        .map(|(p, plan)| Pass::new(plan, p, n, params.shuffle_seed))
+        .collect()
+}
+
+// ───────────────────────────── Alice ─────────────────────────────
+
+/// Alice: holds the reference bits, answers parity queries.
+struct Alice {
+    n: usize,
+    seed: u64,
+    input: Vec<u8>,
+    bits: Vec<u64>,
+    passes: Vec<Pass>,
+    out: Vec<Vec<u8>>,
+    leaked: u64,
+    queried: u64,
+    messages: u32,
+    done: bool,
+    invalid: Option<(usize, u8)>,
+    scratch: Vec<u8>,
+}
+
+impl Alice {
+    fn new(input: Vec<u8>, params: &ReconcileParams) -> Self {
+        let n = input.len();
+        let (bits, invalid) = match bits::pack(&input) {
+            Ok(w) => (w, None),
+            Err(bad) => (Vec::new(), Some(bad)),
+        };
+        let mut a = Alice {
+            n,
+            seed: params.shuffle_seed,
+            input,
+            bits,
+            passes: Vec::new(),
+            out: Vec::new(),
+            leaked: 0,
+            queried: 0,
+            messages: 0,
+            done: false,
+            invalid,
+            scratch: Vec::new(),
+        };
+        if a.invalid.is_none() {
+            a.passes = make_passes(n, params);
+            let hello = a.hello_parities();
+            a.leaked = hello.len() as u64;
+            a.out.push(
+                Message::Hello {
+                    n: n as u64,
+                    parities: hello,
+                }
+                .encode(),
+            );
+        }
+        a
+    }
+
+    fn hello_parities(&mut self) -> Vec<u8> {
+        let (n, seed) = (self.n, self.seed);
+        let mut v = Vec::new();
+        for (p, pass) in self.passes.iter_mut().enumerate() {
+            match pass.plan {
+                PassPlan::Blocks { .. } => {
+                    pass.build(p, n, seed, &self.bits, false);
+                    for b in 0..pass.num_blocks(n) {
+                        if pass.sends_root(p, b, n) {
+                            let (s, e) = pass.bounds(b, n);
+                            v.push(bits::range_parity(&pass.pbits, s, e));
+                        }
+                    }
+                }
+                PassPlan::Biconf => v.push(bits::and_parity(&self.bits, &pass.mask)),
+            }
+        }
+        v
+    }
+
+    fn check_range(&self, r: &ParityRange) -> Result<(), ReconcileError> {
+        let pass = self
+            .passes
+            .get(r.pass as usize)
+            .ok_or(protocol(ProtocolViolation::PassOutOfRange))?;
+        let (s, e) = (r.start as usize, r.end as usize);
+        if s >= e || e > self.n || pass.block_at(s) != pass.block_at(e - 1) {
+            return Err(protocol(ProtocolViolation::RangeOutsideBlock));
+        }
+        Ok(())
+    }
+}
+
+impl Reconciler for Alice {
+    fn kind(&self) -> ReconcilerKind {
+        ReconcilerKind::Cascade
+    }
+
+    fn handle_message(&mut self, msg: &[u8]) -> Result<(), ReconcileError> {
+        if let Some((index, value)) = self.invalid {
+            return Err(ReconcileError::InvalidBit { index, value });
+        }
+        let msg = Message::decode(msg)?;
+        if self.done {
+            return Err(protocol(ProtocolViolation::AfterDone));
+        }
+        match msg {
+            Message::Query { ranges } => {
+                for r in &ranges {
+                    self.check_range(r)?;
+                }
+                let queried = self.queried + ranges.len() as u64;
+                if queried > query_budget(self.n) {
+                    return Err(protocol(ProtocolViolation::LeakageExceedsLength));
+                }
+                let (n, seed) = (self.n, self.seed);
+                let mut parities = std::mem::take(&mut self.scratch);
+                parities.clear();
+                for r in &ranges {
+                    let p = r.pass as usize;
+                    let pass = &mut self.passes[p];
+                    if !pass.built {
+                        pass.build(p, n, seed, &self.bits, false);
+                    }
+                    parities.push(bits::range_parity(
+                        &pass.pbits,
+                        r.start as usize,
+                        r.end as usize,
+                    ));
+                }
+                self.queried = queried;
+                self.leaked += parities.len() as u64;
+                let reply = Message::Reply { parities };
+                self.out.push(reply.encode());
+                if let Message::Reply { parities } = reply {
+                    self.scratch = parities;
+                }
+            }
+            Message::Done => self.done = true,
+            Message::Hello { .. } | Message::Reply { .. } => {
+                return Err(protocol(ProtocolViolation::UnexpectedMessage))
+            }
+        }
+        self.messages += 1;
+        Ok(())
+    }
+
+    fn poll_message(&mut self) -> Option<Vec<u8>> {
+        if self.out.is_empty() {
+            return None;
+        }
+        self.messages += 1;
+        Some(self.out.remove(0))
+    }
+
+    fn is_done(&self) -> bool {
+        self.invalid.is_some() || (self.done && self.out.is_empty())
+    }
+
+    fn leaked_bits(&self) -> u64 {
+        self.leaked
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<Outcome, ReconcileError> {
+        if let Some((index, value)) = self.invalid {
+            return Err(ReconcileError::InvalidBit { index, value });
+        }
+        if !self.is_done() {
+            return Err(ReconcileError::NotDone);
+        }
+        Ok(Outcome {
+            bits: std::mem::take(&mut self.input),
+            leaked_bits: self.leaked,
+            messages: self.messages,
+        })
+    }
+}
+
+impl Drop for Alice {
+    fn drop(&mut self) {
+        self.input.zeroize();
+        self.bits.zeroize();
+        for p in &mut self.passes {
+            p.pbits.zeroize();
+        }
+    }
+}
+
+// ───────────────────────────── Bob ─────────────────────────────
+
+/// Alice's parities Bob has learned below the block roots: one bisection tree
+/// per block in heap order (node 1 = block, children 2v and 2v+1 = the lower
+/// and upper halves, lower half = ⌊len/2⌋ bits). Allocated on first use.
+struct NodeCache {
+    stride: usize,
+    known: Vec<u64>,
+    val: Vec<u64>,
+}
+
+impl NodeCache {
+    fn get(&self, b: usize, node: usize) -> Option<u8> {
+        if self.known.is_empty() {
+            return None;
+        }
+        let i = b * self.stride + node;
+        (bits::get(&self.known, i) == 1).then(|| bits::get(&self.val, i))
+    }
+
+    fn set(&mut self, b: usize, node: usize, v: u8, blocks: usize) {
+        if self.known.is_empty() {
+            let words = bits::words_for(blocks * self.stride);
+            self.known = vec![0; words];
+            self.val = vec![0; words];
+        }
+        let i = b * self.stride + node;
+        self.known[i / 64] |= 1 << (i % 64);
+        self.val[i / 64] = (self.val[i / 64] & !(1 << (i % 64))) | (u64::from(v & 1) << (i % 64));
+    }
+}
+
+/// One binary search in flight: block `block` of pass `pass`, currently at
+/// bisection node `node` covering shuffled positions `s..e`, whose Alice
+/// parity is `alice`.
+#[derive(Clone, Copy, Debug)]
+struct Search {
+    pass: u32,
+    block: u32,
+    node: u32,
+    s: u32,
+    e: u32,
+    alice: u8,
+}
+
+/// Bob's view of one pass.
+struct BobPass {
+    layout: Pass,
+    /// Alice's parity of each block.
+    root: Vec<u8>,
+    /// Bob's current parity of each block (kept up to date once opened).
+    mine: Vec<u8>,
+    /// Whether a search on the block is in flight.
+    active: Vec<bool>,
+    cache: NodeCache,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BobState {
+    AwaitHello,
+    Running,
+    Finished,
+}
+
+/// Bob: holds the noisy bits, drives the searches, corrects.
+struct Bob {
+    n: usize,
+    seed: u64,
+    bits: Vec<u64>,
+    passes: Vec<BobPass>,
+    opened: usize,
+    total_mine: u8,
+    runnable: Vec<Search>,
+    awaiting: Vec<Search>,
+    state: BobState,
+    out: Vec<Vec<u8>>,
+    leaked: u64,
+    queried: u64,
+    flips: usize,
+    messages: u32,
+    invalid: Option<(usize, u8)>,
+}
+
+impl Bob {
+    fn new(input: Vec<u8>, params: &ReconcileParams) -> Self {
+        let n = input.len();
+        let (bits, invalid) = match bits::pack(&input) {
+            Ok(w) => (w, None),
+            Err(bad) => (Vec::new(), Some(bad)),
+        };
+        let mut input = input;
+        input.zeroize();
+        let passes = if invalid.is_none() {
+            make_passes(n, params)
+                .into_iter()
+                .map(|layout| {
+                    let blocks = layout.num_blocks(n);
+                    let longest = (0..blocks)
+                        .map(|b| {
+                            let (s, e) = layout.bounds(b, n);
+                            e - s
+                        })
+                        .max()
+                        .unwrap_or(1);
+                    BobPass {
+                        layout,
+                        root: vec![0; blocks],
+                        mine: vec![0; blocks],
+                        active: vec![false; blocks],
+                        cache: NodeCache {
+                            stride: 2 * longest.max(1).next_power_of_two(),
+                            known: Vec::new(),
+                            val: Vec::new(),
+                        },
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Bob {
+            n,
+            seed: params.shuffle_seed,
+            total_mine: bits::parity(&bits),
+            bits,
+            passes,
+            opened: 0,
+            runnable: Vec::new(),
+            awaiting: Vec::new(),
+            state: BobState::AwaitHello,
+            out: Vec::new(),
+            leaked: 0,
+            queried: 0,
+            flips: 0,
+            messages: 0,
+            invalid,
+        }
+    }
+
+    fn on_hello(&mut self, n: u64, parities: &[u8]) -> Result<(), ReconcileError> {
+        if n != self.n as u64 {
+            return Err(ReconcileError::LengthMismatch {
+                ours: self.n as u64,
+                theirs: n,
+            });
+        }
+        let n = self.n;
+        let expected: usize = self
+            .passes
+            .iter()
+            .enumerate()
+            .map(|(p, bp)| {
+                (0..bp.layout.num_blocks(n))
+                    .filter(|&b| bp.layout.sends_root(p, b, n))
+                    .count()
+            })
+            .sum();
+        if parities.len() != expected {
+            return Err(protocol(ProtocolViolation::ParityCountMismatch));
+        }
+        let mut it = parities.iter().copied();
+        let mut total = 0u8;
+        for (p, bp) in self.passes.iter_mut().enumerate() {
+            let blocks = bp.root.len();
+            let mut sum = 0u8;
+            for b in 0..blocks {
+                if bp.layout.sends_root(p, b, n) {
+                    let v = it.next().unwrap_or(0);
+                    bp.root[b] = v;
+                    sum ^= v;
+                } else {
+                    bp.root[b] = total ^ sum;
+                }
+            }
+            if p == 0 {
+                total = sum;
+            }
+        }
+        self.leaked = expected as u64;
+        self.state = BobState::Running;
+        self.advance()
+    }
+
+    fn on_reply(&mut self, parities: &[u8]) -> Result<(), ReconcileError> {
+        if self.awaiting.is_empty() || parities.len() != self.awaiting.len() {
+            return Err(protocol(ProtocolViolation::ParityCountMismatch));
+        }
+        self.leaked += parities.len() as u64;
+        let mut awaiting = std::mem::take(&mut self.awaiting);
+        for (s, &v) in awaiting.iter().zip(parities) {
+            let bp = &mut self.passes[s.pass as usize];
+            let blocks = bp.root.len();
+            let (b, node) = (s.block as usize, 2 * s.node as usize);
+            bp.cache.set(b, node, v, blocks);
+            bp.cache.set(b, node + 1, v ^ s.alice, blocks);
+        }
+        self.runnable.append(&mut awaiting);
+        self.awaiting = awaiting;
+        self.advance()
+    }
+
+    /// Runs every search as far as known parities allow, then either queues
+    /// the next `Query`, opens the next pass, or finishes.
+    fn advance(&mut self) -> Result<(), ReconcileError> {
+        loop {
+            while let Some(s) = self.runnable.pop() {
+                self.step(s)?;
+            }
+            if !self.awaiting.is_empty() {
+                return self.send_query();
+            }
+            if self.opened < self.passes.len() {
+                self.open(self.opened);
+                continue;
+            }
+            self.state = BobState::Finished;
+            self.out.push(Message::Done.encode());
+            return Ok(());
+        }
+    }
+
+    fn send_query(&mut self) -> Result<(), ReconcileError> {
+        self.queried += self.awaiting.len() as u64;
+        if self.queried > query_budget(self.n) {
+            return Err(protocol(ProtocolViolation::LeakageExceedsLength));
+        }
+        self.awaiting.sort_unstable_by_key(|s| (s.pass, s.s));
+        let ranges = self
+            .awaiting
+            .iter()
+            .map(|s| ParityRange {
+                pass: s.pass,
+                start: s.s,
+                end: s.s + (s.e - s.s) / 2,
+            })
+            .collect();
+        self.out.push(Message::Query { ranges }.encode());
+        Ok(())
+    }
+
+    fn open(&mut self, p: usize) {
+        let (n, seed) = (self.n, self.seed);
+        let bp = &mut self.passes[p];
+        match bp.layout.plan {
+            PassPlan::Blocks { .. } => {
+                bp.layout.build(p, n, seed, &self.bits, true);
+                for b in 0..bp.mine.len() {
+                    let (s, e) = bp.layout.bounds(b, n);
+                    bp.mine[b] = bits::range_parity(&bp.layout.pbits, s, e);
+                }
+            }
+            PassPlan::Biconf => {
+                bp.mine[0] = bits::and_parity(&self.bits, &bp.layout.mask);
+                bp.mine[1] = self.total_mine ^ bp.mine[0];
+            }
+        }
+        self.opened = p + 1;
+        for b in 0..self.passes[p].mine.len() {
+            let bp = &self.passes[p];
+            if bp.mine[b] != bp.root[b] {
+                self.start_search(p, b);
+            }
+        }
+    }
+
+    fn start_search(&mut self, p: usize, b: usize) {
+        let (n, seed) = (self.n, self.seed);
+        let bp = &mut self.passes[p];
+        if !bp.layout.built {
+            bp.layout.build(p, n, seed, &self.bits, true);
+        }
+        bp.active[b] = true;
+        let (s, e) = bp.layout.bounds(b, n);
+        self.runnable.push(Search {
+            pass: p as u32,
+            block: b as u32,
+            node: 1,
+            s: s as u32,
+            e: e as u32,
+            alice: bp.root[b],
+        });
+    }
+
+    /// Advances one search until it needs a parity from Alice (→ `awaiting`),
+    /// corrects a bit, or finds its range no longer disagrees.
+    fn step(&mut self, mut s: Search) -> Result<(), ReconcileError> {
+        let (p, b) = (s.pass as usize, s.block as usize);
+        loop {
+            let bp = &mut self.passes[p];
+            let pb = &bp.layout.pbits;
+            let (lo, hi) = (s.s as usize, s.e as usize);
+            if bits::range_parity(pb, lo, hi) == s.alice {
+                // A correction elsewhere fixed this range: restart from the
+                // block root if the block still disagrees, else stop.
+                if bp.mine[b] != bp.root[b] && s.node != 1 {
+                    let (bs, be) = bp.layout.bounds(b, self.n);
+                    s = Search {
+                        node: 1,
+                        s: bs as u32,
+                        e: be as u32,
+                        alice: bp.root[b],
+                        ..s
+                    };
+                    continue;
+                }
+                bp.active[b] = false;
+                return Ok(());
+            }
+            if hi - lo == 1 {
+                bp.active[b] = false;
+                let i = bp.layout.perm[lo] as usize;
+                return self.flip(i);
+            }
+            let mid = lo + (hi - lo) / 2;
+            let (left, right) = (2 * s.node as usize, 2 * s.node as usize + 1);
+            let blocks = bp.root.len();
+            let al = match (bp.cache.get(b, left), bp.cache.get(b, right)) {
+                (Some(al), _) => al,
+                (None, Some(ar)) => {
+                    bp.cache.set(b, left, ar ^ s.alice, blocks);
+                    ar ^ s.alice
+                }
+                (None, None) => {
+                    self.awaiting.push(s);
+                    return Ok(());
+                }
+            };
+            if bits::range_parity(pb, lo, mid) != al {
+                s.node = left as u32;
+                s.e = mid as u32;
+                s.alice = al;
+            } else {
+                s.node = right as u32;
+                s.s = mid as u32;
+                s.alice ^= al;
+            }
+        }
+    }
+
+    /// Corrects original bit `i` and applies the cascade effect.
+    fn flip(&mut self, i: usize) -> Result<(), ReconcileError> {
+        self.flips += 1;
+        if self.flips > self.n {
+            return Err(protocol(ProtocolViolation::InconsistentParities));
+        }
+        bits::flip(&mut self.bits, i);
+        self.total_mine ^= 1;
+        for p in 0..self.opened {
+            let bp = &mut self.passes[p];
+            let b = if bp.layout.built {
+                let j = bp.layout.inv[i] as usize;
+                bits::flip(&mut bp.layout.pbits, j);
+                bp.layout.block_at(j)
+            } else {
+                usize::from(bits::get(&bp.layout.mask, i) == 0)
+            };
+            bp.mine[b] ^= 1;
+            if !bp.active[b] && bp.mine[b] != bp.root[b] {
+                self.start_search(p, b);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Reconciler for Bob {
+    fn kind(&self) -> ReconcilerKind {
+        ReconcilerKind::Cascade
+    }
+
+    fn handle_message(&mut self, msg: &[u8]) -> Result<(), ReconcileError> {
+        if let Some((index, value)) = self.invalid {
+            return Err(ReconcileError::InvalidBit { index, value });
+        }
+        let msg = Message::decode(msg)?;
+        match (self.state, msg) {
+            (BobState::Finished, _) => return Err(protocol(ProtocolViolation::AfterDone)),
+            (BobState::AwaitHello, Message::Hello { n, parities }) => {
+                self.on_hello(n, &parities)?
+            }
+            (BobState::Running, Message::Reply { parities }) => self.on_reply(&parities)?,
+            _ => return Err(protocol(ProtocolViolation::UnexpectedMessage)),
+        }
+        self.messages += 1;
+        Ok(())
+    }
+
+    fn poll_message(&mut self) -> Option<Vec<u8>> {
+        if self.out.is_empty() {
+            return None;
+        }
+        self.messages += 1;
+        Some(self.out.remove(0))
+    }
+
+    fn is_done(&self) -> bool {
+        self.invalid.is_some() || (self.state == BobState::Finished && self.out.is_empty())
+    }
+
+    fn leaked_bits(&self) -> u64 {
+        self.leaked
+    }
+
+    fn finish(self: Box<Self>) -> Result<Outcome, ReconcileError> {
+        if let Some((index, value)) = self.invalid {
+            return Err(ReconcileError::InvalidBit { index, value });
+        }
+        if !self.is_done() {
+            return Err(ReconcileError::NotDone);
+        }
+        Ok(Outcome {
+            bits: bits::unpack(&self.bits, self.n),
+            leaked_bits: self.leaked,
+            messages: self.messages,
+        })
+    }
+}
+
+impl Drop for Bob {
+    fn drop(&mut self) {
+        self.bits.zeroize();
+        for p in &mut self.passes {
+            p.layout.pbits.zeroize();
+        }
+    }
+}

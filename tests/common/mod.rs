@@ -1,0 +1,33 @@
+//! Shared helpers for the reconciliation tests: a seeded binary symmetric channel.
+#![allow(dead_code)]
+
+use qwave::reconcile::{
+    new_reconciler, run_pair, Outcome, ReconcileError, ReconcileParams, ReconcilerKind, Role,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Alice's uniform bits and Bob's copy through a BSC(q), from `seed`.
+pub fn bsc_frame(n: usize, q: f64, seed: u64) -> (Vec<u8>, Vec<u8>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let alice: Vec<u8> = (0..n).map(|_| rng.random::<bool>() as u8).collect();
+    let bob = alice
+        .iter()
+        .map(|&b| b ^ (rng.random::<f64>() < q) as u8)
+        .collect();
+    (alice, bob)
+}
+
+/// Runs Cascade on one frame.
+pub fn reconcile(
+    alice: Vec<u8>,
+    bob: Vec<u8>,
+    qber: f64,
+    shuffle_seed: u64,
+) -> Result<(Outcome, Outcome), ReconcileError> {
+    let params = ReconcileParams { qber, shuffle_seed };
+    run_pair(
+        new_reconciler(ReconcilerKind::Cascade, Role::Alice, alice, &params),
+        new_reconciler(ReconcilerKind::Cascade, Role::Bob, bob, &params),
+    )
+}
