@@ -7,3 +7,5 @@
 //!  IQ ─► dsp (sync, CFO, L-LTF CSI) ─► extract (quantize) ─► reconcile ─► amplify ─► confirmed key
 //! ```
 #![warn(missing_docs)]
+
+pub mod amplify;
