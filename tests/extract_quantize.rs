@@ -96,7 +96,10 @@ fn gray_disagrees_less_than_natural_binary() {
         assert!(gray < natural, "k={k}: gray {gray} natural {natural}");
         // And the simulation agrees with the analytic model.
         let model = gray_disagreement(k, 0.9);
-        assert!((gray - model).abs() < 0.01, "k={k}: {gray} vs model {model}");
+        assert!(
+            (gray - model).abs() < 0.01,
+            "k={k}: {gray} vs model {model}"
+        );
     }
 }
 
@@ -112,7 +115,10 @@ fn guard_band_lowers_disagreement() {
         let (qa, qb) = (guard.quantize(&a, &union), guard.quantize(&b, &union));
         assert_eq!(qa.bits.len(), (a.len() - union.len()) * k as usize);
         let with_guard = disagreement(&qa.bits, &qb.bits);
-        eprintln!("k={k}: plain {base:.4}, guard(0.5) {with_guard:.4}, dropped {}", union.len());
+        eprintln!(
+            "k={k}: plain {base:.4}, guard(0.5) {with_guard:.4}, dropped {}",
+            union.len()
+        );
         assert!(
             with_guard < 0.8 * base,
             "k={k}: guard {with_guard} vs plain {base}"
@@ -161,7 +167,10 @@ fn soft_values_follow_sign_convention_and_flag_errors() {
         }
     }
     let (mean_wrong, mean_right) = (wrong / nw as f64, right / nr as f64);
-    assert!(mean_wrong < 0.5 * mean_right, "{mean_wrong} vs {mean_right}");
+    assert!(
+        mean_wrong < 0.5 * mean_right,
+        "{mean_wrong} vs {mean_right}"
+    );
 }
 
 #[test]
