@@ -1,0 +1,223 @@
+//! Quantizers (equiprobable, guard band), Gray coding and the bits-per-sample rule.
+
+use qwave::extract::{
+    bits_per_sample_for, gray_decode, gray_disagreement, gray_encode, merge_drop_lists,
+    new_quantizer, Quantized, QuantizerKind,
+};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// Alice/Bob samples: standard bivariate Gaussian with correlation `rho`.
+fn gaussian_pairs(n: usize, rho: f64, seed: u64) -> (Vec<f64>, Vec<f64>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let s = (1.0 - rho * rho).sqrt();
+    (0..n)
+        .map(|_| {
+            let x: f64 = StandardNormal.sample(&mut rng);
+            let z: f64 = StandardNormal.sample(&mut rng);
+            (x, rho * x + s * z)
+        })
+        .unzip()
+}
+
+fn disagreement(a: &[u8], b: &[u8]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).filter(|(x, y)| x != y).count() as f64 / a.len() as f64
+}
+
+/// Levels back from the Gray-coded bits (MSB first).
+fn levels(q: &Quantized) -> Vec<u32> {
+    q.bits
+        .chunks_exact(q.bits_per_sample as usize)
+        .map(|c| gray_decode(c.iter().fold(0u32, |acc, &b| (acc << 1) | b as u32)))
+        .collect()
+}
+
+fn natural_bits(levels: &[u32], k: u8) -> Vec<u8> {
+    levels
+        .iter()
+        .flat_map(|&l| (0..k).rev().map(move |p| ((l >> p) & 1) as u8))
+        .collect()
+}
+
+#[test]
+fn equiprobable_levels_have_equal_frequency() {
+    let (a, _) = gaussian_pairs(48_000, 0.0, 11);
+    for k in 1..=4u8 {
+        let q = new_quantizer(QuantizerKind::Equiprobable, k, 0.0);
+        assert_eq!(q.kind(), QuantizerKind::Equiprobable);
+        assert!(q.drop_list(&a).is_empty());
+        let out = q.quantize(&a, &[]);
+        assert_eq!(out.bits_per_sample, k);
+        assert_eq!(out.bits.len(), a.len() * k as usize);
+        assert_eq!(out.soft.len(), out.bits.len());
+        let mut counts = vec![0usize; 1 << k];
+        for l in levels(&out) {
+            counts[l as usize] += 1;
+        }
+        let expect = a.len() / (1 << k);
+        for (l, &c) in counts.iter().enumerate() {
+            assert!(c.abs_diff(expect) <= 1, "k={k} level {l}: {c} vs {expect}");
+        }
+        // Output bits are unbiased.
+        let ones = out.bits.iter().filter(|&&b| b == 1).count() as f64 / out.bits.len() as f64;
+        assert!((ones - 0.5).abs() < 0.01, "k={k}: {ones}");
+    }
+}
+
+#[test]
+fn gray_code_adjacent_levels_differ_in_one_bit() {
+    for k in 1..=8u32 {
+        for l in 0..(1u32 << k) - 1 {
+            assert_eq!((gray_encode(l) ^ gray_encode(l + 1)).count_ones(), 1);
+        }
+    }
+    // Quantizing 16 ascending samples at 4 bits walks the Gray sequence.
+    let samples: Vec<f64> = (0..16).map(f64::from).collect();
+    let out = new_quantizer(QuantizerKind::Equiprobable, 4, 0.0).quantize(&samples, &[]);
+    for (l, chunk) in out.bits.chunks_exact(4).enumerate() {
+        let code = chunk.iter().fold(0u32, |acc, &b| (acc << 1) | b as u32);
+        assert_eq!(code, gray_encode(l as u32));
+    }
+}
+
+#[test]
+fn gray_disagrees_less_than_natural_binary() {
+    let (a, b) = gaussian_pairs(40_000, 0.9, 12);
+    for k in 2..=4u8 {
+        let q = new_quantizer(QuantizerKind::Equiprobable, k, 0.0);
+        let (qa, qb) = (q.quantize(&a, &[]), q.quantize(&b, &[]));
+        let gray = disagreement(&qa.bits, &qb.bits);
+        let natural = disagreement(
+            &natural_bits(&levels(&qa), k),
+            &natural_bits(&levels(&qb), k),
+        );
+        assert!(gray < natural, "k={k}: gray {gray} natural {natural}");
+        // And the simulation agrees with the analytic model.
+        let model = gray_disagreement(k, 0.9);
+        assert!(
+            (gray - model).abs() < 0.01,
+            "k={k}: {gray} vs model {model}"
+        );
+    }
+}
+
+#[test]
+fn guard_band_lowers_disagreement() {
+    let (a, b) = gaussian_pairs(40_000, 0.9, 13);
+    for k in 1..=3u8 {
+        let plain = new_quantizer(QuantizerKind::Equiprobable, k, 0.0);
+        let base = disagreement(&plain.quantize(&a, &[]).bits, &plain.quantize(&b, &[]).bits);
+        let guard = new_quantizer(QuantizerKind::GuardBand, k, 0.5);
+        assert_eq!(guard.kind(), QuantizerKind::GuardBand);
+        let union = merge_drop_lists(&guard.drop_list(&a), &guard.drop_list(&b));
+        let (qa, qb) = (guard.quantize(&a, &union), guard.quantize(&b, &union));
+        assert_eq!(qa.bits.len(), (a.len() - union.len()) * k as usize);
+        let with_guard = disagreement(&qa.bits, &qb.bits);
+        eprintln!(
+            "k={k}: plain {base:.4}, guard(0.5) {with_guard:.4}, dropped {}",
+            union.len()
+        );
+        assert!(
+            with_guard < 0.8 * base,
+            "k={k}: guard {with_guard} vs plain {base}"
+        );
+    }
+}
+
+#[test]
+fn dropped_fraction_grows_with_guard_fraction() {
+    let (a, _) = gaussian_pairs(20_000, 0.0, 14);
+    for k in 1..=3u8 {
+        let mut last = 0.0;
+        for alpha in [0.0, 0.1, 0.3, 0.5, 0.8] {
+            let q = new_quantizer(QuantizerKind::GuardBand, k, alpha);
+            let list = q.drop_list(&a);
+            assert!(list.windows(2).all(|w| w[0] < w[1]), "sorted, unique");
+            let frac = list.len() as f64 / a.len() as f64;
+            let levels = f64::from(1u32 << k);
+            let expect = alpha * (levels - 1.0) / levels;
+            assert!((frac - expect).abs() < 0.002, "k={k} α={alpha}: {frac}");
+            if alpha > 0.0 {
+                assert!(frac > last, "k={k} α={alpha}");
+            }
+            last = frac;
+        }
+    }
+}
+
+#[test]
+fn soft_values_follow_sign_convention_and_flag_errors() {
+    let (a, b) = gaussian_pairs(20_000, 0.9, 15);
+    let q = new_quantizer(QuantizerKind::Equiprobable, 2, 0.0);
+    let (qa, qb) = (q.quantize(&a, &[]), q.quantize(&b, &[]));
+    for (bit, soft) in qa.bits.iter().zip(&qa.soft) {
+        assert_eq!(*bit == 1, *soft > 0.0, "bit {bit} soft {soft}");
+    }
+    // Bits that disagree sit closer to their edge than bits that agree.
+    let (mut wrong, mut nw, mut right, mut nr) = (0.0f64, 0usize, 0.0f64, 0usize);
+    for i in 0..qa.bits.len() {
+        if qa.bits[i] == qb.bits[i] {
+            right += f64::from(qa.soft[i].abs());
+            nr += 1;
+        } else {
+            wrong += f64::from(qa.soft[i].abs());
+            nw += 1;
+        }
+    }
+    let (mean_wrong, mean_right) = (wrong / nw as f64, right / nr as f64);
+    assert!(
+        mean_wrong < 0.5 * mean_right,
+        "{mean_wrong} vs {mean_right}"
+    );
+}
+
+#[test]
+fn hostile_drop_lists_are_harmless() {
+    let (a, _) = gaussian_pairs(100, 0.0, 16);
+    let q = new_quantizer(QuantizerKind::GuardBand, 2, 0.3);
+    let out = q.quantize(&a, &[3, 3, 99, 100, u32::MAX]);
+    // Index 3 twice and 99 are in range, the rest is ignored: 98 kept.
+    assert_eq!(out.bits.len(), 98 * 2);
+    let empty = q.quantize(&[], &[]);
+    assert!(empty.bits.is_empty());
+    // Out-of-range parameters are clamped, not rejected.
+    let q = new_quantizer(QuantizerKind::GuardBand, 0, f64::NAN);
+    assert_eq!(q.quantize(&a, &[]).bits_per_sample, 1);
+    assert!(q.drop_list(&a).is_empty());
+}
+
+#[test]
+fn gray_disagreement_one_bit_matches_sheppard() {
+    for rho in [0.0, 0.3, 0.6, 0.9, 0.99] {
+        let p = gray_disagreement(1, rho);
+        let exact = rho.acos() / std::f64::consts::PI;
+        assert!((p - exact).abs() < 1e-5, "ρ={rho}: {p} vs {exact}");
+    }
+    // More bits per sample → more disagreement per bit at fixed ρ.
+    for k in 1..4u8 {
+        assert!(gray_disagreement(k + 1, 0.9) > gray_disagreement(k, 0.9));
+    }
+}
+
+#[test]
+fn bits_per_sample_is_monotone_in_rho() {
+    let mut last = 1u8;
+    let mut seen = Vec::new();
+    for i in 0..=400 {
+        let rho = f64::from(i) / 400.0;
+        let k = bits_per_sample_for(rho);
+        assert!((1..=4).contains(&k));
+        assert!(k >= last, "ρ={rho}: {k} < {last}");
+        last = k;
+        if !seen.contains(&k) {
+            eprintln!("bits_per_sample_for: {k} from ρ = {rho}");
+            seen.push(k);
+        }
+    }
+    // The rule spans the whole range, low ρ → 1 bit, ρ → 1 → 4 bits.
+    assert_eq!(seen, vec![1, 2, 3, 4]);
+    assert_eq!(bits_per_sample_for(f64::NAN), 1);
+    assert_eq!(bits_per_sample_for(-0.5), 1);
+}
