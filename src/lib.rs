@@ -7,3 +7,4 @@
 //!  IQ ─► dsp (sync, CFO, L-LTF CSI) ─► extract (quantize) ─► reconcile ─► amplify ─► confirmed key
 //! ```
 #![warn(missing_docs)]
+pub mod capture;
