@@ -325,3 +325,12 @@ fn real_wifi_iq_files_read_as_ci16() {
     }
     assert!(files > 0, "no .dat files in {}", dir.display());
 }
+
+/// serde_json needs `float_roundtrip` for this (found by the proptest).
+#[test]
+fn sample_rate_round_trips_bit_exactly() {
+    let mut m = meta(SigmfDatatype::Cf32Le);
+    m.sample_rate = 90676854.73304589;
+    m.frequency = Some(2.4120000000000004e9);
+    assert_eq!(parse_sigmf_meta(&m.to_json()).unwrap(), m);
+}

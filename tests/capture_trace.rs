@@ -139,7 +139,8 @@ fn pair_by_seq_with_gaps_and_unsorted_rows() {
 fn validate_rejects_broken_traces() {
     let good = csi_trace(4);
     good.validate().unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&mut CsiTrace)>)> = vec![
+    type Breaker = Box<dyn Fn(&mut CsiTrace)>;
+    let cases: Vec<(&str, Breaker)> = vec![
         (
             "bob is missing",
             Box::new(|t| {

@@ -38,11 +38,14 @@ pub fn parse_rssi_text(text: &str) -> Result<Vec<f32>, CaptureError> {
                 fields.len()
             )));
         }
-        let value = fields[fields.len() - 1];
+        let value = fields[fields.len() - 1] as f32;
         if !value.is_finite() {
-            return Err(err(format!("value {value} is not finite")));
+            return Err(err(format!(
+                "value {} is not finite as f32",
+                fields[fields.len() - 1]
+            )));
         }
-        values.push(value as f32);
+        values.push(value);
     }
     Ok(values)
 }
