@@ -8,8 +8,8 @@ use clap::Args;
 
 use super::keygen::scenario;
 use crate::capture::{self, Annotation, SigmfDatatype, SigmfMeta, TraceKind, TraceWriter};
-use crate::pipeline::sounding::{self, Observer};
 use crate::pipeline::progress_bar;
+use crate::pipeline::sounding::{self, Observer};
 
 /// `qwave sound`.
 #[derive(Args, Debug)]
@@ -41,7 +41,9 @@ pub fn run(a: SoundArgs) -> Result<()> {
     let eves = sc.eve_distances_m.len();
     let pb = progress_bar(n, "sounding", true);
     let pbc = pb.clone();
-    let snd = sounding::spawn(&sc, a.seed, n, a.sigmf.is_some(), move |k| pbc.set_position(k));
+    let snd = sounding::spawn(&sc, a.seed, n, a.sigmf.is_some(), move |k| {
+        pbc.set_position(k)
+    });
     let mut names = vec!["alice".to_string(), "bob".to_string()];
     names.extend((0..eves).map(|i| Observer::Eve(i).trace_name(eves)));
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -66,7 +68,12 @@ pub fn run(a: SoundArgs) -> Result<()> {
     };
     let mut chans: Vec<_> = std::iter::once((Observer::Alice, snd.alice))
         .chain(std::iter::once((Observer::Bob, snd.bob)))
-        .chain(snd.eves.into_iter().enumerate().map(|(i, r)| (Observer::Eve(i), r)))
+        .chain(
+            snd.eves
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| (Observer::Eve(i), r)),
+        )
         .collect();
     let mut tap = snd.iq_tap;
     loop {

@@ -7,7 +7,7 @@ use crossbeam_channel::{bounded, never, select, Receiver as ChanRx, Sender as Ch
 
 use crate::amplify::SecretKey;
 use crate::reconcile::Role;
-use crate::session::eve::{EveBlock, Eavesdropper};
+use crate::session::eve::{Eavesdropper, EveBlock};
 use crate::session::wire::Reason;
 use crate::session::{BlockStats, Event, Party, SessionConfig};
 
@@ -164,7 +164,9 @@ pub fn run(
         });
         let alice = ha.join().expect("alice thread");
         let bob = hb.join().expect("bob thread");
-        let eve = he.map(|h| h.join().expect("eve thread")).unwrap_or_default();
+        let eve = he
+            .map(|h| h.join().expect("eve thread"))
+            .unwrap_or_default();
         KeygenOutcome { alice, bob, eve }
     })
 }

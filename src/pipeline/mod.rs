@@ -35,7 +35,9 @@ pub struct SimOptions {
 impl SimOptions {
     /// Probe exchanges the run makes.
     pub fn exchanges(&self) -> u64 {
-        (self.seconds * self.scenario.exchange_rate_hz).round().max(0.0) as u64
+        (self.seconds * self.scenario.exchange_rate_hz)
+            .round()
+            .max(0.0) as u64
     }
 }
 
@@ -78,7 +80,9 @@ pub fn simulate_keygen(opts: &SimOptions, auth_key: &[u8; 32]) -> Report {
     let n = opts.exchanges();
     let pb = progress_bar(n, "probing", opts.progress);
     let pbc = pb.clone();
-    let snd = sounding::spawn(&opts.scenario, opts.seed, n, false, move |k| pbc.set_position(k));
+    let snd = sounding::spawn(&opts.scenario, opts.seed, n, false, move |k| {
+        pbc.set_position(k)
+    });
     let mut eves = snd.eves.into_iter();
     let eve_rows = eves.next().map(features_stream);
     // Further Eves are sounded but not attacked: drain them.
@@ -105,8 +109,15 @@ pub fn simulate_keygen(opts: &SimOptions, auth_key: &[u8; 32]) -> Report {
         n,
         channel_seconds,
         start.elapsed().as_secs_f64(),
-        format!("simulated scenario `{}` (seed {})", opts.scenario.name, opts.seed),
+        format!(
+            "simulated scenario `{}` (seed {})",
+            opts.scenario.name, opts.seed
+        ),
     );
-    r.capacity_bps = Some(ChannelSim::new(&opts.scenario, opts.seed).capacity().bits_per_second);
+    r.capacity_bps = Some(
+        ChannelSim::new(&opts.scenario, opts.seed)
+            .capacity()
+            .bits_per_second,
+    );
     r
 }

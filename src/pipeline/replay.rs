@@ -15,7 +15,12 @@ use crate::session::SessionConfig;
 /// Feature rows of one party of a trace.
 pub fn party_rows(trace: &CsiTrace, p: &PartyTrace) -> Vec<Row> {
     let mut rows: Vec<Row> = match trace.kind {
-        TraceKind::Rssi => p.seq.iter().zip(&p.rssi).map(|(&s, &r)| (s, vec![r])).collect(),
+        TraceKind::Rssi => p
+            .seq
+            .iter()
+            .zip(&p.rssi)
+            .map(|(&s, &r)| (s, vec![r]))
+            .collect(),
         TraceKind::Csi => {
             let k = p.subcarriers.len();
             p.seq
@@ -90,10 +95,11 @@ pub fn replay(
         .filter(|_| with_eve);
     let probes = capture::pair_by_seq(a, b).len() as u64;
     let span = |p: &PartyTrace| {
-        let (lo, hi) = p
-            .t
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &t| (l.min(t), h.max(t)));
+        let (lo, hi) =
+            p.t.iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &t| {
+                    (l.min(t), h.max(t))
+                });
         if hi > lo {
             hi - lo
         } else {

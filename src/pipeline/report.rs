@@ -146,9 +146,13 @@ pub fn build(
         0.0
     };
     let (mut rec_leak, mut ideal) = (0f64, 0f64);
-    for s in alice_stats.iter().filter(|s| s.reconciled_bits > 0 && s.errors > 0) {
+    for s in alice_stats
+        .iter()
+        .filter(|s| s.reconciled_bits > 0 && s.errors > 0)
+    {
         rec_leak += s.leaked_bits as f64;
-        ideal += s.reconciled_bits as f64 * binary_entropy(s.errors as f64 / s.reconciled_bits as f64);
+        ideal +=
+            s.reconciled_bits as f64 * binary_entropy(s.errors as f64 / s.reconciled_bits as f64);
     }
     let efficiency = if ideal > 0.0 { rec_leak / ideal } else { 0.0 };
     let (mut hw, mut hb) = (0f64, 0f64);
@@ -156,7 +160,7 @@ pub fn build(
         hw += s.min_entropy_per_bit * s.reconciled_bits as f64;
         hb += s.reconciled_bits as f64;
     }
-    let final_key_bits: u64 = out.alice.keys.iter().map(|k| k.key.len_bits() as u64).sum();
+    let final_key_bits: u64 = out.alice.keys.iter().map(|k| k.key.bit_len() as u64).sum();
     let keys_match = out.alice.keys.len() == out.bob.keys.len()
         && out.alice.keys.iter().zip(&out.bob.keys).all(|(a, b)| {
             a.stats.block == b.stats.block && crate::ct_eq(a.key.as_bytes(), b.key.as_bytes())
@@ -176,13 +180,17 @@ pub fn build(
                 &e.key_bits,
                 out.alice.keys.iter().find(|k| k.stats.block == e.block),
             ) {
-                let (s, n) = agreement(&ak.key.bits(), ek);
+                let (s, n) = agreement(&crate::session::party::key_bits(&ak.key), ek);
                 ks += s;
                 kn += n;
             }
         }
         EveReport {
-            bit_disagreement: if rn > 0 { 1.0 - rs as f64 / rn as f64 } else { 0.5 },
+            bit_disagreement: if rn > 0 {
+                1.0 - rs as f64 / rn as f64
+            } else {
+                0.5
+            },
             final_key_bit_agreement: if kn > 0 { ks as f64 / kn as f64 } else { 0.5 },
             compared_key_bits: kn,
         }

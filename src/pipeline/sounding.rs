@@ -143,7 +143,12 @@ pub fn spawn(
                 for k in 0..exchanges {
                     let t = k as f64 / rate;
                     let tx_a = probe_waveform(&LSig::for_probe(k));
-                    let mut deliver = |from: Node, to: Node, t: f64, obs: Observer, ch: &ChanTx<Burst>, tx: &[Complex32]| {
+                    let mut deliver = |from: Node,
+                                       to: Node,
+                                       t: f64,
+                                       obs: Observer,
+                                       ch: &ChanTx<Burst>,
+                                       tx: &[Complex32]| {
                         sim.propagate(from, to, t, tx, LEAD, TRAIL, &mut buf);
                         if let Some(iq) = &iq_tx {
                             let _ = iq.send((obs, k, buf.clone()));
@@ -159,7 +164,14 @@ pub fn spawn(
                         deliver(Node::Alice, Node::Eve(i), t, Observer::Eve(i), ch, &tx_a);
                     }
                     let tx_b = probe_waveform(&LSig::for_probe(k));
-                    deliver(Node::Bob, Node::Alice, t + gap, Observer::Alice, &to_alice, &tx_b);
+                    deliver(
+                        Node::Bob,
+                        Node::Alice,
+                        t + gap,
+                        Observer::Alice,
+                        &to_alice,
+                        &tx_b,
+                    );
                     if k % 64 == 63 || k + 1 == exchanges {
                         progress(k + 1);
                     }

@@ -91,7 +91,10 @@ impl Eavesdropper {
     fn pump(&mut self) {
         while let Some(f) = self.frames.front() {
             let waiting = self.pending.as_ref().is_some_and(|p| {
-                !self.rows_closed && self.last_row.is_none_or(|l| l + 1 < p.first_seq + p.len as u64)
+                !self.rows_closed
+                    && self
+                        .last_row
+                        .is_none_or(|l| l + 1 < p.first_seq + p.len as u64)
             });
             if waiting && is_drops(f) {
                 return;
@@ -221,8 +224,8 @@ impl Eavesdropper {
             }
         }
         let fb = FeatureBlock { rows, cols, data };
-        let samples = extract::preprocess(&fb, &self.cfg.preprocess, p.stride as usize)
-            .unwrap_or_default();
+        let samples =
+            extract::preprocess(&fb, &self.cfg.preprocess, p.stride as usize).unwrap_or_default();
         let mut dropped: Vec<u32> = da.iter().chain(db.iter()).copied().collect();
         dropped.sort_unstable();
         dropped.dedup();
@@ -235,5 +238,6 @@ impl Eavesdropper {
 }
 
 fn is_drops(frame: &[u8]) -> bool {
-    auth::parse(frame).is_ok_and(|(_, _, body, _)| matches!(Msg::decode(body), Ok(Msg::Drops { .. })))
+    auth::parse(frame)
+        .is_ok_and(|(_, _, body, _)| matches!(Msg::decode(body), Ok(Msg::Drops { .. })))
 }

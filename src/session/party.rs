@@ -34,6 +34,25 @@ use crate::amplify::{self, ConfirmRole, LengthInputs, SecretKey, ToeplitzHasher}
 use crate::extract::{self, FeatureBlock, PreprocessConfig, Quantizer, QuantizerKind};
 use crate::reconcile::{self, ReconcileParams, Reconciler, ReconcilerKind, Role};
 
+/// Default number of DCT coefficients kept across the 52 subcarriers.
+pub const DEFAULT_DCT_KEEP: usize = 12;
+/// Default autocorrelation threshold for the time stride.
+pub const DEFAULT_STRIDE_THRESHOLD: f64 = 0.4;
+
+/// Bits per sample that maximise the expected key per sample,
+/// `k · (H − f·h2(p_k(ρ)))`, for correlation `rho`, min-entropy per bit `h`
+/// and reconciliation efficiency `f` (Gray-coded equiprobable quantization;
+/// `p_k` from [`extract::gray_disagreement`]).
+pub fn best_bits_per_sample(rho: f64, h: f64, f: f64) -> u8 {
+    (1..=4u8)
+        .map(|k| {
+            let p = extract::gray_disagreement(k, rho);
+            (k, k as f64 * (h - f * reconcile::binary_entropy(p)))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map_or(1, |(k, _)| k)
+}
+
 /// Protocol version spoken in `Hello`.
 pub const PROTOCOL_VERSION: u16 = 1;
 
@@ -47,8 +66,6 @@ pub struct SessionConfig {
     pub min_block_exchanges: u32,
     /// Feature preprocessing.
     pub preprocess: PreprocessConfig,
-    /// Autocorrelation threshold for Alice's choice of time stride.
-    pub stride_threshold: f64,
     /// Quantizer strategy.
     pub quantizer: QuantizerKind,
     /// Guard band width (guard-band quantizers), in standard deviations.
@@ -71,8 +88,15 @@ impl Default for SessionConfig {
         Self {
             block_exchanges: 500,
             min_block_exchanges: 100,
-            preprocess: PreprocessConfig::default(),
-            stride_threshold: 0.5,
+            preprocess: PreprocessConfig {
+                normalize: true,
+                decorrelate: extract::Decorrelate::Dct {
+                    keep: DEFAULT_DCT_KEEP,
+                },
+                time_decimation: extract::TimeDecimation::Auto {
+                    threshold: DEFAULT_STRIDE_THRESHOLD,
+                },
+            },
             quantizer: QuantizerKind::Equiprobable,
             guard_fraction: 0.0,
             bits_per_sample: None,
@@ -241,6 +265,8 @@ pub struct Party {
     /// Previous block's (errors, reconciled bits, errors in msb, msb bits, k).
     history: Option<(u64, u64, u64, u64, u8)>,
     keep_raw: bool,
+    /// Min-entropy per bit of the last block (for the choice of k).
+    last_entropy: f64,
 }
 
 fn os_random<const N: usize>() -> [u8; N] {
@@ -251,6 +277,11 @@ fn os_random<const N: usize>() -> [u8; N] {
 
 fn bit(bitmap: &[u8], i: usize) -> bool {
     bitmap.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0)
+}
+
+/// The bits of a key, one 0/1 byte per bit, zeroized on drop.
+pub fn key_bits(key: &SecretKey) -> zeroize::Zeroizing<Vec<u8>> {
+    zeroize::Zeroizing::new(unpack_bits(key.as_bytes(), key.bit_len()))
 }
 
 /// Unpacks MSB-first packed bits into one 0/1 byte per bit.
@@ -319,6 +350,7 @@ impl Party {
             events: VecDeque::new(),
             history: None,
             keep_raw: false,
+            last_entropy: 0.0,
             cfg,
         };
         let hello = Msg::Hello {
@@ -500,8 +532,9 @@ impl Party {
             present[i / 8] |= 1 << (i % 8);
         }
         let fb = self.feature_block(first, len, &present, &present);
-        let stride = extract::auto_stride(&fb, self.cfg.stride_threshold).clamp(1, u16::MAX as usize)
-            as u16;
+        let stride = extract::stride_for(&fb, &self.cfg.preprocess)
+            .unwrap_or(1)
+            .clamp(1, u16::MAX as usize) as u16;
         let bits_per_sample = self.choose_bits_per_sample();
         let plan = Plan {
             block: self.next_block,
@@ -533,9 +566,14 @@ impl Party {
             // and the first Gray bit of an equiprobable quantizer is the sign.
             Some((_, _, e_msb, n_msb, _)) if n_msb > 0 => {
                 let q = (e_msb as f64 / n_msb as f64).min(0.5);
-                extract::bits_per_sample_for((std::f64::consts::PI * q).cos())
+                let h = if self.last_entropy > 0.0 {
+                    self.last_entropy
+                } else {
+                    0.7
+                };
+                best_bits_per_sample((std::f64::consts::PI * q).cos(), h, 1.1)
             }
-            _ => 1,
+            _ => 2,
         }
     }
 
@@ -593,7 +631,7 @@ impl Party {
         self.rows = self.rows.split_off(&end);
         self.next_first_seq = Some(end);
         self.next_block = plan.block + 1;
-        let mut stats = BlockStats {
+        let stats = BlockStats {
             block: plan.block,
             pairs: fb.rows as u32,
             bits_per_sample: plan.bits_per_sample,
@@ -637,9 +675,12 @@ impl Party {
         let stage = std::mem::replace(&mut self.stage, Stage::Done);
         let next = match (stage, msg) {
             // A shutdown between blocks is the normal end of a run.
-            (Stage::Idle, Msg::Abort {
-                reason: Reason::Shutdown,
-            }) => Stage::Done,
+            (
+                Stage::Idle,
+                Msg::Abort {
+                    reason: Reason::Shutdown,
+                },
+            ) => Stage::Done,
             (_, Msg::Abort { reason }) => {
                 self.events.push_back(Event::Aborted {
                     reason,
@@ -717,14 +758,20 @@ impl Party {
                 if block != b.plan.block {
                     return Err(protocol("Drops for another block"));
                 }
-                if indices.last().is_some_and(|&i| i as usize >= b.samples.len()) {
+                if indices
+                    .last()
+                    .is_some_and(|&i| i as usize >= b.samples.len())
+                {
                     return Err(protocol("drop index out of range"));
                 }
                 b.peer_drops = Some(indices);
                 self.quantize_block(b)?
             }
             (Stage::AwaitSample(b), Msg::Recon { .. }) => {
-                return Err(protocol(format!("unexpected Recon in block {}", b.plan.block)))
+                return Err(protocol(format!(
+                    "unexpected Recon in block {}",
+                    b.plan.block
+                )))
             }
             (Stage::AwaitSample(b), Msg::NoKey { block, reason }) if block == b.plan.block => {
                 self.no_key(b, reason, "peer refused the block".into());
@@ -821,15 +868,11 @@ impl Party {
             (Stage::AwaitConfirmBob(b, key, nonce_a), Msg::Confirm { block, nonce, tag })
                 if block == b.plan.block =>
             {
-                let expect = amplify::confirmation_tag(
-                    &key.bits(),
-                    ConfirmRole::Bob,
-                    &nonce_a,
-                    &nonce,
-                );
+                let expect =
+                    amplify::confirmation_tag(&key_bits(&key), ConfirmRole::Bob, &nonce_a, &nonce);
                 if amplify::verify_tag(&expect, &tag) {
                     let mine = amplify::confirmation_tag(
-                        &key.bits(),
+                        &key_bits(&key),
                         ConfirmRole::Alice,
                         &nonce_a,
                         &nonce,
@@ -866,7 +909,7 @@ impl Party {
                 Msg::Confirm { block, tag, .. },
             ) if block == b.plan.block => {
                 let expect = amplify::confirmation_tag(
-                    &key.bits(),
+                    &key_bits(&key),
                     ConfirmRole::Alice,
                     &nonce_a,
                     &nonce_b,
@@ -882,9 +925,7 @@ impl Party {
                 }
                 Stage::Idle
             }
-            (Stage::AwaitSample(b), m) if self.role == Role::Alice => {
-                self.on_sample(b, m)?
-            }
+            (Stage::AwaitSample(b), m) if self.role == Role::Alice => self.on_sample(b, m)?,
             (_, m) => {
                 return Err(protocol(format!("unexpected {} message", m.name())));
             }
@@ -1017,7 +1058,8 @@ impl Party {
             return Ok(Stage::Idle);
         }
         let shuffle_seed = u64::from_be_bytes(os_random());
-        b.stats.reconciled_bits = b.bits.len() as u64;
+        let n_bits = b.bits.len() as u32;
+        b.stats.reconciled_bits = n_bits as u64;
         self.send_counted(
             &mut b,
             &Msg::ReconStart {
@@ -1025,18 +1067,24 @@ impl Party {
                 kind: kind_code(self.cfg.reconciler),
                 qber_ppm: (q_hat * 1e6) as u32,
                 shuffle_seed,
-                n_bits: b.bits.len() as u32,
+                n_bits,
             },
         );
         let params = ReconcileParams {
             qber: q_hat,
             shuffle_seed,
         };
-        let r = reconcile::new_reconciler(self.cfg.reconciler, Role::Alice, b.bits.clone(), &params);
+        let r =
+            reconcile::new_reconciler(self.cfg.reconciler, Role::Alice, b.bits.clone(), &params);
         self.after_recon_step(b, r)
     }
 
-    fn on_recon(&mut self, stage: Stage, block: u32, payload: Vec<u8>) -> Result<Stage, SessionError> {
+    fn on_recon(
+        &mut self,
+        stage: Stage,
+        block: u32,
+        payload: Vec<u8>,
+    ) -> Result<Stage, SessionError> {
         match stage {
             Stage::Reconciling(b, mut r) if block == b.plan.block => {
                 r.handle_message(&payload)?;
@@ -1094,9 +1142,10 @@ impl Party {
         }
     }
 
-    fn length_for(&self, b: &Block, bits: &[u8]) -> Result<(usize, f64), (Reason, String)> {
+    fn length_for(&mut self, b: &Block, bits: &[u8]) -> Result<(usize, f64), (Reason, String)> {
         let h = extract::estimate_min_entropy(bits)
             .map_err(|e| (Reason::TooFewSamples, format!("entropy estimate: {e}")))?;
+        self.last_entropy = h.min;
         let inp = LengthInputs {
             n: bits.len(),
             min_entropy_per_bit: h.min,
@@ -1137,10 +1186,10 @@ impl Party {
         let mut seed_bytes = vec![0u8; hasher.seed_bits().div_ceil(8)];
         getrandom::fill(&mut seed_bytes).expect("the OS CSPRNG is available");
         let seed = unpack_bits(&seed_bytes, hasher.seed_bits());
-        let mut key_bits = Vec::with_capacity(l);
-        hasher.hash(&seed, &bits, &mut key_bits)?;
-        let key = SecretKey::from_bits(&key_bits);
-        zeroize::Zeroize::zeroize(&mut key_bits);
+        let mut hashed = Vec::with_capacity(l);
+        hasher.hash(&seed, &bits, &mut hashed)?;
+        let key = SecretKey::from_bits(&hashed);
+        zeroize::Zeroize::zeroize(&mut hashed);
         let nonce: [u8; 16] = os_random();
         self.send_counted(
             &mut b,
@@ -1184,12 +1233,12 @@ impl Party {
             return Err(protocol("Toeplitz seed has the wrong length"));
         }
         let seed = unpack_bits(seed, hasher.seed_bits());
-        let mut key_bits = Vec::with_capacity(l);
-        hasher.hash(&seed, &bits, &mut key_bits)?;
-        let key = SecretKey::from_bits(&key_bits);
-        zeroize::Zeroize::zeroize(&mut key_bits);
+        let mut hashed = Vec::with_capacity(l);
+        hasher.hash(&seed, &bits, &mut hashed)?;
+        let key = SecretKey::from_bits(&hashed);
+        zeroize::Zeroize::zeroize(&mut hashed);
         let nonce_b: [u8; 16] = os_random();
-        let tag = amplify::confirmation_tag(&key.bits(), ConfirmRole::Bob, &nonce_a, &nonce_b);
+        let tag = amplify::confirmation_tag(&key_bits(&key), ConfirmRole::Bob, &nonce_a, &nonce_b);
         self.send_counted(
             &mut b,
             &Msg::Confirm {
@@ -1202,7 +1251,7 @@ impl Party {
     }
 
     fn release(&mut self, mut b: Block, key: SecretKey) {
-        b.stats.final_bits = key.len_bits() as u64;
+        b.stats.final_bits = key.bit_len() as u64;
         self.events.push_back(Event::Key {
             key,
             stats: b.stats,
