@@ -11,6 +11,9 @@ use crate::session::eve::{Eavesdropper, EveBlock};
 use crate::session::wire::Reason;
 use crate::session::{BlockStats, Event, Party, SessionConfig};
 
+/// How long a party waits for its peer's next frame before giving up.
+pub const PEER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// One party's observation of one probe exchange.
 pub type Row = (u64, Vec<f32>);
 
@@ -80,11 +83,13 @@ pub fn party_loop(
     inbox: ChanRx<Vec<u8>>,
     outbox: ChanTx<Vec<u8>>,
     tap: Option<ChanTx<Vec<u8>>>,
+    peer_deadline: std::time::Duration,
     on_key: &(dyn Fn(&BlockStats) + Sync),
 ) -> PartyOutcome {
     let mut out = PartyOutcome::default();
     let mut rows = rows;
     let mut inbox = inbox;
+    let mut last_heard = std::time::Instant::now();
     loop {
         while let Some(f) = party.poll_transmit() {
             if let Some(t) = &tap {
@@ -101,15 +106,22 @@ pub fn party_loop(
         if party.is_done() {
             break;
         }
+        if !party.waiting_for_peer() {
+            last_heard = std::time::Instant::now();
+        } else if last_heard.elapsed() > peer_deadline {
+            party.on_timeout();
+            continue;
+        }
         select! {
             recv(rows) -> r => match r {
                 Ok((seq, f)) => party.push_row(seq, &f),
                 Err(_) => { party.finish_input(); rows = never(); }
             },
             recv(inbox) -> f => match f {
-                Ok(f) => party.handle_frame(&f),
+                Ok(f) => { last_heard = std::time::Instant::now(); party.handle_frame(&f) }
                 Err(_) => { party.abort("the peer closed the public channel"); inbox = never(); }
             },
+            default(peer_deadline / 4) => {}
         }
     }
     out
@@ -138,8 +150,20 @@ pub fn run(
         let tap_a = with_eve.then(|| tap_tx.clone());
         let tap_b = with_eve.then(|| tap_tx.clone());
         drop(tap_tx);
-        let ha = s.spawn(move || party_loop(alice, alice_rows, b2a_rx, a2b_tx, tap_a, on_key));
-        let hb = s.spawn(move || party_loop(bob, bob_rows, a2b_rx, b2a_tx, tap_b, &|_| {}));
+        let ha = s.spawn(move || {
+            party_loop(
+                alice,
+                alice_rows,
+                b2a_rx,
+                a2b_tx,
+                tap_a,
+                PEER_DEADLINE,
+                on_key,
+            )
+        });
+        let hb = s.spawn(move || {
+            party_loop(bob, bob_rows, a2b_rx, b2a_tx, tap_b, PEER_DEADLINE, &|_| {})
+        });
         let he = eve_rows.map(|er| {
             let cfg = cfg.clone();
             s.spawn(move || {

@@ -59,6 +59,14 @@ impl Pair {
         }
     }
 
+    /// Quiescent with input finished: the drivers' deadline expires for every
+    /// party still waiting.
+    pub fn expire_deadlines(&mut self) {
+        self.alice.on_timeout();
+        self.bob.on_timeout();
+        self.drive();
+    }
+
     /// Adds a fault.
     pub fn inject(&mut self, f: Fault) {
         self.faults.push(f);
@@ -139,6 +147,15 @@ impl Pair {
                 any = true;
             }
             if !any && !self.collect() && self.to_alice.is_empty() && self.to_bob.is_empty() {
+                if let Some((hf, h)) = self.held.take() {
+                    // Nothing followed the held frame: it arrives late.
+                    self.tap.push((hf, h.clone()));
+                    match hf {
+                        Sender::Alice => self.to_bob.push_back(h),
+                        Sender::Bob => self.to_alice.push_back(h),
+                    }
+                    continue;
+                }
                 return delivered;
             }
         }

@@ -424,6 +424,32 @@ impl Party {
         }
     }
 
+    /// True while this side cannot progress without a frame from the peer
+    /// (drivers arm their deadline only then).
+    pub fn waiting_for_peer(&self) -> bool {
+        match &self.stage {
+            Stage::Done => false,
+            Stage::Idle => self.role == Role::Bob && self.input_done,
+            Stage::PlanPending(_) => self.role == Role::Alice,
+            _ => true,
+        }
+    }
+
+    /// The driver saw no frame from the peer for longer than its deadline
+    /// while this side waits for one (lost frame, dead peer): abort with no key.
+    pub fn on_timeout(&mut self) {
+        if !self.waiting_for_peer() {
+            return;
+        }
+        self.send(&Msg::Abort {
+            reason: Reason::Protocol,
+        });
+        self.fail(
+            Reason::Protocol,
+            "no answer from the peer before the deadline (frame lost or peer gone)".into(),
+        );
+    }
+
     /// Handles one frame from the peer.
     pub fn handle_frame(&mut self, frame: &[u8]) {
         if self.is_done() {
