@@ -87,9 +87,9 @@ fn eve_correlation_follows_spatial_j0() {
     let sc = Scenario::walk().with_eves_at_wavelengths(&ds);
     let mut acc: Vec<Corr> = ds.iter().map(|_| Corr::default()).collect();
     let mut bob_eve = Corr::default();
-    for seed in 0..150 {
+    for seed in 0..400 {
         let sim = ChannelSim::new(&sc, 1000 + seed);
-        for k in 0..5 {
+        for k in 0..8 {
             let t = k as f64 * 3.0;
             let ab = sim.true_response(Node::Alice, Node::Bob, t);
             for (j, c) in acc.iter_mut().enumerate() {
@@ -132,7 +132,7 @@ fn alice_bob_correlation_drops_with_tdd_gap() {
             ..base.clone()
         };
         let mut c = Corr::default();
-        for seed in 0..60 {
+        for seed in 0..150 {
             let sim = ChannelSim::new(&sc, seed);
             for k in 0..20 {
                 let ab = sim.measured_response(Node::Alice, Node::Bob, sc.alice_probe_time_s(k));

@@ -7,14 +7,14 @@
 //! * **Multipath:** tapped delay line at the 50 ns sample spacing with an exponential power-delay profile of
 //!   the configured rms delay spread, unit total power ([`tdl`]).
 //! * **Doppler:** every tap is an independent Clarke/Jakes Rayleigh process made by sum of sinusoids
-//!   (Clarke 1968; Jakes 1974; Pop & Beaulieu 2001; Zheng & Xiao 2003), `f_d = speed / λ` ([`jakes`]).
+//!   (Clarke 1968; Jakes 1974; Pop & Beaulieu 2001; Zheng & Xiao 2003), `f_d = speed / λ` (`jakes.rs`).
 //! * **Reciprocity:** Alice→Bob and Bob→Alice are the *same* tap processes; probes at different times (the TDD
 //!   gap) see them decorrelated by `J0(2π f_d gap)`.
 //! * **Eve:** Alice→Eve_j taps are `ρ_j·(Alice→Bob) + √(1−ρ_j²)·(independent Jakes process)` with
 //!   `ρ_j = J0(2π d_j/λ)` (Jakes spatial correlation; negative past the first zero at d ≈ 0.383 λ).
 //!   Bob→Eve_j is independent. Eve↔Eve links are not modelled ([`ChannelError::UnsupportedLink`]).
 //! * **Radios:** per-radio CFO (ppm of carrier) with a random LO phase, sampling-clock offset, and
-//!   non-reciprocal smooth TX and RX RF responses ([`radio`]); independent AWGN per receiver.
+//!   non-reciprocal smooth TX and RX RF responses (`radio.rs`); independent AWGN per receiver.
 //!
 //! Determinism: the same [`Scenario`] and seed give the same channel; the same sequence of
 //! [`ChannelSim::propagate`] calls then gives bit-identical outputs.
