@@ -186,6 +186,12 @@ mod tests {
 
     #[test]
     fn probe_carries_low_bits_of_seq() {
-        assert_eq!(LSig::for_probe(4096 + 5), LSig { rate_mbps: 6, length: 5 });
+        assert_eq!(
+            LSig::for_probe(4096 + 5),
+            LSig {
+                rate_mbps: 6,
+                length: 5
+            }
+        );
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::lsig::{LSig, LSigError};
 use crate::ofdm::{
-    self, l_stf_time, l_ltf_time, subcarrier_to_bin, CP_LEN, DATA_SUBCARRIERS, FFT_LEN,
+    self, l_ltf_time, l_stf_time, subcarrier_to_bin, CP_LEN, DATA_SUBCARRIERS, FFT_LEN,
     PILOT_SUBCARRIERS, PILOT_VALUES,
 };
 use num_complex::Complex32;

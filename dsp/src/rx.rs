@@ -48,6 +48,8 @@ const CENTRE_TO_START: usize = 36;
 const CFO_LEAD: usize = 16;
 /// Number of 64-lag products in the fine-CFO correlation (from `ltf_start − CFO_LEAD`).
 const CFO_SPAN: usize = 72;
+/// Largest correlation FFT: bounds [`RxConfig::ltf_search`] to (1024 − 64) / 2 = 480.
+const XC_MAX: usize = 1024;
 /// Samples from the first long symbol to the end of the L-SIG.
 const LTF_TO_END: usize = 2 * FFT_LEN + 80;
 
@@ -66,7 +68,8 @@ pub struct RxConfig {
     pub max_plateau: usize,
     /// Minimum mean power per sample, in the units of the input (0 disables the check).
     pub min_power: f32,
-    /// Half-width (samples) of the L-LTF cross-correlation search around the predicted position.
+    /// Half-width (samples) of the L-LTF cross-correlation search around the predicted position
+    /// (at most 480).
     pub ltf_search: usize,
     /// Minimum normalised correlation between the two long symbols, `|C64| / (E/2)`.
     pub min_ltf_corr: f32,
@@ -144,7 +147,12 @@ pub struct Receiver {
     en: Vec<f32>,
     seg: Vec<Complex32>,
     sym: Vec<Complex32>,
-    ltf_conj: [Complex32; FFT_LEN],
+    run: Vec<Complex32>,
+    xc_fwd: Arc<dyn Fft<f32>>,
+    xc_inv: Arc<dyn Fft<f32>>,
+    xc_scratch: Vec<Complex32>,
+    corr: Vec<Complex32>,
+    ref_spec_conj: Vec<Complex32>,
 }
 
 impl std::fmt::Debug for Receiver {
@@ -162,27 +170,54 @@ fn used_index(k: i16) -> usize {
     }
 }
 
-/// Writes `src[i]·e^{-j2π·cfo·(i + rel0)/fs}` into `dst`.
+/// Writes `src[i]·e^{-j2π·cfo·(i + rel0)/fs}` into `dst`. Blocks of 16 samples share an f64
+/// block phasor (one sequential multiply per block) times a 16-entry f32 table, so the inner
+/// loop vectorises and the phase error stays at f32 rounding.
 fn derotate(src: &[Complex32], dst: &mut [Complex32], cfo_hz: f64, fs: f64, rel0: f64) {
+    const B: usize = 16;
     let w = -2.0 * PI * cfo_hz / fs;
-    let mut ph = Complex64::from_polar(1.0, w * rel0);
     let step = Complex64::from_polar(1.0, w);
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d = s * Complex32::new(ph.re as f32, ph.im as f32);
-        ph *= step;
+    let mut tab = [Complex32::new(1.0, 0.0); B];
+    let mut p = Complex64::new(1.0, 0.0);
+    for t in tab.iter_mut() {
+        *t = Complex32::new(p.re as f32, p.im as f32);
+        p *= step;
+    }
+    let block_step = p; // e^{jwB}
+    let mut ph = Complex64::from_polar(1.0, w * rel0);
+    for (d, s) in dst.chunks_mut(B).zip(src.chunks(B)) {
+        let b = Complex32::new(ph.re as f32, ph.im as f32);
+        for ((d, s), t) in d.iter_mut().zip(s).zip(tab.iter()) {
+            *d = s * (b * t);
+        }
+        ph *= block_step;
     }
 }
 
 impl Receiver {
     /// Builds a receiver (plans the 64-point FFT, allocates scratch).
     pub fn new(cfg: RxConfig) -> Self {
-        let fft = FftPlanner::<f32>::new().plan_fft_forward(FFT_LEN);
+        let mut planner = FftPlanner::<f32>::new();
+        let fft = planner.plan_fft_forward(FFT_LEN);
         let scratch_len = fft.get_inplace_scratch_len();
-        let s = cfg.ltf_search;
-        let ltf = l_ltf_time();
-        let mut ltf_conj = [Complex32::new(0.0, 0.0); FFT_LEN];
-        for (c, l) in ltf_conj.iter_mut().zip(ltf.iter()) {
-            *c = l.conj();
+        // the search span must fit the wrap-free part of the correlation FFT
+        let s = cfg.ltf_search.min((XC_MAX - FFT_LEN) / 2);
+        let cfg = RxConfig {
+            ltf_search: s,
+            ..cfg
+        };
+        let xc_len = (2 * s + FFT_LEN).next_power_of_two();
+        let xc_fwd = planner.plan_fft_forward(xc_len);
+        let xc_inv = planner.plan_fft_inverse(xc_len);
+        let xc_scratch_len = xc_fwd
+            .get_inplace_scratch_len()
+            .max(xc_inv.get_inplace_scratch_len());
+        let mut ref_spec_conj = vec![Complex32::new(0.0, 0.0); xc_len];
+        ref_spec_conj[..FFT_LEN].copy_from_slice(l_ltf_time());
+        let mut tmp = vec![Complex32::new(0.0, 0.0); xc_scratch_len];
+        xc_fwd.process_with_scratch(&mut ref_spec_conj, &mut tmp);
+        for r in &mut ref_spec_conj {
+            *r = r.conj();
         }
         Receiver {
             cfg,
@@ -192,7 +227,12 @@ impl Receiver {
             en: vec![0.0; BLOCK + WIN],
             seg: vec![Complex32::new(0.0, 0.0); 2 * s + 1 + 2 * FFT_LEN + CFO_LEAD],
             sym: vec![Complex32::new(0.0, 0.0); 3 * FFT_LEN],
-            ltf_conj,
+            run: vec![Complex32::new(0.0, 0.0); SIG_FROM_LTF + FFT_LEN],
+            xc_fwd,
+            xc_inv,
+            xc_scratch: tmp,
+            corr: vec![Complex32::new(0.0, 0.0); xc_len],
+            ref_spec_conj,
         }
     }
 
@@ -348,14 +388,28 @@ impl Receiver {
             fs,
             (lo - CFO_LEAD) as f64 - ltf_exp as f64,
         );
+        // u[i] = first + second long-symbol candidate; its cross-correlation with the long
+        // symbol for all lags at once by FFT: IFFT(FFT(u) · conj(FFT(ref))), lags < XC_LEN − 64
+        // are free of wrap-around.
+        let n_lags = hi - lo + 1;
+        let u_len = n_lags + FFT_LEN - 1;
+        for (i, c) in self.corr.iter_mut().enumerate() {
+            *c = if i < u_len {
+                seg[CFO_LEAD + i] + seg[CFO_LEAD + i + FFT_LEN]
+            } else {
+                Complex32::new(0.0, 0.0)
+            };
+        }
+        self.xc_fwd
+            .process_with_scratch(&mut self.corr, &mut self.xc_scratch);
+        for (c, r) in self.corr.iter_mut().zip(self.ref_spec_conj.iter()) {
+            *c *= r;
+        }
+        self.xc_inv
+            .process_with_scratch(&mut self.corr, &mut self.xc_scratch);
         let mut best = (0usize, -1.0f32);
-        for d in 0..=hi - lo {
-            let mut acc = Complex32::new(0.0, 0.0);
-            let w = &seg[d + CFO_LEAD..d + CFO_LEAD + 2 * FFT_LEN];
-            for k in 0..FFT_LEN {
-                acc += (w[k] + w[k + FFT_LEN]) * self.ltf_conj[k];
-            }
-            let m = acc.norm_sqr();
+        for (d, c) in self.corr[..n_lags].iter().enumerate() {
+            let m = c.norm_sqr();
             if m > best.1 {
                 best = (d, m);
             }
@@ -380,20 +434,19 @@ impl Receiver {
         let cfo_fine = -f64::from(c64.arg()) * fs / (2.0 * PI * FFT_LEN as f64);
         let cfo_hz = cfo_coarse + cfo_fine;
 
-        // CFO-corrected FFT windows: LTF1, LTF2, SIG (each FFT_BACKOFF samples early)
-        let starts = [
-            ltf_start - FFT_BACKOFF,
-            ltf_start + FFT_LEN - FFT_BACKOFF,
-            ltf_start + SIG_FROM_LTF - FFT_BACKOFF,
-        ];
-        for (i, &st) in starts.iter().enumerate() {
-            derotate(
-                &iq[st..st + FFT_LEN],
-                &mut self.sym[i * FFT_LEN..(i + 1) * FFT_LEN],
-                cfo_hz,
-                fs,
-                st as f64 - ltf_start as f64,
-            );
+        // CFO-corrected FFT windows: LTF1, LTF2, SIG (each FFT_BACKOFF samples early), from one
+        // derotated run of samples
+        let first = ltf_start - FFT_BACKOFF;
+        let span = SIG_FROM_LTF + FFT_LEN;
+        derotate(
+            &iq[first..first + span],
+            &mut self.run,
+            cfo_hz,
+            fs,
+            -(FFT_BACKOFF as f64),
+        );
+        for (i, off) in [0, FFT_LEN, SIG_FROM_LTF].into_iter().enumerate() {
+            self.sym[i * FFT_LEN..(i + 1) * FFT_LEN].copy_from_slice(&self.run[off..off + FFT_LEN]);
         }
         self.fft
             .process_with_scratch(&mut self.sym, &mut self.fft_scratch);

@@ -43,11 +43,7 @@ fn l_stf_matches_annex_i() {
 
 #[test]
 fn l_ltf_matches_annex_i() {
-    let annex = [
-        c(0.156, 0.000),
-        c(-0.005, -0.120),
-        c(0.040, -0.111),
-    ];
+    let annex = [c(0.156, 0.000), c(-0.005, -0.120), c(0.040, -0.111)];
     for (n, a) in annex.iter().enumerate() {
         let x = l_ltf_time()[n] * TO_ANNEX;
         assert!((x - a).norm() < 1.5e-3, "LTF[{n}] = {x} vs {a}");
@@ -122,5 +118,12 @@ fn probe_errors_are_typed() {
         Err(PreambleError::BufferLength(10))
     );
     let mut buf = [Complex32::new(0.0, 0.0); PROBE_LEN];
-    assert!(try_write_probe(&LSig { rate_mbps: 5, length: 1 }, &mut buf).is_err());
+    assert!(try_write_probe(
+        &LSig {
+            rate_mbps: 5,
+            length: 1
+        },
+        &mut buf
+    )
+    .is_err());
 }

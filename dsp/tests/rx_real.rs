@@ -74,7 +74,11 @@ fn duration_samples(s: &LSig) -> usize {
 
 /// Every frame's L-SIG valid; frames do not overlap by more than a few samples.
 fn check_frames(frames: &[Frame], min_count: usize) -> Vec<LSig> {
-    assert!(frames.len() >= min_count, "found {} < {min_count}", frames.len());
+    assert!(
+        frames.len() >= min_count,
+        "found {} < {min_count}",
+        frames.len()
+    );
     let sigs: Vec<LSig> = frames
         .iter()
         .map(|f| match f.lsig {
@@ -100,7 +104,10 @@ fn cluster(cfos: &[f64], max_dev: f64) -> (f64, f64) {
     let mean = cfos.iter().sum::<f64>() / n;
     let std = (cfos.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
     for c in cfos {
-        assert!((c - mean).abs() < max_dev, "cfo {c:.0} vs cluster mean {mean:.0}");
+        assert!(
+            (c - mean).abs() < max_dev,
+            "cfo {c:.0} vs cluster mean {mean:.0}"
+        );
     }
     (mean, std)
 }
@@ -115,7 +122,10 @@ fn conducted_6mbps_all_frames_decode() {
         .all(|s| s.rate_mbps == 6 && (s.length == 138 || s.length == 14)));
     let cfos: Vec<f64> = frames.iter().map(|f| f.cfo_hz).collect();
     let (mean, std) = cluster(&cfos, 2_500.0);
-    eprintln!("{} frames, cfo mean {mean:.0} Hz std {std:.0} Hz", frames.len());
+    eprintln!(
+        "{} frames, cfo mean {mean:.0} Hz std {std:.0} Hz",
+        frames.len()
+    );
     assert!((-37_000.0..-33_000.0).contains(&mean));
     assert!(std < 1_000.0);
     assert!(frames.iter().all(|f| f.snr_db > 25.0));
@@ -129,7 +139,10 @@ fn conducted_ht_all_frames_decode() {
     assert!(sigs.iter().all(|s| s.rate_mbps == 6 || s.rate_mbps == 24));
     let cfos: Vec<f64> = frames.iter().map(|f| f.cfo_hz).collect();
     let (mean, std) = cluster(&cfos, 2_500.0);
-    eprintln!("{} frames, cfo mean {mean:.0} Hz std {std:.0} Hz", frames.len());
+    eprintln!(
+        "{} frames, cfo mean {mean:.0} Hz std {std:.0} Hz",
+        frames.len()
+    );
     assert!((-37_000.0..-33_000.0).contains(&mean));
     assert!(std < 1_000.0);
 }
