@@ -121,20 +121,18 @@ pub fn viterbi_decode(
             got: decisions.len(),
         });
     }
-    // large finite "minus infinity" keeps the arithmetic NaN-free
-    let mut metric = [-1e30f32; N_STATES];
-    metric[0] = 0.0;
-    let mut even = [0f32; 32];
-    let mut odd = [0f32; 32];
+    // large finite "minus infinity" keeps the arithmetic NaN-free. Metrics are kept split by
+    // the parity of the state index (`even[j]` = state 2j, `odd[j]` = state 2j + 1), the layout
+    // the butterflies read; each step writes next states j and j + 32 back in that layout.
+    let mut even = [-1e30f32; 32];
+    let mut odd = [-1e30f32; 32];
+    even[0] = 0.0;
+    let mut lo = [0f32; 32];
+    let mut hi = [0f32; 32];
     for t in 0..n {
         let (sa, sb) = (soft[2 * t], soft[2 * t + 1]);
-        for j in 0..32 {
-            even[j] = metric[2 * j];
-            odd[j] = metric[2 * j + 1];
-        }
         let mut dec_lo = 0u32;
         let mut dec_hi = 0u32;
-        let (lo, hi) = metric.split_at_mut(32);
         for j in 0..32 {
             let b0 = SIGNS[0][j] * sa + SIGNS[1][j] * sb;
             let b1 = SIGNS[2][j] * sa + SIGNS[3][j] * sb;
@@ -146,18 +144,22 @@ pub fn viterbi_decode(
             dec_hi |= u32::from(h1 > h0) << j;
         }
         decisions[t] = u64::from(dec_lo) | (u64::from(dec_hi) << 32);
-        // renormalise to keep magnitudes bounded on long inputs
-        let m0 = metric[0];
-        for m in metric.iter_mut() {
-            *m -= m0;
+        // back to parity layout, renormalised to keep magnitudes bounded on long inputs
+        let m0 = lo[0];
+        for j in 0..16 {
+            even[j] = lo[2 * j] - m0;
+            odd[j] = lo[2 * j + 1] - m0;
+            even[16 + j] = hi[2 * j] - m0;
+            odd[16 + j] = hi[2 * j + 1] - m0;
         }
     }
+    let metric = |s: usize| if s % 2 == 0 { even[s / 2] } else { odd[s / 2] };
     let mut state = match termination {
         Termination::ZeroState => 0usize,
         Termination::BestState => {
             let mut best = 0;
             for s in 1..N_STATES {
-                if metric[s] > metric[best] {
+                if metric(s) > metric(best) {
                     best = s;
                 }
             }

@@ -38,6 +38,8 @@ const WIN: usize = 64;
 const LAG: usize = 16;
 /// Samples per detection block (scratch size).
 const BLOCK: usize = 2048;
+/// Size of the first detection block of each search.
+const FIRST_BLOCK: usize = 256;
 /// FFT windows start this many samples before the nominal symbol start (inside the CP), so
 /// that channel taps arriving slightly before the timing peak do not cause ISI.
 pub const FFT_BACKOFF: usize = 4;
@@ -148,6 +150,7 @@ pub struct Receiver {
     seg: Vec<Complex32>,
     sym: Vec<Complex32>,
     run: Vec<Complex32>,
+    backoff_rot: [Complex32; N_USED],
     xc_fwd: Arc<dyn Fft<f32>>,
     xc_inv: Arc<dyn Fft<f32>>,
     xc_scratch: Vec<Complex32>,
@@ -228,6 +231,11 @@ impl Receiver {
             seg: vec![Complex32::new(0.0, 0.0); 2 * s + 1 + 2 * FFT_LEN + CFO_LEAD],
             sym: vec![Complex32::new(0.0, 0.0); 3 * FFT_LEN],
             run: vec![Complex32::new(0.0, 0.0); SIG_FROM_LTF + FFT_LEN],
+            backoff_rot: core::array::from_fn(|i| {
+                let a =
+                    2.0 * PI * f64::from(USED_SUBCARRIERS[i]) * FFT_BACKOFF as f64 / FFT_LEN as f64;
+                Complex32::new(a.cos() as f32, a.sin() as f32)
+            }),
             xc_fwd,
             xc_inv,
             xc_scratch: tmp,
@@ -309,8 +317,11 @@ impl Receiver {
         let (min_p, max_p) = (self.cfg.min_plateau, self.cfg.max_plateau);
         let mut run: Option<usize> = None;
         let mut b0 = from;
+        // a short first block lets `receive` stop early on a probe near the window start
+        let mut block = FIRST_BLOCK;
         while b0 <= last {
-            let cnt = BLOCK.min(last + 1 - b0);
+            let cnt = block.min(last + 1 - b0);
+            block = BLOCK;
             let m = cnt + WIN - 1;
             let a = &iq[b0..b0 + m];
             let b = &iq[b0 + LAG..b0 + LAG + m];
@@ -490,9 +501,8 @@ impl Receiver {
 
         // re-reference the estimate's timing from the early window to ltf_start
         let mut csi = h_raw;
-        for (h, &k) in csi.iter_mut().zip(USED_SUBCARRIERS.iter()) {
-            let a = 2.0 * PI * f64::from(k) * FFT_BACKOFF as f64 / FFT_LEN as f64;
-            *h *= Complex32::new(a.cos() as f32, a.sin() as f32);
+        for (h, r) in csi.iter_mut().zip(self.backoff_rot.iter()) {
+            *h *= r;
         }
         Ok(Frame {
             start: ltf_start.saturating_sub(LTF_SYMBOL_OFFSET),
