@@ -437,9 +437,10 @@ impl Receiver {
             c64 += x * y.conj();
             e12 += x.norm_sqr() + y.norm_sqr();
         }
-        if c64.norm() < self.cfg.min_ltf_corr * 0.5 * e12
-            || e12 / (2 * CFO_SPAN) as f32 <= self.cfg.min_power
-        {
+        // written so that NaN/inf input is rejected too
+        let corr_ok = c64.norm() >= self.cfg.min_ltf_corr * 0.5 * e12;
+        let power_ok = e12 / (2 * CFO_SPAN) as f32 > self.cfg.min_power;
+        if !(corr_ok && power_ok && e12.is_finite()) {
             return Err(Demod::Reject);
         }
         let cfo_fine = -f64::from(c64.arg()) * fs / (2.0 * PI * FFT_LEN as f64);
@@ -526,8 +527,9 @@ pub struct Features {
 }
 
 /// Amplitude and de-trended phase of `csi`: the phase is unwrapped along [`USED_SUBCARRIERS`],
-/// then the least-squares fit `a·k + b` is subtracted (as in Xiao et al., "FIMD", and the
-/// phase-sanitisation step common in CSI work, e.g. Sen et al., MobiSys 2012).
+/// then the least-squares fit `a·k + b` is subtracted: the linear phase sanitisation of Sen et
+/// al., "You are facing the Mona Lisa: spot localization using PHY layer information",
+/// MobiSys 2012. The slope absorbs timing offset (and SFO), the constant the carrier phase.
 pub fn features(csi: &[Complex32; N_USED]) -> Features {
     let mut amplitude = [0f32; N_USED];
     let mut phase = [0f32; N_USED];
