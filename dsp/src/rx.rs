@@ -173,6 +173,30 @@ fn used_index(k: i16) -> usize {
     }
 }
 
+/// `(Σ x[k]·x*[k+lag], Σ |x[k]|² + |x[k+lag]|²)` over `k < x.len() − lag`, with 8 independent
+/// accumulators so that the sums vectorise.
+fn lag_corr(x: &[Complex32], lag: usize) -> (Complex32, f32) {
+    let n = x.len().saturating_sub(lag);
+    let (a, b) = (&x[..n], &x[lag..lag + n]);
+    let (mut cr, mut ci, mut e) = ([0f32; 8], [0f32; 8], [0f32; 8]);
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (u, v) in (&mut ca).zip(&mut cb) {
+        for l in 0..8 {
+            cr[l] += u[l].re * v[l].re + u[l].im * v[l].im;
+            ci[l] += u[l].im * v[l].re - u[l].re * v[l].im;
+            e[l] += u[l].norm_sqr() + v[l].norm_sqr();
+        }
+    }
+    let mut c = Complex32::new(cr.iter().sum(), ci.iter().sum());
+    let mut en: f32 = e.iter().sum();
+    for (u, v) in ca.remainder().iter().zip(cb.remainder()) {
+        c += u * v.conj();
+        en += u.norm_sqr() + v.norm_sqr();
+    }
+    (c, en)
+}
+
 /// Writes `src[i]·e^{-j2π·cfo·(i + rel0)/fs}` into `dst`. Blocks of 16 samples share an f64
 /// block phasor (one sequential multiply per block) times a 16-entry f32 table, so the inner
 /// loop vectorises and the phase error stays at f32 rounding.
@@ -371,11 +395,7 @@ impl Receiver {
         let fs = self.cfg.sample_rate_hz;
         let mid = (rise + fall) / 2;
         // coarse CFO: 16-lag correlation over the window at the plateau centre (inside the STF)
-        let pc: Complex32 = iq[mid..mid + WIN]
-            .iter()
-            .zip(&iq[mid + LAG..mid + LAG + WIN])
-            .map(|(x, y)| x * y.conj())
-            .sum();
+        let (pc, _) = lag_corr(&iq[mid..mid + WIN + LAG], LAG);
         let cfo_coarse = -f64::from(pc.arg()) * fs / (2.0 * PI * LAG as f64);
 
         // fine timing by L-LTF cross-correlation
@@ -431,12 +451,7 @@ impl Receiver {
         // validation + fine CFO: the two long symbols (and the end of GI2) repeat with period
         // 64 whatever the channel; the window starts CFO_LEAD samples early so that late
         // multipath (timing peak on a later tap) keeps it clear of the L-SIG.
-        let (mut c64, mut e12) = (Complex32::new(0.0, 0.0), 0.0f32);
-        for k in 0..CFO_SPAN {
-            let (x, y) = (seg[d + k], seg[d + k + FFT_LEN]);
-            c64 += x * y.conj();
-            e12 += x.norm_sqr() + y.norm_sqr();
-        }
+        let (c64, e12) = lag_corr(&seg[d..d + CFO_SPAN + FFT_LEN], FFT_LEN);
         // written so that NaN/inf input is rejected too
         let corr_ok = c64.norm() >= self.cfg.min_ltf_corr * 0.5 * e12;
         let power_ok = e12 / (2 * CFO_SPAN) as f32 > self.cfg.min_power;
