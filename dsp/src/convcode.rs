@@ -61,24 +61,40 @@ pub fn encode(bits: &[u8], out: &mut [u8]) -> Result<(), ConvError> {
     Ok(())
 }
 
-/// Index 0..4 of the output pair (A, B) = (bit1, bit0) produced by the 7-bit register `reg`.
-const fn pair_index(reg: u8) -> u8 {
-    let a = ((reg & G0).count_ones() & 1) as u8;
-    let b = ((reg & G1).count_ones() & 1) as u8;
-    (a << 1) | b
-}
-
-/// For each next state `ns` and predecessor choice `p`: index of the branch output pair.
-const BRANCH: [[u8; 2]; N_STATES] = {
-    let mut t = [[0u8; 2]; N_STATES];
-    let mut ns = 0;
-    while ns < N_STATES {
-        t[ns][0] = pair_index((ns as u8) << 1);
-        t[ns][1] = pair_index(((ns as u8) << 1) | 1);
-        ns += 1;
+/// Output signs (±1 for bit 1/0) of the butterfly j: predecessor states 2j (p = 0) and
+/// 2j + 1 (p = 1) entering next state j with input 0; input 1 (next state j + 32) flips both
+/// outputs because both generators tap the input bit, so its branch metrics are the negatives.
+const fn butterfly_signs() -> [[f32; 32]; 4] {
+    let mut t = [[0f32; 32]; 4];
+    let mut j = 0;
+    while j < 32 {
+        let r0 = (j as u8) << 1;
+        let r1 = r0 | 1;
+        t[0][j] = if (r0 & G0).count_ones() & 1 == 1 {
+            1.0
+        } else {
+            -1.0
+        };
+        t[1][j] = if (r0 & G1).count_ones() & 1 == 1 {
+            1.0
+        } else {
+            -1.0
+        };
+        t[2][j] = if (r1 & G0).count_ones() & 1 == 1 {
+            1.0
+        } else {
+            -1.0
+        };
+        t[3][j] = if (r1 & G1).count_ones() & 1 == 1 {
+            1.0
+        } else {
+            -1.0
+        };
+        j += 1;
     }
     t
-};
+}
+const SIGNS: [[f32; 32]; 4] = butterfly_signs();
 
 /// Soft-decision Viterbi decoding of `soft` (2 values per information bit) into `out`, using
 /// the caller's `decisions` buffer (one `u64` per information bit) for the survivor memory.
@@ -105,35 +121,45 @@ pub fn viterbi_decode(
             got: decisions.len(),
         });
     }
-    let mut metric = [f32::NEG_INFINITY; N_STATES];
-    metric[0] = 0.0;
-    let mut next = [0f32; N_STATES];
+    // large finite "minus infinity" keeps the arithmetic NaN-free. Metrics are kept split by
+    // the parity of the state index (`even[j]` = state 2j, `odd[j]` = state 2j + 1), the layout
+    // the butterflies read; each step writes next states j and j + 32 back in that layout.
+    let mut even = [-1e30f32; 32];
+    let mut odd = [-1e30f32; 32];
+    even[0] = 0.0;
+    let mut lo = [0f32; 32];
+    let mut hi = [0f32; 32];
     for t in 0..n {
         let (sa, sb) = (soft[2 * t], soft[2 * t + 1]);
-        // branch metric per output pair (A, B): index (a<<1)|b
-        let bm = [-sa - sb, -sa + sb, sa - sb, sa + sb];
-        let mut dec = 0u64;
-        for ns in 0..N_STATES {
-            let base = (ns & 31) << 1;
-            let m0 = metric[base] + bm[BRANCH[ns][0] as usize];
-            let m1 = metric[base | 1] + bm[BRANCH[ns][1] as usize];
-            let take1 = m1 > m0;
-            next[ns] = if take1 { m1 } else { m0 };
-            dec |= (take1 as u64) << ns;
+        let mut dec_lo = 0u32;
+        let mut dec_hi = 0u32;
+        for j in 0..32 {
+            let b0 = SIGNS[0][j] * sa + SIGNS[1][j] * sb;
+            let b1 = SIGNS[2][j] * sa + SIGNS[3][j] * sb;
+            let (l0, l1) = (even[j] + b0, odd[j] + b1);
+            let (h0, h1) = (even[j] - b0, odd[j] - b1);
+            lo[j] = if l1 > l0 { l1 } else { l0 };
+            hi[j] = if h1 > h0 { h1 } else { h0 };
+            dec_lo |= u32::from(l1 > l0) << j;
+            dec_hi |= u32::from(h1 > h0) << j;
         }
-        decisions[t] = dec;
-        // renormalise to keep magnitudes bounded on long inputs
-        let m0 = next[0].max(next[1]);
-        for (m, &x) in metric.iter_mut().zip(next.iter()) {
-            *m = x - m0;
+        decisions[t] = u64::from(dec_lo) | (u64::from(dec_hi) << 32);
+        // back to parity layout, renormalised to keep magnitudes bounded on long inputs
+        let m0 = lo[0];
+        for j in 0..16 {
+            even[j] = lo[2 * j] - m0;
+            odd[j] = lo[2 * j + 1] - m0;
+            even[16 + j] = hi[2 * j] - m0;
+            odd[16 + j] = hi[2 * j + 1] - m0;
         }
     }
+    let metric = |s: usize| if s % 2 == 0 { even[s / 2] } else { odd[s / 2] };
     let mut state = match termination {
         Termination::ZeroState => 0usize,
         Termination::BestState => {
             let mut best = 0;
             for s in 1..N_STATES {
-                if metric[s] > metric[best] {
+                if metric(s) > metric(best) {
                     best = s;
                 }
             }

@@ -38,6 +38,8 @@ const WIN: usize = 64;
 const LAG: usize = 16;
 /// Samples per detection block (scratch size).
 const BLOCK: usize = 2048;
+/// Size of the first detection block of each search.
+const FIRST_BLOCK: usize = 256;
 /// FFT windows start this many samples before the nominal symbol start (inside the CP), so
 /// that channel taps arriving slightly before the timing peak do not cause ISI.
 pub const FFT_BACKOFF: usize = 4;
@@ -48,6 +50,8 @@ const CENTRE_TO_START: usize = 36;
 const CFO_LEAD: usize = 16;
 /// Number of 64-lag products in the fine-CFO correlation (from `ltf_start − CFO_LEAD`).
 const CFO_SPAN: usize = 72;
+/// Largest correlation FFT: bounds [`RxConfig::ltf_search`] to (1024 − 64) / 2 = 480.
+const XC_MAX: usize = 1024;
 /// Samples from the first long symbol to the end of the L-SIG.
 const LTF_TO_END: usize = 2 * FFT_LEN + 80;
 
@@ -66,7 +70,8 @@ pub struct RxConfig {
     pub max_plateau: usize,
     /// Minimum mean power per sample, in the units of the input (0 disables the check).
     pub min_power: f32,
-    /// Half-width (samples) of the L-LTF cross-correlation search around the predicted position.
+    /// Half-width (samples) of the L-LTF cross-correlation search around the predicted position
+    /// (at most 480).
     pub ltf_search: usize,
     /// Minimum normalised correlation between the two long symbols, `|C64| / (E/2)`.
     pub min_ltf_corr: f32,
@@ -144,7 +149,13 @@ pub struct Receiver {
     en: Vec<f32>,
     seg: Vec<Complex32>,
     sym: Vec<Complex32>,
-    ltf_conj: [Complex32; FFT_LEN],
+    run: Vec<Complex32>,
+    backoff_rot: [Complex32; N_USED],
+    xc_fwd: Arc<dyn Fft<f32>>,
+    xc_inv: Arc<dyn Fft<f32>>,
+    xc_scratch: Vec<Complex32>,
+    corr: Vec<Complex32>,
+    ref_spec_conj: Vec<Complex32>,
 }
 
 impl std::fmt::Debug for Receiver {
@@ -162,27 +173,78 @@ fn used_index(k: i16) -> usize {
     }
 }
 
-/// Writes `src[i]·e^{-j2π·cfo·(i + rel0)/fs}` into `dst`.
+/// `(Σ x[k]·x*[k+lag], Σ |x[k]|² + |x[k+lag]|²)` over `k < x.len() − lag`, with 8 independent
+/// accumulators so that the sums vectorise.
+fn lag_corr(x: &[Complex32], lag: usize) -> (Complex32, f32) {
+    let n = x.len().saturating_sub(lag);
+    let (a, b) = (&x[..n], &x[lag..lag + n]);
+    let (mut cr, mut ci, mut e) = ([0f32; 8], [0f32; 8], [0f32; 8]);
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (u, v) in (&mut ca).zip(&mut cb) {
+        for l in 0..8 {
+            cr[l] += u[l].re * v[l].re + u[l].im * v[l].im;
+            ci[l] += u[l].im * v[l].re - u[l].re * v[l].im;
+            e[l] += u[l].norm_sqr() + v[l].norm_sqr();
+        }
+    }
+    let mut c = Complex32::new(cr.iter().sum(), ci.iter().sum());
+    let mut en: f32 = e.iter().sum();
+    for (u, v) in ca.remainder().iter().zip(cb.remainder()) {
+        c += u * v.conj();
+        en += u.norm_sqr() + v.norm_sqr();
+    }
+    (c, en)
+}
+
+/// Writes `src[i]·e^{-j2π·cfo·(i + rel0)/fs}` into `dst`. Blocks of 16 samples share an f64
+/// block phasor (one sequential multiply per block) times a 16-entry f32 table, so the inner
+/// loop vectorises and the phase error stays at f32 rounding.
 fn derotate(src: &[Complex32], dst: &mut [Complex32], cfo_hz: f64, fs: f64, rel0: f64) {
+    const B: usize = 16;
     let w = -2.0 * PI * cfo_hz / fs;
-    let mut ph = Complex64::from_polar(1.0, w * rel0);
     let step = Complex64::from_polar(1.0, w);
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d = s * Complex32::new(ph.re as f32, ph.im as f32);
-        ph *= step;
+    let mut tab = [Complex32::new(1.0, 0.0); B];
+    let mut p = Complex64::new(1.0, 0.0);
+    for t in tab.iter_mut() {
+        *t = Complex32::new(p.re as f32, p.im as f32);
+        p *= step;
+    }
+    let block_step = p; // e^{jwB}
+    let mut ph = Complex64::from_polar(1.0, w * rel0);
+    for (d, s) in dst.chunks_mut(B).zip(src.chunks(B)) {
+        let b = Complex32::new(ph.re as f32, ph.im as f32);
+        for ((d, s), t) in d.iter_mut().zip(s).zip(tab.iter()) {
+            *d = s * (b * t);
+        }
+        ph *= block_step;
     }
 }
 
 impl Receiver {
     /// Builds a receiver (plans the 64-point FFT, allocates scratch).
     pub fn new(cfg: RxConfig) -> Self {
-        let fft = FftPlanner::<f32>::new().plan_fft_forward(FFT_LEN);
+        let mut planner = FftPlanner::<f32>::new();
+        let fft = planner.plan_fft_forward(FFT_LEN);
         let scratch_len = fft.get_inplace_scratch_len();
-        let s = cfg.ltf_search;
-        let ltf = l_ltf_time();
-        let mut ltf_conj = [Complex32::new(0.0, 0.0); FFT_LEN];
-        for (c, l) in ltf_conj.iter_mut().zip(ltf.iter()) {
-            *c = l.conj();
+        // the search span must fit the wrap-free part of the correlation FFT
+        let s = cfg.ltf_search.min((XC_MAX - FFT_LEN) / 2);
+        let cfg = RxConfig {
+            ltf_search: s,
+            ..cfg
+        };
+        let xc_len = (2 * s + FFT_LEN).next_power_of_two();
+        let xc_fwd = planner.plan_fft_forward(xc_len);
+        let xc_inv = planner.plan_fft_inverse(xc_len);
+        let xc_scratch_len = xc_fwd
+            .get_inplace_scratch_len()
+            .max(xc_inv.get_inplace_scratch_len());
+        let mut ref_spec_conj = vec![Complex32::new(0.0, 0.0); xc_len];
+        ref_spec_conj[..FFT_LEN].copy_from_slice(l_ltf_time());
+        let mut tmp = vec![Complex32::new(0.0, 0.0); xc_scratch_len];
+        xc_fwd.process_with_scratch(&mut ref_spec_conj, &mut tmp);
+        for r in &mut ref_spec_conj {
+            *r = r.conj();
         }
         Receiver {
             cfg,
@@ -192,7 +254,17 @@ impl Receiver {
             en: vec![0.0; BLOCK + WIN],
             seg: vec![Complex32::new(0.0, 0.0); 2 * s + 1 + 2 * FFT_LEN + CFO_LEAD],
             sym: vec![Complex32::new(0.0, 0.0); 3 * FFT_LEN],
-            ltf_conj,
+            run: vec![Complex32::new(0.0, 0.0); SIG_FROM_LTF + FFT_LEN],
+            backoff_rot: core::array::from_fn(|i| {
+                let a =
+                    2.0 * PI * f64::from(USED_SUBCARRIERS[i]) * FFT_BACKOFF as f64 / FFT_LEN as f64;
+                Complex32::new(a.cos() as f32, a.sin() as f32)
+            }),
+            xc_fwd,
+            xc_inv,
+            xc_scratch: tmp,
+            corr: vec![Complex32::new(0.0, 0.0); xc_len],
+            ref_spec_conj,
         }
     }
 
@@ -269,8 +341,11 @@ impl Receiver {
         let (min_p, max_p) = (self.cfg.min_plateau, self.cfg.max_plateau);
         let mut run: Option<usize> = None;
         let mut b0 = from;
+        // a short first block lets `receive` stop early on a probe near the window start
+        let mut block = FIRST_BLOCK;
         while b0 <= last {
-            let cnt = BLOCK.min(last + 1 - b0);
+            let cnt = block.min(last + 1 - b0);
+            block = BLOCK;
             let m = cnt + WIN - 1;
             let a = &iq[b0..b0 + m];
             let b = &iq[b0 + LAG..b0 + LAG + m];
@@ -320,11 +395,7 @@ impl Receiver {
         let fs = self.cfg.sample_rate_hz;
         let mid = (rise + fall) / 2;
         // coarse CFO: 16-lag correlation over the window at the plateau centre (inside the STF)
-        let pc: Complex32 = iq[mid..mid + WIN]
-            .iter()
-            .zip(&iq[mid + LAG..mid + LAG + WIN])
-            .map(|(x, y)| x * y.conj())
-            .sum();
+        let (pc, _) = lag_corr(&iq[mid..mid + WIN + LAG], LAG);
         let cfo_coarse = -f64::from(pc.arg()) * fs / (2.0 * PI * LAG as f64);
 
         // fine timing by L-LTF cross-correlation
@@ -348,14 +419,28 @@ impl Receiver {
             fs,
             (lo - CFO_LEAD) as f64 - ltf_exp as f64,
         );
+        // u[i] = first + second long-symbol candidate; its cross-correlation with the long
+        // symbol for all lags at once by FFT: IFFT(FFT(u) · conj(FFT(ref))), lags < XC_LEN − 64
+        // are free of wrap-around.
+        let n_lags = hi - lo + 1;
+        let u_len = n_lags + FFT_LEN - 1;
+        for (i, c) in self.corr.iter_mut().enumerate() {
+            *c = if i < u_len {
+                seg[CFO_LEAD + i] + seg[CFO_LEAD + i + FFT_LEN]
+            } else {
+                Complex32::new(0.0, 0.0)
+            };
+        }
+        self.xc_fwd
+            .process_with_scratch(&mut self.corr, &mut self.xc_scratch);
+        for (c, r) in self.corr.iter_mut().zip(self.ref_spec_conj.iter()) {
+            *c *= r;
+        }
+        self.xc_inv
+            .process_with_scratch(&mut self.corr, &mut self.xc_scratch);
         let mut best = (0usize, -1.0f32);
-        for d in 0..=hi - lo {
-            let mut acc = Complex32::new(0.0, 0.0);
-            let w = &seg[d + CFO_LEAD..d + CFO_LEAD + 2 * FFT_LEN];
-            for k in 0..FFT_LEN {
-                acc += (w[k] + w[k + FFT_LEN]) * self.ltf_conj[k];
-            }
-            let m = acc.norm_sqr();
+        for (d, c) in self.corr[..n_lags].iter().enumerate() {
+            let m = c.norm_sqr();
             if m > best.1 {
                 best = (d, m);
             }
@@ -366,34 +451,29 @@ impl Receiver {
         // validation + fine CFO: the two long symbols (and the end of GI2) repeat with period
         // 64 whatever the channel; the window starts CFO_LEAD samples early so that late
         // multipath (timing peak on a later tap) keeps it clear of the L-SIG.
-        let (mut c64, mut e12) = (Complex32::new(0.0, 0.0), 0.0f32);
-        for k in 0..CFO_SPAN {
-            let (x, y) = (seg[d + k], seg[d + k + FFT_LEN]);
-            c64 += x * y.conj();
-            e12 += x.norm_sqr() + y.norm_sqr();
-        }
-        if c64.norm() < self.cfg.min_ltf_corr * 0.5 * e12
-            || e12 / (2 * CFO_SPAN) as f32 <= self.cfg.min_power
-        {
+        let (c64, e12) = lag_corr(&seg[d..d + CFO_SPAN + FFT_LEN], FFT_LEN);
+        // written so that NaN/inf input is rejected too
+        let corr_ok = c64.norm() >= self.cfg.min_ltf_corr * 0.5 * e12;
+        let power_ok = e12 / (2 * CFO_SPAN) as f32 > self.cfg.min_power;
+        if !(corr_ok && power_ok && e12.is_finite()) {
             return Err(Demod::Reject);
         }
         let cfo_fine = -f64::from(c64.arg()) * fs / (2.0 * PI * FFT_LEN as f64);
         let cfo_hz = cfo_coarse + cfo_fine;
 
-        // CFO-corrected FFT windows: LTF1, LTF2, SIG (each FFT_BACKOFF samples early)
-        let starts = [
-            ltf_start - FFT_BACKOFF,
-            ltf_start + FFT_LEN - FFT_BACKOFF,
-            ltf_start + SIG_FROM_LTF - FFT_BACKOFF,
-        ];
-        for (i, &st) in starts.iter().enumerate() {
-            derotate(
-                &iq[st..st + FFT_LEN],
-                &mut self.sym[i * FFT_LEN..(i + 1) * FFT_LEN],
-                cfo_hz,
-                fs,
-                st as f64 - ltf_start as f64,
-            );
+        // CFO-corrected FFT windows: LTF1, LTF2, SIG (each FFT_BACKOFF samples early), from one
+        // derotated run of samples
+        let first = ltf_start - FFT_BACKOFF;
+        let span = SIG_FROM_LTF + FFT_LEN;
+        derotate(
+            &iq[first..first + span],
+            &mut self.run,
+            cfo_hz,
+            fs,
+            -(FFT_BACKOFF as f64),
+        );
+        for (i, off) in [0, FFT_LEN, SIG_FROM_LTF].into_iter().enumerate() {
+            self.sym[i * FFT_LEN..(i + 1) * FFT_LEN].copy_from_slice(&self.run[off..off + FFT_LEN]);
         }
         self.fft
             .process_with_scratch(&mut self.sym, &mut self.fft_scratch);
@@ -437,9 +517,8 @@ impl Receiver {
 
         // re-reference the estimate's timing from the early window to ltf_start
         let mut csi = h_raw;
-        for (h, &k) in csi.iter_mut().zip(USED_SUBCARRIERS.iter()) {
-            let a = 2.0 * PI * f64::from(k) * FFT_BACKOFF as f64 / FFT_LEN as f64;
-            *h *= Complex32::new(a.cos() as f32, a.sin() as f32);
+        for (h, r) in csi.iter_mut().zip(self.backoff_rot.iter()) {
+            *h *= r;
         }
         Ok(Frame {
             start: ltf_start.saturating_sub(LTF_SYMBOL_OFFSET),
@@ -463,8 +542,9 @@ pub struct Features {
 }
 
 /// Amplitude and de-trended phase of `csi`: the phase is unwrapped along [`USED_SUBCARRIERS`],
-/// then the least-squares fit `a·k + b` is subtracted (as in Xiao et al., "FIMD", and the
-/// phase-sanitisation step common in CSI work, e.g. Sen et al., MobiSys 2012).
+/// then the least-squares fit `a·k + b` is subtracted: the linear phase sanitisation of Sen et
+/// al., "You are facing the Mona Lisa: spot localization using PHY layer information",
+/// MobiSys 2012. The slope absorbs timing offset (and SFO), the constant the carrier phase.
 pub fn features(csi: &[Complex32; N_USED]) -> Features {
     let mut amplitude = [0f32; N_USED];
     let mut phase = [0f32; N_USED];

@@ -109,6 +109,12 @@ fn cluster(cfos: &[f64], max_dev: f64) -> (f64, f64) {
             "cfo {c:.0} vs cluster mean {mean:.0}"
         );
     }
+    let lo = cfos.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = cfos.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    eprintln!(
+        "cluster: n {} mean {mean:.0} Hz std {std:.0} Hz range {lo:.0}..{hi:.0}",
+        cfos.len()
+    );
     (mean, std)
 }
 

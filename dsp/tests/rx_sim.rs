@@ -270,3 +270,34 @@ fn lsig_roundtrip_awgn_10db() {
     }
     assert_eq!(ok, n, "{} of {n} decoded", ok);
 }
+
+#[test]
+fn garbage_input_gives_errors_not_panics() {
+    let mut rx = Receiver::new(RxConfig::default());
+    let zeros = vec![Complex32::new(0.0, 0.0); 1000];
+    assert_eq!(rx.receive(&zeros), Err(RxError::NoPacket));
+    let mut out = Vec::new();
+    rx.scan(&zeros[..10], &mut out);
+    rx.scan(&[], &mut out);
+    assert!(out.is_empty());
+    // a constant (DC, period 1) is periodic with lag 16 forever: rejected as too long a plateau
+    let dc = vec![Complex32::new(0.3, -0.2); 5000];
+    rx.scan(&dc, &mut out);
+    assert!(out.is_empty());
+    // NaN / inf samples around a probe must not panic
+    let mut x = zeros.clone();
+    x[100..500].copy_from_slice(&probe_waveform(&LSig::for_probe(5)));
+    x[300] = Complex32::new(f32::NAN, 0.0);
+    x[450] = Complex32::new(f32::INFINITY, 1.0);
+    let _ = rx.receive(&x);
+    rx.scan(&x, &mut out);
+    // extreme configurations
+    let mut odd = Receiver::new(RxConfig {
+        ltf_search: 100_000,
+        min_plateau: 0,
+        detect_threshold: -1.0,
+        ..RxConfig::default()
+    });
+    let _ = odd.receive(&x);
+    odd.scan(&x, &mut out);
+}
