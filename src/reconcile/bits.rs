@@ -14,11 +14,21 @@ pub(crate) fn words_for(n: usize) -> usize {
 /// that is neither 0 nor 1 as the error.
 pub(crate) fn pack(bits: &[u8]) -> Result<Vec<u64>, (usize, u8)> {
     let mut w = vec![0u64; words_for(bits.len())];
-    for (i, &b) in bits.iter().enumerate() {
-        if b > 1 {
-            return Err((i, b));
+    for (wi, chunk) in bits.chunks(64).enumerate() {
+        let mut word = 0u64;
+        for (bi, eight) in chunk.chunks(8).enumerate() {
+            let mut le = [0u8; 8];
+            le[..eight.len()].copy_from_slice(eight);
+            let x = u64::from_le_bytes(le);
+            if x & 0xfefe_fefe_fefe_fefe != 0 {
+                let j = eight.iter().position(|&b| b > 1).unwrap_or(0);
+                return Err((wi * 64 + bi * 8 + j, eight[j]));
+            }
+            // Gather the low bit of each byte into one byte, byte 0 → bit 0.
+            let byte = (x.wrapping_mul(0x8040_2010_0804_0201) >> 56) as u8;
+            word |= u64::from(byte.reverse_bits()) << (bi * 8);
         }
-        w[i / 64] |= u64::from(b) << (i % 64);
+        w[wi] = word;
     }
     Ok(w)
 }
@@ -57,6 +67,41 @@ pub(crate) fn range_parity(w: &[u64], s: usize, e: usize) -> u8 {
         acc ^= x;
     }
     (acc.count_ones() & 1) as u8
+}
+
+/// Parity of `own & sel` over bits `s..e`, where `sel` is `mask`, or `!mask`
+/// if `invert` (0 for an empty range).
+pub(crate) fn masked_range_parity(
+    own: &[u64],
+    mask: &[u64],
+    invert: bool,
+    s: usize,
+    e: usize,
+) -> u8 {
+    if s >= e {
+        return 0;
+    }
+    let flip = if invert { !0u64 } else { 0 };
+    let (ws, we) = (s / 64, (e - 1) / 64);
+    let lo = !0u64 << (s % 64);
+    let hi = !0u64 >> (63 - (e - 1) % 64);
+    let word = |w: usize| own[w] & (mask[w] ^ flip);
+    if ws == we {
+        return ((word(ws) & lo & hi).count_ones() & 1) as u8;
+    }
+    let mut acc = (word(ws) & lo) ^ (word(we) & hi);
+    for w in ws + 1..we {
+        acc ^= word(w);
+    }
+    (acc.count_ones() & 1) as u8
+}
+
+/// Position of the `r`-th (0-based) set bit of `w` (64 if there is none).
+pub(crate) fn select(mut w: u64, r: usize) -> usize {
+    for _ in 0..r {
+        w &= w.wrapping_sub(1);
+    }
+    w.trailing_zeros() as usize
 }
 
 /// Parity of `a & b` over whole words (both zero-padded past the last bit).

@@ -63,40 +63,68 @@ fn query_budget(n: usize) -> u64 {
     2 * n as u64 + 64
 }
 
-/// The shuffled layout of one pass, identical on both sides.
+/// The layout of one pass, identical on both sides.
+///
+/// Block passes: a ChaCha8 Fisher–Yates shuffle, blocks are consecutive runs
+/// of the shuffled order. BICONF passes: block 0 is a ChaCha8 random subset,
+/// block 1 its complement, each bisected in index order (the subset is what
+/// must be random; the order inside a half only decides where a search
+/// splits), so position `j` of block 0 is the `j`-th member of the subset and
+/// no shuffled copy is needed: parities come straight from the packed string.
 struct Pass {
     plan: PassPlan,
     /// BICONF subset over original indices (empty for block passes).
     mask: Vec<u64>,
+    /// BICONF: members of the subset in the words before word `w` (`n/64 + 1` entries).
+    rank: Vec<u32>,
     /// BICONF: subset size, i.e. the boundary between its two blocks.
     m: usize,
-    /// `perm[j]`: original index at shuffled position `j` (empty until built).
+    /// Block pass: `perm[j]` is the original index at shuffled position `j`.
     perm: Vec<u32>,
-    /// `inv[i]`: shuffled position of original index `i` (Bob only).
+    /// Block pass, Bob only: `inv[i]` is the shuffled position of original index `i`.
     inv: Vec<u32>,
-    /// The owner's bits in shuffled order (valid once built).
+    /// Block pass: the owner's bits in shuffled order.
     pbits: Vec<u64>,
-    built: bool,
 }
 
 impl Pass {
     fn new(plan: PassPlan, p: usize, n: usize, seed: u64) -> Self {
-        let (mask, m) = match plan {
-            PassPlan::Blocks { .. } => (Vec::new(), 0),
-            PassPlan::Biconf => {
-                let mask = bits::random_mask(n, &mut bits::stream_rng(seed, mask_stream(p)));
-                let m = mask.iter().map(|w| w.count_ones() as usize).sum();
-                (mask, m)
-            }
-        };
-        Pass {
+        let mut pass = Pass {
             plan,
-            mask,
-            m,
+            mask: Vec::new(),
+            rank: Vec::new(),
+            m: 0,
             perm: Vec::new(),
             inv: Vec::new(),
             pbits: Vec::new(),
-            built: false,
+        };
+        match plan {
+            PassPlan::Blocks { .. } => {
+                let mut rng = bits::stream_rng(seed, perm_stream(p));
+                bits::shuffle_into(&mut pass.perm, n, &mut rng);
+            }
+            PassPlan::Biconf => {
+                pass.mask = bits::random_mask(n, &mut bits::stream_rng(seed, mask_stream(p)));
+                pass.rank.reserve(pass.mask.len() + 1);
+                let mut acc = 0u32;
+                pass.rank.push(0);
+                for w in &pass.mask {
+                    acc += w.count_ones();
+                    pass.rank.push(acc);
+                }
+                pass.m = acc as usize;
+            }
+        }
+        pass
+    }
+
+    /// Gathers the owner's bits in shuffled order (block passes only).
+    fn gather(&mut self, src: &[u64], with_inverse: bool) {
+        if let PassPlan::Blocks { .. } = self.plan {
+            bits::gather(src, &self.perm, &mut self.pbits);
+            if with_inverse {
+                bits::invert_into(&self.perm, &mut self.inv);
+            }
         }
     }
 
@@ -115,7 +143,7 @@ impl Pass {
         }
     }
 
-    /// Block holding shuffled position `pos`.
+    /// Block holding position `pos`.
     fn block_at(&self, pos: usize) -> usize {
         match self.plan {
             PassPlan::Blocks { k } => pos / k,
@@ -123,30 +151,53 @@ impl Pass {
         }
     }
 
-    /// Shuffles (BICONF: subset first, then complement, each in shuffled
-    /// order) and gathers `src` into `pbits`.
-    fn build(&mut self, p: usize, n: usize, seed: u64, src: &[u64], with_inverse: bool) {
-        let mut rng = bits::stream_rng(seed, perm_stream(p));
-        bits::shuffle_into(&mut self.perm, n, &mut rng);
-        if self.plan == PassPlan::Biconf {
-            let mut part = Vec::with_capacity(n);
-            part.extend(
-                self.perm
-                    .iter()
-                    .filter(|&&i| bits::get(&self.mask, i as usize) == 1),
-            );
-            part.extend(
-                self.perm
-                    .iter()
-                    .filter(|&&i| bits::get(&self.mask, i as usize) == 0),
-            );
-            self.perm = part;
+    /// BICONF: original index of position `pos` (`pos < n`).
+    fn biconf_index(&self, pos: usize) -> usize {
+        let inside = pos < self.m;
+        let r = if inside { pos } else { pos - self.m };
+        // Members (or non-members) before word w: rank[w] (or 64·w − rank[w]).
+        let before = |w: usize| {
+            if inside {
+                self.rank[w] as usize
+            } else {
+                64 * w - self.rank[w] as usize
+            }
+        };
+        // The last word w with before(w) <= r holds the wanted bit.
+        let (mut w, mut hi) = (0usize, self.mask.len());
+        while hi - w > 1 {
+            let mid = (w + hi) / 2;
+            if before(mid) <= r {
+                w = mid;
+            } else {
+                hi = mid;
+            }
         }
-        bits::gather(src, &self.perm, &mut self.pbits);
-        if with_inverse {
-            bits::invert_into(&self.perm, &mut self.inv);
+        let word = if inside { self.mask[w] } else { !self.mask[w] };
+        64 * w + bits::select(word, r - before(w))
+    }
+
+    /// Parity of the owner's bits at positions `s..e` (inside one block);
+    /// `own` is the owner's string in original order.
+    fn parity(&self, own: &[u64], s: usize, e: usize) -> u8 {
+        match self.plan {
+            PassPlan::Blocks { .. } => bits::range_parity(&self.pbits, s, e),
+            PassPlan::Biconf => {
+                if s >= e {
+                    return 0;
+                }
+                let (a, z) = (self.biconf_index(s), self.biconf_index(e - 1));
+                bits::masked_range_parity(own, &self.mask, s >= self.m, a, z + 1)
+            }
         }
-        self.built = true;
+    }
+
+    /// Original index at position `pos`.
+    fn index_at(&self, pos: usize) -> usize {
+        match self.plan {
+            PassPlan::Blocks { .. } => self.perm[pos] as usize,
+            PassPlan::Biconf => self.biconf_index(pos),
+        }
     }
 
     /// Whether the first message carries block `b`'s parity (the others follow
@@ -169,7 +220,6 @@ fn make_passes(n: usize, params: &ReconcileParams) -> Vec<Pass> {
 /// Alice: holds the reference bits, answers parity queries.
 struct Alice {
     n: usize,
-    seed: u64,
     input: Vec<u8>,
     bits: Vec<u64>,
     passes: Vec<Pass>,
@@ -191,7 +241,6 @@ impl Alice {
         };
         let mut a = Alice {
             n,
-            seed: params.shuffle_seed,
             input,
             bits,
             passes: Vec::new(),
@@ -219,16 +268,16 @@ impl Alice {
     }
 
     fn hello_parities(&mut self) -> Vec<u8> {
-        let (n, seed) = (self.n, self.seed);
+        let n = self.n;
         let mut v = Vec::new();
         for (p, pass) in self.passes.iter_mut().enumerate() {
             match pass.plan {
                 PassPlan::Blocks { .. } => {
-                    pass.build(p, n, seed, &self.bits, false);
+                    pass.gather(&self.bits, false);
                     for b in 0..pass.num_blocks(n) {
                         if pass.sends_root(p, b, n) {
                             let (s, e) = pass.bounds(b, n);
-                            v.push(bits::range_parity(&pass.pbits, s, e));
+                            v.push(pass.parity(&self.bits, s, e));
                         }
                     }
                 }
@@ -273,20 +322,11 @@ impl Reconciler for Alice {
                 if queried > query_budget(self.n) {
                     return Err(protocol(ProtocolViolation::LeakageExceedsLength));
                 }
-                let (n, seed) = (self.n, self.seed);
                 let mut parities = std::mem::take(&mut self.scratch);
                 parities.clear();
                 for r in &ranges {
-                    let p = r.pass as usize;
-                    let pass = &mut self.passes[p];
-                    if !pass.built {
-                        pass.build(p, n, seed, &self.bits, false);
-                    }
-                    parities.push(bits::range_parity(
-                        &pass.pbits,
-                        r.start as usize,
-                        r.end as usize,
-                    ));
+                    let pass = &self.passes[r.pass as usize];
+                    parities.push(pass.parity(&self.bits, r.start as usize, r.end as usize));
                 }
                 self.queried = queried;
                 self.leaked += parities.len() as u64;
@@ -413,7 +453,6 @@ enum BobState {
 /// Bob: holds the noisy bits, drives the searches, corrects.
 struct Bob {
     n: usize,
-    seed: u64,
     bits: Vec<u64>,
     passes: Vec<BobPass>,
     opened: usize,
@@ -468,7 +507,6 @@ impl Bob {
         };
         Bob {
             n,
-            seed: params.shuffle_seed,
             total_mine: bits::parity(&bits),
             bits,
             passes,
@@ -587,14 +625,14 @@ impl Bob {
     }
 
     fn open(&mut self, p: usize) {
-        let (n, seed) = (self.n, self.seed);
+        let n = self.n;
         let bp = &mut self.passes[p];
         match bp.layout.plan {
             PassPlan::Blocks { .. } => {
-                bp.layout.build(p, n, seed, &self.bits, true);
+                bp.layout.gather(&self.bits, true);
                 for b in 0..bp.mine.len() {
                     let (s, e) = bp.layout.bounds(b, n);
-                    bp.mine[b] = bits::range_parity(&bp.layout.pbits, s, e);
+                    bp.mine[b] = bp.layout.parity(&self.bits, s, e);
                 }
             }
             PassPlan::Biconf => {
@@ -612,11 +650,8 @@ impl Bob {
     }
 
     fn start_search(&mut self, p: usize, b: usize) {
-        let (n, seed) = (self.n, self.seed);
+        let n = self.n;
         let bp = &mut self.passes[p];
-        if !bp.layout.built {
-            bp.layout.build(p, n, seed, &self.bits, true);
-        }
         bp.active[b] = true;
         let (s, e) = bp.layout.bounds(b, n);
         self.runnable.push(Search {
@@ -635,9 +670,8 @@ impl Bob {
         let (p, b) = (s.pass as usize, s.block as usize);
         loop {
             let bp = &mut self.passes[p];
-            let pb = &bp.layout.pbits;
             let (lo, hi) = (s.s as usize, s.e as usize);
-            if bits::range_parity(pb, lo, hi) == s.alice {
+            if bp.layout.parity(&self.bits, lo, hi) == s.alice {
                 // A correction elsewhere fixed this range: restart from the
                 // block root if the block still disagrees, else stop.
                 if bp.mine[b] != bp.root[b] && s.node != 1 {
@@ -656,7 +690,7 @@ impl Bob {
             }
             if hi - lo == 1 {
                 bp.active[b] = false;
-                let i = bp.layout.perm[lo] as usize;
+                let i = bp.layout.index_at(lo);
                 return self.flip(i);
             }
             let mid = lo + (hi - lo) / 2;
@@ -673,7 +707,7 @@ impl Bob {
                     return Ok(());
                 }
             };
-            if bits::range_parity(pb, lo, mid) != al {
+            if bp.layout.parity(&self.bits, lo, mid) != al {
                 s.node = left as u32;
                 s.e = mid as u32;
                 s.alice = al;
@@ -695,12 +729,13 @@ impl Bob {
         self.total_mine ^= 1;
         for p in 0..self.opened {
             let bp = &mut self.passes[p];
-            let b = if bp.layout.built {
-                let j = bp.layout.inv[i] as usize;
-                bits::flip(&mut bp.layout.pbits, j);
-                bp.layout.block_at(j)
-            } else {
-                usize::from(bits::get(&bp.layout.mask, i) == 0)
+            let b = match bp.layout.plan {
+                PassPlan::Blocks { .. } => {
+                    let j = bp.layout.inv[i] as usize;
+                    bits::flip(&mut bp.layout.pbits, j);
+                    bp.layout.block_at(j)
+                }
+                PassPlan::Biconf => usize::from(bits::get(&bp.layout.mask, i) == 0),
             };
             bp.mine[b] ^= 1;
             if !bp.active[b] && bp.mine[b] != bp.root[b] {
@@ -757,7 +792,7 @@ impl Reconciler for Bob {
             return Err(ReconcileError::NotDone);
         }
         Ok(Outcome {
-            bits: bits::unpack(&self.bits, self.n),
+            bits: { bits::unpack(&self.bits, self.n) },
             leaked_bits: self.leaked,
             messages: self.messages,
         })
