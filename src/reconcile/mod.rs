@@ -186,8 +186,9 @@ pub fn binary_entropy(p: f64) -> f64 {
 /// `messages` in each outcome counts the messages of both directions.
 ///
 /// # Errors
-/// The first error either side reports, or [`ProtocolViolation::Stalled`] if
-/// neither side has anything to send while one is unfinished.
+/// The first error either side reports (including a side's `finish` error if
+/// it stopped early), or [`ProtocolViolation::Stalled`] if neither side has
+/// anything to send while one is unfinished.
 pub fn run_pair(
     mut alice: Box<dyn Reconciler>,
     mut bob: Box<dyn Reconciler>,
@@ -203,6 +204,12 @@ pub fn run_pair(
             moved = true;
         }
         if !moved && !(alice.is_done() && bob.is_done()) {
+            // A side that gave up (e.g. on invalid input) reports why in `finish`.
+            if alice.is_done() {
+                alice.finish()?;
+            } else if bob.is_done() {
+                bob.finish()?;
+            }
             return Err(ReconcileError::Protocol(ProtocolViolation::Stalled));
         }
     }
