@@ -6,7 +6,7 @@
 //!
 //! * Alice's first message carries the top-level parity of every block of
 //!   every pass, except those inferable from the total parity (the last block
-//!   of pass 2 and the complement half of each BICONF pass). These are exactly
+//!   of every later block pass and the complement half of each BICONF pass). These are exactly
 //!   the parities the original protocol discloses at the start of each pass;
 //!   sending them at once saves round trips and discloses nothing more.
 //! * Bob opens the passes in order. In every block whose parity disagrees he
@@ -23,6 +23,9 @@
 //!   still disagrees; if not he restarts from the block root (or drops the
 //!   search if the block now agrees). Bob only ever flips a bit whose value
 //!   Alice disclosed as different, so every flip is a correction.
+//! * To keep such wasted searches rare, only the searches of the two lowest
+//!   passes with outstanding work query in a round; the others wait and
+//!   re-check before asking (see [`PASS_WINDOW`]).
 
 use super::bits;
 use super::schedule::{default_plan, PassPlan};
@@ -56,6 +59,12 @@ fn perm_stream(p: usize) -> u64 {
 fn mask_stream(p: usize) -> u64 {
     2 * p as u64 + 1
 }
+
+/// Passes whose searches may query in the same round (the lowest pass with
+/// outstanding searches and the next ones). Measured at n = 16384: one pass at
+/// a time gives efficiency 1.045–1.056 but 2.5–5× the messages; all passes at
+/// once 1.058–1.087; two passes 1.050–1.061 with ~10 % more messages.
+const PASS_WINDOW: u32 = 2;
 
 /// Most query parities a reconciliation may disclose beyond the first message:
 /// more than twice the string length means something is wrong.
@@ -463,6 +472,7 @@ struct Bob {
     total_mine: u8,
     runnable: Vec<Search>,
     awaiting: Vec<Search>,
+    parked: Vec<Search>,
     state: BobState,
     out: Vec<Vec<u8>>,
     leaked: u64,
@@ -517,6 +527,7 @@ impl Bob {
             opened: 0,
             runnable: Vec::new(),
             awaiting: Vec::new(),
+            parked: Vec::new(),
             state: BobState::AwaitHello,
             out: Vec::new(),
             leaked: 0,
@@ -599,6 +610,10 @@ impl Bob {
             if !self.awaiting.is_empty() {
                 return self.send_query();
             }
+            if !self.parked.is_empty() {
+                self.runnable.append(&mut self.parked);
+                continue;
+            }
             if self.opened < self.passes.len() {
                 self.open(self.opened);
                 continue;
@@ -610,6 +625,20 @@ impl Bob {
     }
 
     fn send_query(&mut self) -> Result<(), ReconcileError> {
+        // Concurrency limit: only searches of the two lowest passes with
+        // work outstanding go out; the rest wait (and re-check their range
+        // before asking) so that a correction found by a smaller block does
+        // not kill a larger-block search that was already paid for.
+        let lowest = self.awaiting.iter().map(|s| s.pass).min().unwrap_or(0);
+        let mut i = 0;
+        while i < self.awaiting.len() {
+            if self.awaiting[i].pass > lowest + PASS_WINDOW - 1 {
+                let s = self.awaiting.swap_remove(i);
+                self.parked.push(s);
+            } else {
+                i += 1;
+            }
+        }
         self.queried += self.awaiting.len() as u64;
         if self.queried > query_budget(self.n) {
             return Err(protocol(ProtocolViolation::LeakageExceedsLength));
