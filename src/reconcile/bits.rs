@@ -116,19 +116,6 @@ pub(crate) fn parity(a: &[u64]) -> u8 {
     (acc.count_ones() & 1) as u8
 }
 
-/// `dst[j] = src[perm[j]]` for every position `j` of `perm`; `dst` is overwritten.
-pub(crate) fn gather(src: &[u64], perm: &[u32], dst: &mut Vec<u64>) {
-    dst.clear();
-    dst.resize(words_for(perm.len()), 0);
-    for (wi, chunk) in perm.chunks(64).enumerate() {
-        let mut word = 0u64;
-        for (j, &p) in chunk.iter().enumerate() {
-            word |= u64::from(get(src, p as usize)) << j;
-        }
-        dst[wi] = word;
-    }
-}
-
 /// The ChaCha8 stream for one use of the shared seed: `stream` separates passes
 /// and purposes so both sides regenerate any of them independently.
 pub(crate) fn stream_rng(seed: u64, stream: u64) -> ChaCha8Rng {
@@ -141,6 +128,7 @@ pub(crate) fn stream_rng(seed: u64, stream: u64) -> ChaCha8Rng {
 /// Lemire's multiply-shift on 32 random bits without rejection: the bias is
 /// below n/2^32, irrelevant for a public permutation, and keeps the stream
 /// consumption fixed so both sides stay in lock step.
+#[cfg(test)]
 pub(crate) fn shuffle_into(perm: &mut Vec<u32>, n: usize, rng: &mut ChaCha8Rng) {
     perm.clear();
     perm.extend(0..n as u32);
@@ -148,6 +136,55 @@ pub(crate) fn shuffle_into(perm: &mut Vec<u32>, n: usize, rng: &mut ChaCha8Rng) 
         let j = ((u64::from(rng.next_u32()) * (i as u64 + 1)) >> 32) as usize;
         perm.swap(i, j);
     }
+}
+
+/// Shuffles the bytes `src` into `vals` with the same Fisher–Yates draws as
+/// [`shuffle_into`], so `vals[j] = src[perm[j]]` for the permutation `perm`
+/// that [`shuffle_into`] makes from the same stream. If `perm` is given it
+/// receives that permutation too (shuffled alongside); otherwise only the
+/// L1-resident byte array is touched.
+pub(crate) fn shuffle_with(
+    perm: Option<&mut Vec<u32>>,
+    vals: &mut Vec<u8>,
+    src: &[u8],
+    rng: &mut ChaCha8Rng,
+) {
+    let n = src.len();
+    vals.clear();
+    vals.extend_from_slice(src);
+    match perm {
+        Some(perm) => {
+            perm.clear();
+            perm.extend(0..n as u32);
+            for i in (1..n).rev() {
+                let j = ((u64::from(rng.next_u32()) * (i as u64 + 1)) >> 32) as usize;
+                perm.swap(i, j);
+                vals.swap(i, j);
+            }
+        }
+        None => {
+            for i in (1..n).rev() {
+                let j = ((u64::from(rng.next_u32()) * (i as u64 + 1)) >> 32) as usize;
+                vals.swap(i, j);
+            }
+        }
+    }
+}
+
+/// Packs bytes already known to be 0 or 1.
+pub(crate) fn pack_unchecked(bytes: &[u8]) -> Vec<u64> {
+    bytes
+        .chunks(64)
+        .map(|chunk| {
+            chunk.chunks(8).enumerate().fold(0u64, |word, (bi, eight)| {
+                let mut le = [0u8; 8];
+                le[..eight.len()].copy_from_slice(eight);
+                let x = u64::from_le_bytes(le) & 0x0101_0101_0101_0101;
+                let byte = (x.wrapping_mul(0x8040_2010_0804_0201) >> 56) as u8;
+                word | (u64::from(byte.reverse_bits()) << (bi * 8))
+            })
+        })
+        .collect()
 }
 
 /// `n` independent fair random bits, zero-padded in the last word.
@@ -199,6 +236,22 @@ mod tests {
         }
         shuffle_into(&mut b, 1000, &mut stream_rng(1, 4));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn shuffle_with_moves_values_along() {
+        let src: Vec<u8> = (0..500).map(|i| (i % 7 == 0) as u8).collect();
+        let (mut perm, mut vals, mut plain) = (Vec::new(), Vec::new(), Vec::new());
+        shuffle_with(Some(&mut perm), &mut vals, &src, &mut stream_rng(9, 2));
+        let mut vals_only = Vec::new();
+        shuffle_with(None, &mut vals_only, &src, &mut stream_rng(9, 2));
+        assert_eq!(vals_only, vals);
+        shuffle_into(&mut plain, src.len(), &mut stream_rng(9, 2));
+        assert_eq!(perm, plain);
+        for (j, &p) in perm.iter().enumerate() {
+            assert_eq!(vals[j], src[p as usize]);
+        }
+        assert_eq!(pack_unchecked(&vals), pack(&vals).unwrap());
     }
 
     #[test]

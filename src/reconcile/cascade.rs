@@ -88,7 +88,7 @@ struct Pass {
     rank: Vec<u32>,
     /// BICONF: subset size, i.e. the boundary between its two blocks.
     m: usize,
-    /// Block pass: `perm[j]` is the original index at shuffled position `j`.
+    /// Block pass, Bob only: `perm[j]` is the original index at shuffled position `j`.
     perm: Vec<u32>,
     /// Block pass, Bob only: `inv[i]` is the shuffled position of original index `i`.
     inv: Vec<u32>,
@@ -97,7 +97,9 @@ struct Pass {
 }
 
 impl Pass {
-    fn new(plan: PassPlan, p: usize, n: usize, seed: u64) -> Self {
+    /// Lays out pass `p` over `src` (one byte 0/1 per bit, already checked).
+    fn new(plan: PassPlan, p: usize, src: &[u8], seed: u64, bob: bool) -> Self {
+        let n = src.len();
         let mut pass = Pass {
             plan,
             mask: Vec::new(),
@@ -110,7 +112,16 @@ impl Pass {
         match plan {
             PassPlan::Blocks { .. } => {
                 let mut rng = bits::stream_rng(seed, perm_stream(p));
-                bits::shuffle_into(&mut pass.perm, n, &mut rng);
+                // Alice needs only the shuffled bits; Bob also the permutation
+                // (leaf → original index) and its inverse (for corrections).
+                let mut shuffled = Vec::new();
+                let perm = bob.then_some(&mut pass.perm);
+                bits::shuffle_with(perm, &mut shuffled, src, &mut rng);
+                pass.pbits = bits::pack_unchecked(&shuffled);
+                shuffled.zeroize();
+                if bob {
+                    bits::invert_into(&pass.perm, &mut pass.inv);
+                }
             }
             PassPlan::Biconf => {
                 pass.mask = bits::random_mask(n, &mut bits::stream_rng(seed, mask_stream(p)));
@@ -125,16 +136,6 @@ impl Pass {
             }
         }
         pass
-    }
-
-    /// Gathers the owner's bits in shuffled order (block passes only).
-    fn gather(&mut self, src: &[u64], with_inverse: bool) {
-        if let PassPlan::Blocks { .. } = self.plan {
-            bits::gather(src, &self.perm, &mut self.pbits);
-            if with_inverse {
-                bits::invert_into(&self.perm, &mut self.inv);
-            }
-        }
     }
 
     fn num_blocks(&self, n: usize) -> usize {
@@ -217,14 +218,14 @@ impl Pass {
 }
 
 /// The passes for `n` bits (none for an empty string: nothing to disclose).
-fn make_passes(n: usize, params: &ReconcileParams) -> Vec<Pass> {
-    if n == 0 {
+fn make_passes(src: &[u8], params: &ReconcileParams, bob: bool) -> Vec<Pass> {
+    if src.is_empty() {
         return Vec::new();
     }
-    default_plan(n, params.qber)
+    default_plan(src.len(), params.qber)
         .into_iter()
         .enumerate()
-        .map(|(p, plan)| Pass::new(plan, p, n, params.shuffle_seed))
+        .map(|(p, plan)| Pass::new(plan, p, src, params.shuffle_seed, bob))
         .collect()
 }
 
@@ -266,7 +267,7 @@ impl Alice {
             scratch: Vec::new(),
         };
         if a.invalid.is_none() {
-            a.passes = make_passes(n, params);
+            a.passes = make_passes(&a.input, params, false);
             let hello = a.hello_parities();
             a.leaked = hello.len() as u64;
             a.out.push(
@@ -286,7 +287,6 @@ impl Alice {
         for (p, pass) in self.passes.iter_mut().enumerate() {
             match pass.plan {
                 PassPlan::Blocks { .. } => {
-                    pass.gather(&self.bits, false);
                     for b in 0..pass.num_blocks(n) {
                         if pass.sends_root(p, b, n) {
                             let (s, e) = pass.bounds(b, n);
@@ -490,9 +490,8 @@ impl Bob {
             Err(bad) => (Vec::new(), Some(bad)),
         };
         let mut input = input;
-        input.zeroize();
         let passes = if invalid.is_none() {
-            make_passes(n, params)
+            make_passes(&input, params, true)
                 .into_iter()
                 .map(|layout| {
                     let blocks = layout.num_blocks(n);
@@ -519,6 +518,7 @@ impl Bob {
         } else {
             Vec::new()
         };
+        input.zeroize();
         Bob {
             n,
             total_mine: bits::parity(&bits),
@@ -662,7 +662,6 @@ impl Bob {
         let bp = &mut self.passes[p];
         match bp.layout.plan {
             PassPlan::Blocks { .. } => {
-                bp.layout.gather(&self.bits, true);
                 for b in 0..bp.mine.len() {
                     let (s, e) = bp.layout.bounds(b, n);
                     bp.mine[b] = bp.layout.parity(&self.bits, s, e);
@@ -760,9 +759,10 @@ impl Bob {
         }
         bits::flip(&mut self.bits, i);
         self.total_mine ^= 1;
-        for p in 0..self.opened {
+        for p in 0..self.passes.len() {
             let bp = &mut self.passes[p];
             let b = match bp.layout.plan {
+                // Shuffled copies are kept current from the start.
                 PassPlan::Blocks { .. } => {
                     let j = bp.layout.inv[i] as usize;
                     bits::flip(&mut bp.layout.pbits, j);
@@ -770,6 +770,9 @@ impl Bob {
                 }
                 PassPlan::Biconf => usize::from(bits::get(&bp.layout.mask, i) == 0),
             };
+            if p >= self.opened {
+                continue;
+            }
             bp.mine[b] ^= 1;
             if !bp.active[b] && bp.mine[b] != bp.root[b] {
                 self.start_search(p, b);
