@@ -473,6 +473,8 @@ struct Bob {
     runnable: Vec<Search>,
     awaiting: Vec<Search>,
     parked: Vec<Search>,
+    /// Reused buffer for the ranges of the next `Query`.
+    scratch: Vec<ParityRange>,
     state: BobState,
     out: Vec<Vec<u8>>,
     leaked: u64,
@@ -528,6 +530,7 @@ impl Bob {
             runnable: Vec::new(),
             awaiting: Vec::new(),
             parked: Vec::new(),
+            scratch: Vec::new(),
             state: BobState::AwaitHello,
             out: Vec::new(),
             leaked: 0,
@@ -644,16 +647,18 @@ impl Bob {
             return Err(protocol(ProtocolViolation::LeakageExceedsLength));
         }
         self.awaiting.sort_unstable_by_key(|s| (s.pass, s.s));
-        let ranges = self
-            .awaiting
-            .iter()
-            .map(|s| ParityRange {
-                pass: s.pass,
-                start: s.s,
-                end: s.s + (s.e - s.s) / 2,
-            })
-            .collect();
-        self.out.push(Message::Query { ranges }.encode());
+        let mut ranges = std::mem::take(&mut self.scratch);
+        ranges.clear();
+        ranges.extend(self.awaiting.iter().map(|s| ParityRange {
+            pass: s.pass,
+            start: s.s,
+            end: s.s + (s.e - s.s) / 2,
+        }));
+        let query = Message::Query { ranges };
+        self.out.push(query.encode());
+        if let Message::Query { ranges } = query {
+            self.scratch = ranges;
+        }
         Ok(())
     }
 

@@ -203,7 +203,8 @@ pub fn run_pair(
             alice.handle_message(&m)?;
             moved = true;
         }
-        if !moved && !(alice.is_done() && bob.is_done()) {
+        let both_done = alice.is_done() && bob.is_done();
+        if !moved && !both_done {
             // A side that gave up (e.g. on invalid input) reports why in `finish`.
             if alice.is_done() {
                 alice.finish()?;

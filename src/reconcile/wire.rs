@@ -120,9 +120,9 @@ impl Message {
             }
             Message::Query { ranges } => {
                 out.push(TAG_QUERY);
-                let groups = ranges.chunk_by(|a, b| a.pass == b.pass).collect::<Vec<_>>();
-                put_varint(out, groups.len() as u64);
-                for g in groups {
+                let same_pass = |a: &ParityRange, b: &ParityRange| a.pass == b.pass;
+                put_varint(out, ranges.chunk_by(same_pass).count() as u64);
+                for g in ranges.chunk_by(same_pass) {
                     put_varint(out, u64::from(g[0].pass));
                     put_varint(out, g.len() as u64);
                     let mut prev_end = 0i64;
