@@ -153,6 +153,20 @@ pub(crate) fn shuffle_with(
     vals.clear();
     vals.extend_from_slice(src);
     match perm {
+        // Up to 2^16 bits the permutation is shuffled as u16 (half the cache
+        // footprint of u32, which dominates the cost) and widened after.
+        Some(perm) if n <= 1 << 16 => {
+            let mut narrow: Vec<u16> = (0..n).map(|i| i as u16).collect();
+            for i in (1..n).rev() {
+                let j = ((u64::from(rng.next_u32()) * (i as u64 + 1)) >> 32) as usize;
+                narrow.swap(i, j);
+            }
+            perm.clear();
+            perm.extend(narrow.iter().map(|&x| u32::from(x)));
+            for (v, &p) in vals.iter_mut().zip(&narrow) {
+                *v = src[p as usize];
+            }
+        }
         Some(perm) => {
             perm.clear();
             perm.extend(0..n as u32);
@@ -240,7 +254,13 @@ mod tests {
 
     #[test]
     fn shuffle_with_moves_values_along() {
-        let src: Vec<u8> = (0..500).map(|i| (i % 7 == 0) as u8).collect();
+        for n in [500usize, (1 << 16) + 3] {
+            shuffle_with_case(n);
+        }
+    }
+
+    fn shuffle_with_case(n: usize) {
+        let src: Vec<u8> = (0..n).map(|i| (i % 7 == 0) as u8).collect();
         let (mut perm, mut vals, mut plain) = (Vec::new(), Vec::new(), Vec::new());
         shuffle_with(Some(&mut perm), &mut vals, &src, &mut stream_rng(9, 2));
         let mut vals_only = Vec::new();
