@@ -61,9 +61,15 @@ fn mask_stream(p: usize) -> u64 {
 }
 
 /// Passes whose searches may query in the same round (the lowest pass with
-/// outstanding searches and the next ones). Measured at n = 16384: one pass at
-/// a time gives efficiency 1.045–1.056 but 2.5–5× the messages; all passes at
-/// once 1.058–1.087; two passes 1.050–1.061 with ~10 % more messages.
+/// outstanding searches and the next ones): a trade between leakage and round
+/// trips. Measured at n = 16384, Q = 1/2/5/10 %, 200 frames each
+/// (`benches/cascade.rs`):
+///
+/// | window | efficiency f | messages per frame |
+/// |---|---|---|
+/// | 1 | 1.051 / 1.044 / 1.047 / 1.056 | 1245 / 2032 / 2726 / 5125 |
+/// | 2 | 1.061 / 1.050 / 1.052 / 1.058 | 532 / 634 / 619 / 1103 |
+/// | all | 1.085 / 1.063 / 1.058 / 1.066 | 484 / 600 / 586 / 1021 |
 const PASS_WINDOW: u32 = 2;
 
 /// Most query parities a reconciliation may disclose beyond the first message:
