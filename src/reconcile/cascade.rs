@@ -29,10 +29,11 @@
 
 use super::bits;
 use super::schedule::{default_plan, PassPlan};
-use super::wire::{Message, ParityRange};
+use super::wire::{self, Decoded, Message, ParityRange};
 use super::{
     Outcome, ProtocolViolation, ReconcileError, ReconcileParams, Reconciler, ReconcilerKind, Role,
 };
+use std::collections::VecDeque;
 use zeroize::Zeroize;
 
 /// Creates the Cascade state machine for `role`.
@@ -243,13 +244,15 @@ struct Alice {
     input: Vec<u8>,
     bits: Vec<u64>,
     passes: Vec<Pass>,
-    out: Vec<Vec<u8>>,
+    out: VecDeque<Vec<u8>>,
     leaked: u64,
     queried: u64,
     messages: u32,
     done: bool,
     invalid: Option<(usize, u8)>,
-    scratch: Vec<u8>,
+    /// Reused buffers for message ranges and parities.
+    ranges: Vec<ParityRange>,
+    parities: Vec<u8>,
 }
 
 impl Alice {
@@ -264,19 +267,20 @@ impl Alice {
             input,
             bits,
             passes: Vec::new(),
-            out: Vec::new(),
+            out: VecDeque::new(),
             leaked: 0,
             queried: 0,
             messages: 0,
             done: false,
             invalid,
-            scratch: Vec::new(),
+            ranges: Vec::new(),
+            parities: Vec::new(),
         };
         if a.invalid.is_none() {
             a.passes = make_passes(&a.input, params, false);
             let hello = a.hello_parities();
             a.leaked = hello.len() as u64;
-            a.out.push(
+            a.out.push_back(
                 Message::Hello {
                     n: n as u64,
                     parities: hello,
@@ -328,35 +332,31 @@ impl Reconciler for Alice {
         if let Some((index, value)) = self.invalid {
             return Err(ReconcileError::InvalidBit { index, value });
         }
-        let msg = Message::decode(msg)?;
+        let kind = wire::decode_into(msg, &mut self.ranges, &mut self.parities)?;
         if self.done {
             return Err(protocol(ProtocolViolation::AfterDone));
         }
-        match msg {
-            Message::Query { ranges } => {
-                for r in &ranges {
+        match kind {
+            Decoded::Query => {
+                for r in &self.ranges {
                     self.check_range(r)?;
                 }
-                let queried = self.queried + ranges.len() as u64;
+                let queried = self.queried + self.ranges.len() as u64;
                 if queried > query_budget(self.n) {
                     return Err(protocol(ProtocolViolation::LeakageExceedsLength));
                 }
-                let mut parities = std::mem::take(&mut self.scratch);
-                parities.clear();
-                for r in &ranges {
+                self.parities.clear();
+                for r in &self.ranges {
                     let pass = &self.passes[r.pass as usize];
-                    parities.push(pass.parity(&self.bits, r.start as usize, r.end as usize));
+                    let v = pass.parity(&self.bits, r.start as usize, r.end as usize);
+                    self.parities.push(v);
                 }
                 self.queried = queried;
-                self.leaked += parities.len() as u64;
-                let reply = Message::Reply { parities };
-                self.out.push(reply.encode());
-                if let Message::Reply { parities } = reply {
-                    self.scratch = parities;
-                }
+                self.leaked += self.parities.len() as u64;
+                self.out.push_back(wire::encode_reply(&self.parities));
             }
-            Message::Done => self.done = true,
-            Message::Hello { .. } | Message::Reply { .. } => {
+            Decoded::Done => self.done = true,
+            Decoded::Hello { .. } | Decoded::Reply => {
                 return Err(protocol(ProtocolViolation::UnexpectedMessage))
             }
         }
@@ -369,7 +369,7 @@ impl Reconciler for Alice {
             return None;
         }
         self.messages += 1;
-        Some(self.out.remove(0))
+        self.out.pop_front()
     }
 
     fn is_done(&self) -> bool {
@@ -479,10 +479,11 @@ struct Bob {
     runnable: Vec<Search>,
     awaiting: Vec<Search>,
     parked: Vec<Search>,
-    /// Reused buffer for the ranges of the next `Query`.
-    scratch: Vec<ParityRange>,
+    /// Reused buffers for message ranges and parities.
+    ranges: Vec<ParityRange>,
+    parities: Vec<u8>,
     state: BobState,
-    out: Vec<Vec<u8>>,
+    out: VecDeque<Vec<u8>>,
     leaked: u64,
     queried: u64,
     flips: usize,
@@ -536,9 +537,10 @@ impl Bob {
             runnable: Vec::new(),
             awaiting: Vec::new(),
             parked: Vec::new(),
-            scratch: Vec::new(),
+            ranges: Vec::new(),
+            parities: Vec::new(),
             state: BobState::AwaitHello,
-            out: Vec::new(),
+            out: VecDeque::new(),
             leaked: 0,
             queried: 0,
             flips: 0,
@@ -628,7 +630,7 @@ impl Bob {
                 continue;
             }
             self.state = BobState::Finished;
-            self.out.push(Message::Done.encode());
+            self.out.push_back(Message::Done.encode());
             return Ok(());
         }
     }
@@ -653,18 +655,14 @@ impl Bob {
             return Err(protocol(ProtocolViolation::LeakageExceedsLength));
         }
         self.awaiting.sort_unstable_by_key(|s| (s.pass, s.s));
-        let mut ranges = std::mem::take(&mut self.scratch);
-        ranges.clear();
-        ranges.extend(self.awaiting.iter().map(|s| ParityRange {
-            pass: s.pass,
-            start: s.s,
-            end: s.s + (s.e - s.s) / 2,
-        }));
-        let query = Message::Query { ranges };
-        self.out.push(query.encode());
-        if let Message::Query { ranges } = query {
-            self.scratch = ranges;
-        }
+        self.ranges.clear();
+        self.ranges
+            .extend(self.awaiting.iter().map(|s| ParityRange {
+                pass: s.pass,
+                start: s.s,
+                end: s.s + (s.e - s.s) / 2,
+            }));
+        self.out.push_back(wire::encode_query(&self.ranges));
         Ok(())
     }
 
@@ -802,15 +800,17 @@ impl Reconciler for Bob {
         if let Some((index, value)) = self.invalid {
             return Err(ReconcileError::InvalidBit { index, value });
         }
-        let msg = Message::decode(msg)?;
-        match (self.state, msg) {
-            (BobState::Finished, _) => return Err(protocol(ProtocolViolation::AfterDone)),
-            (BobState::AwaitHello, Message::Hello { n, parities }) => {
-                self.on_hello(n, &parities)?
-            }
-            (BobState::Running, Message::Reply { parities }) => self.on_reply(&parities)?,
-            _ => return Err(protocol(ProtocolViolation::UnexpectedMessage)),
-        }
+        let mut parities = std::mem::take(&mut self.parities);
+        let result = wire::decode_into(msg, &mut self.ranges, &mut parities)
+            .map_err(ReconcileError::from)
+            .and_then(|kind| match (self.state, kind) {
+                (BobState::Finished, _) => Err(protocol(ProtocolViolation::AfterDone)),
+                (BobState::AwaitHello, Decoded::Hello { n }) => self.on_hello(n, &parities),
+                (BobState::Running, Decoded::Reply) => self.on_reply(&parities),
+                _ => Err(protocol(ProtocolViolation::UnexpectedMessage)),
+            });
+        self.parities = parities;
+        result?;
         self.messages += 1;
         Ok(())
     }
@@ -820,7 +820,7 @@ impl Reconciler for Bob {
             return None;
         }
         self.messages += 1;
-        Some(self.out.remove(0))
+        self.out.pop_front()
     }
 
     fn is_done(&self) -> bool {
