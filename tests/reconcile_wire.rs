@@ -125,6 +125,26 @@ proptest! {
         }
     }
 
+    /// Real messages cut short are decode errors for the side that expects them.
+    #[test]
+    fn truncated_real_messages_are_rejected_in_state(cut in any::<prop::sample::Index>()) {
+        let (mut alice, mut bob, query) = running_pair();
+        let q = cut.index(query.len());
+        prop_assert!(matches!(
+            alice.handle_message(&query[..q]),
+            Err(ReconcileError::Decode(_))
+        ));
+        alice.handle_message(&query).unwrap();
+        let reply = alice.poll_message().unwrap();
+        let r = cut.index(reply.len());
+        prop_assert!(matches!(
+            bob.handle_message(&reply[..r]),
+            Err(ReconcileError::Decode(_))
+        ));
+        // The untruncated reply is still accepted afterwards.
+        prop_assert!(bob.handle_message(&reply).is_ok());
+    }
+
     /// A lying Alice (random reply bits) can make Bob fail or end with wrong
     /// bits, but never panic or loop: the run stays within its budgets.
     #[test]

@@ -2,6 +2,13 @@
 //! decoding must never panic, a decoded message must survive re-encoding, and
 //! Alice and Bob (before and after the Hello) must answer with `Ok` or a typed
 //! error. Run with `cargo fuzz run cascade_message` from the repository root.
+//! Without cargo-fuzz, the same instrumented build is (nightly toolchain):
+//! `RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4
+//! -Cllvm-args=-sanitizer-coverage-inline-8bit-counters
+//! -Cllvm-args=-sanitizer-coverage-pc-table
+//! -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions
+//! -Coverflow-checks" cargo +nightly build --release --target x86_64-unknown-linux-gnu`
+//! in `fuzz/`, then run the binary with a corpus directory.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -143,8 +143,10 @@ pub trait Reconciler: Send {
     /// Feeds one message received from the peer.
     ///
     /// # Errors
-    /// [`ReconcileError::Decode`] for malformed bytes, [`ReconcileError::Protocol`]
-    /// for a message that breaks the protocol, [`ReconcileError::LengthMismatch`].
+    /// [`ReconcileError::Decode`] for malformed bytes (state unchanged),
+    /// [`ReconcileError::Protocol`] for a message that breaks the protocol,
+    /// [`ReconcileError::LengthMismatch`]. After any error other than `Decode`
+    /// the exchange must be abandoned (its leakage still counts).
     fn handle_message(&mut self, msg: &[u8]) -> Result<(), ReconcileError>;
     /// Next message to send to the peer, if any.
     fn poll_message(&mut self) -> Option<Vec<u8>>;
