@@ -35,7 +35,13 @@ pub(crate) fn pack(bits: &[u8]) -> Result<Vec<u64>, (usize, u8)> {
 
 /// Unpacks `n` bits into one byte per bit.
 pub(crate) fn unpack(w: &[u64], n: usize) -> Vec<u8> {
-    (0..n).map(|i| get(w, i)).collect()
+    let mut out = vec![0u8; n];
+    for (chunk, &word) in out.chunks_mut(64).zip(w) {
+        for (j, b) in chunk.iter_mut().enumerate() {
+            *b = ((word >> j) & 1) as u8;
+        }
+    }
+    out
 }
 
 /// Bit `i`.

@@ -41,6 +41,21 @@ pub enum ReconcilerKind {
     Cascade,
 }
 
+impl ReconcilerKind {
+    /// Name as on the CLI and in the JSON report (`"cascade"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ReconcilerKind::Cascade => "cascade",
+        }
+    }
+}
+
+impl std::fmt::Display for ReconcilerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Public parameters both sides agreed on before reconciling.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReconcileParams {
@@ -222,6 +237,16 @@ pub fn run_pair(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kind_names_match_clap() {
+        use clap::ValueEnum;
+        for k in ReconcilerKind::value_variants() {
+            let v = k.to_possible_value().map(|v| v.get_name().to_owned());
+            assert_eq!(v.as_deref(), Some(k.name()));
+            assert_eq!(k.to_string(), k.name());
+        }
+    }
 
     #[test]
     fn binary_entropy_known_values() {
