@@ -1,13 +1,13 @@
 //! Alice: the reference string and a parity oracle.
 
-use super::super::bits;
-use super::super::schedule::PassPlan;
-use super::super::wire::{self, Decoded, Message, ParityRange};
-use super::super::{
-    Outcome, ProtocolViolation, ReconcileError, ReconcileParams, Reconciler, ReconcilerKind,
-};
 use super::layout::{make_passes, Pass};
 use super::{protocol, query_budget};
+use crate::reconcile::bits;
+use crate::reconcile::schedule::PassPlan;
+use crate::reconcile::wire::{self, Decoded, Message, ParityRange};
+use crate::reconcile::{
+    Outcome, ProtocolViolation, ReconcileError, ReconcileParams, Reconciler, ReconcilerKind,
+};
 use std::collections::VecDeque;
 use zeroize::Zeroize;
 

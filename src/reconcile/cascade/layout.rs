@@ -1,10 +1,10 @@
 //! Pass layouts shared by both roles: ChaCha8 shuffles for block passes,
 //! ChaCha8 random subsets for BICONF passes.
 
-use super::super::bits;
-use super::super::schedule::{default_plan, PassPlan};
-use super::super::ReconcileParams;
 use super::{mask_stream, perm_stream};
+use crate::reconcile::bits;
+use crate::reconcile::schedule::{default_plan, PassPlan};
+use crate::reconcile::ReconcileParams;
 use zeroize::Zeroize;
 
 /// The layout of one pass, identical on both sides.
