@@ -14,18 +14,34 @@ pub(crate) fn words_for(n: usize) -> usize {
 /// that is neither 0 nor 1 as the error.
 pub(crate) fn pack(bits: &[u8]) -> Result<Vec<u64>, (usize, u8)> {
     let mut w = vec![0u64; words_for(bits.len())];
-    for (i, &b) in bits.iter().enumerate() {
-        if b > 1 {
-            return Err((i, b));
+    for (wi, chunk) in bits.chunks(64).enumerate() {
+        let mut word = 0u64;
+        for (bi, eight) in chunk.chunks(8).enumerate() {
+            let mut le = [0u8; 8];
+            le[..eight.len()].copy_from_slice(eight);
+            let x = u64::from_le_bytes(le);
+            if x & 0xfefe_fefe_fefe_fefe != 0 {
+                let j = eight.iter().position(|&b| b > 1).unwrap_or(0);
+                return Err((wi * 64 + bi * 8 + j, eight[j]));
+            }
+            // Gather the low bit of each byte into one byte, byte 0 → bit 0.
+            let byte = (x.wrapping_mul(0x8040_2010_0804_0201) >> 56) as u8;
+            word |= u64::from(byte.reverse_bits()) << (bi * 8);
         }
-        w[i / 64] |= u64::from(b) << (i % 64);
+        w[wi] = word;
     }
     Ok(w)
 }
 
 /// Unpacks `n` bits into one byte per bit.
 pub(crate) fn unpack(w: &[u64], n: usize) -> Vec<u8> {
-    (0..n).map(|i| get(w, i)).collect()
+    let mut out = vec![0u8; n];
+    for (chunk, &word) in out.chunks_mut(64).zip(w) {
+        for (j, b) in chunk.iter_mut().enumerate() {
+            *b = ((word >> j) & 1) as u8;
+        }
+    }
+    out
 }
 
 /// Bit `i`.
@@ -59,6 +75,41 @@ pub(crate) fn range_parity(w: &[u64], s: usize, e: usize) -> u8 {
     (acc.count_ones() & 1) as u8
 }
 
+/// Parity of `own & sel` over bits `s..e`, where `sel` is `mask`, or `!mask`
+/// if `invert` (0 for an empty range).
+pub(crate) fn masked_range_parity(
+    own: &[u64],
+    mask: &[u64],
+    invert: bool,
+    s: usize,
+    e: usize,
+) -> u8 {
+    if s >= e {
+        return 0;
+    }
+    let flip = if invert { !0u64 } else { 0 };
+    let (ws, we) = (s / 64, (e - 1) / 64);
+    let lo = !0u64 << (s % 64);
+    let hi = !0u64 >> (63 - (e - 1) % 64);
+    let word = |w: usize| own[w] & (mask[w] ^ flip);
+    if ws == we {
+        return ((word(ws) & lo & hi).count_ones() & 1) as u8;
+    }
+    let mut acc = (word(ws) & lo) ^ (word(we) & hi);
+    for w in ws + 1..we {
+        acc ^= word(w);
+    }
+    (acc.count_ones() & 1) as u8
+}
+
+/// Position of the `r`-th (0-based) set bit of `w` (64 if there is none).
+pub(crate) fn select(mut w: u64, r: usize) -> usize {
+    for _ in 0..r {
+        w &= w.wrapping_sub(1);
+    }
+    w.trailing_zeros() as usize
+}
+
 /// Parity of `a & b` over whole words (both zero-padded past the last bit).
 pub(crate) fn and_parity(a: &[u64], b: &[u64]) -> u8 {
     let acc = a.iter().zip(b).fold(0u64, |acc, (x, y)| acc ^ (x & y));
@@ -69,19 +120,6 @@ pub(crate) fn and_parity(a: &[u64], b: &[u64]) -> u8 {
 pub(crate) fn parity(a: &[u64]) -> u8 {
     let acc = a.iter().fold(0u64, |acc, x| acc ^ x);
     (acc.count_ones() & 1) as u8
-}
-
-/// `dst[j] = src[perm[j]]` for every position `j` of `perm`; `dst` is overwritten.
-pub(crate) fn gather(src: &[u64], perm: &[u32], dst: &mut Vec<u64>) {
-    dst.clear();
-    dst.resize(words_for(perm.len()), 0);
-    for (wi, chunk) in perm.chunks(64).enumerate() {
-        let mut word = 0u64;
-        for (j, &p) in chunk.iter().enumerate() {
-            word |= u64::from(get(src, p as usize)) << j;
-        }
-        dst[wi] = word;
-    }
 }
 
 /// The ChaCha8 stream for one use of the shared seed: `stream` separates passes
@@ -96,6 +134,7 @@ pub(crate) fn stream_rng(seed: u64, stream: u64) -> ChaCha8Rng {
 /// Lemire's multiply-shift on 32 random bits without rejection: the bias is
 /// below n/2^32, irrelevant for a public permutation, and keeps the stream
 /// consumption fixed so both sides stay in lock step.
+#[cfg(test)]
 pub(crate) fn shuffle_into(perm: &mut Vec<u32>, n: usize, rng: &mut ChaCha8Rng) {
     perm.clear();
     perm.extend(0..n as u32);
@@ -103,6 +142,69 @@ pub(crate) fn shuffle_into(perm: &mut Vec<u32>, n: usize, rng: &mut ChaCha8Rng) 
         let j = ((u64::from(rng.next_u32()) * (i as u64 + 1)) >> 32) as usize;
         perm.swap(i, j);
     }
+}
+
+/// Shuffles the bytes `src` into `vals` with the same Fisher–Yates draws as
+/// [`shuffle_into`], so `vals[j] = src[perm[j]]` for the permutation `perm`
+/// that [`shuffle_into`] makes from the same stream. If `perm` is given it
+/// receives that permutation too (shuffled alongside); otherwise only the
+/// L1-resident byte array is touched.
+pub(crate) fn shuffle_with(
+    perm: Option<&mut Vec<u32>>,
+    vals: &mut Vec<u8>,
+    src: &[u8],
+    rng: &mut ChaCha8Rng,
+) {
+    let n = src.len();
+    vals.clear();
+    vals.extend_from_slice(src);
+    match perm {
+        // Up to 2^16 bits the permutation is shuffled as u16 (half the cache
+        // footprint of u32, which dominates the cost) and widened after.
+        Some(perm) if n <= 1 << 16 => {
+            let mut narrow: Vec<u16> = (0..n).map(|i| i as u16).collect();
+            for i in (1..n).rev() {
+                let j = ((u64::from(rng.next_u32()) * (i as u64 + 1)) >> 32) as usize;
+                narrow.swap(i, j);
+            }
+            perm.clear();
+            perm.extend(narrow.iter().map(|&x| u32::from(x)));
+            for (v, &p) in vals.iter_mut().zip(&narrow) {
+                *v = src[p as usize];
+            }
+        }
+        Some(perm) => {
+            perm.clear();
+            perm.extend(0..n as u32);
+            for i in (1..n).rev() {
+                let j = ((u64::from(rng.next_u32()) * (i as u64 + 1)) >> 32) as usize;
+                perm.swap(i, j);
+                vals.swap(i, j);
+            }
+        }
+        None => {
+            for i in (1..n).rev() {
+                let j = ((u64::from(rng.next_u32()) * (i as u64 + 1)) >> 32) as usize;
+                vals.swap(i, j);
+            }
+        }
+    }
+}
+
+/// Packs bytes already known to be 0 or 1.
+pub(crate) fn pack_unchecked(bytes: &[u8]) -> Vec<u64> {
+    bytes
+        .chunks(64)
+        .map(|chunk| {
+            chunk.chunks(8).enumerate().fold(0u64, |word, (bi, eight)| {
+                let mut le = [0u8; 8];
+                le[..eight.len()].copy_from_slice(eight);
+                let x = u64::from_le_bytes(le) & 0x0101_0101_0101_0101;
+                let byte = (x.wrapping_mul(0x8040_2010_0804_0201) >> 56) as u8;
+                word | (u64::from(byte.reverse_bits()) << (bi * 8))
+            })
+        })
+        .collect()
 }
 
 /// `n` independent fair random bits, zero-padded in the last word.
@@ -154,6 +256,28 @@ mod tests {
         }
         shuffle_into(&mut b, 1000, &mut stream_rng(1, 4));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn shuffle_with_moves_values_along() {
+        for n in [500usize, (1 << 16) + 3] {
+            shuffle_with_case(n);
+        }
+    }
+
+    fn shuffle_with_case(n: usize) {
+        let src: Vec<u8> = (0..n).map(|i| (i % 7 == 0) as u8).collect();
+        let (mut perm, mut vals, mut plain) = (Vec::new(), Vec::new(), Vec::new());
+        shuffle_with(Some(&mut perm), &mut vals, &src, &mut stream_rng(9, 2));
+        let mut vals_only = Vec::new();
+        shuffle_with(None, &mut vals_only, &src, &mut stream_rng(9, 2));
+        assert_eq!(vals_only, vals);
+        shuffle_into(&mut plain, src.len(), &mut stream_rng(9, 2));
+        assert_eq!(perm, plain);
+        for (j, &p) in perm.iter().enumerate() {
+            assert_eq!(vals[j], src[p as usize]);
+        }
+        assert_eq!(pack_unchecked(&vals), pack(&vals).unwrap());
     }
 
     #[test]

@@ -41,6 +41,21 @@ pub enum ReconcilerKind {
     Cascade,
 }
 
+impl ReconcilerKind {
+    /// Name as on the CLI and in the JSON report (`"cascade"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ReconcilerKind::Cascade => "cascade",
+        }
+    }
+}
+
+impl std::fmt::Display for ReconcilerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Public parameters both sides agreed on before reconciling.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReconcileParams {
@@ -143,8 +158,10 @@ pub trait Reconciler: Send {
     /// Feeds one message received from the peer.
     ///
     /// # Errors
-    /// [`ReconcileError::Decode`] for malformed bytes, [`ReconcileError::Protocol`]
-    /// for a message that breaks the protocol, [`ReconcileError::LengthMismatch`].
+    /// [`ReconcileError::Decode`] for malformed bytes (state unchanged),
+    /// [`ReconcileError::Protocol`] for a message that breaks the protocol,
+    /// [`ReconcileError::LengthMismatch`]. After any error other than `Decode`
+    /// the exchange must be abandoned (its leakage still counts).
     fn handle_message(&mut self, msg: &[u8]) -> Result<(), ReconcileError>;
     /// Next message to send to the peer, if any.
     fn poll_message(&mut self) -> Option<Vec<u8>>;
@@ -186,8 +203,9 @@ pub fn binary_entropy(p: f64) -> f64 {
 /// `messages` in each outcome counts the messages of both directions.
 ///
 /// # Errors
-/// The first error either side reports, or [`ProtocolViolation::Stalled`] if
-/// neither side has anything to send while one is unfinished.
+/// The first error either side reports (including a side's `finish` error if
+/// it stopped early), or [`ProtocolViolation::Stalled`] if neither side has
+/// anything to send while one is unfinished.
 pub fn run_pair(
     mut alice: Box<dyn Reconciler>,
     mut bob: Box<dyn Reconciler>,
@@ -202,7 +220,14 @@ pub fn run_pair(
             alice.handle_message(&m)?;
             moved = true;
         }
-        if !moved && !(alice.is_done() && bob.is_done()) {
+        let both_done = alice.is_done() && bob.is_done();
+        if !moved && !both_done {
+            // A side that gave up (e.g. on invalid input) reports why in `finish`.
+            if alice.is_done() {
+                alice.finish()?;
+            } else if bob.is_done() {
+                bob.finish()?;
+            }
             return Err(ReconcileError::Protocol(ProtocolViolation::Stalled));
         }
     }
@@ -212,6 +237,16 @@ pub fn run_pair(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kind_names_match_clap() {
+        use clap::ValueEnum;
+        for k in ReconcilerKind::value_variants() {
+            let v = k.to_possible_value().map(|v| v.get_name().to_owned());
+            assert_eq!(v.as_deref(), Some(k.name()));
+            assert_eq!(k.to_string(), k.name());
+        }
+    }
 
     #[test]
     fn binary_entropy_known_values() {

@@ -8,16 +8,21 @@
 //! * pass 1: k1 = min(2^⌈α⌉, n/2),
 //! * pass 2: k2 = min(2^⌈(α + 12)/2⌉, n/2) — their improvement over k2 = 4·k1
 //!   (kept as [`K2Rule::FourTimesK1`] for comparison),
-//! * passes i ≥ 3: k_i = n/2. A pass of two halves of which one parity is
+//! * pass 3: k3 = min(4096, n/2),
+//! * passes i ≥ 4: k_i = n/2. A pass of two halves of which one parity is
 //!   inferred from the total parity (known from pass 1) is exactly BICONF
 //!   (Brassard & Salvail 1993, §5): Alice discloses the parity of one random
 //!   subset, and an odd result is bisected on the subset and its complement.
 //!   We draw the subset as n independent fair bits, as BICONF does.
 //!
-//! [`CASCADE_PASSES`] = 16 passes in all (2 + 14 BICONF rounds).
+//! [`CASCADE_PASSES`] = 14 passes in all (3 block passes + 11 BICONF rounds),
+//! the paper's "Cascade opt. (8)".
 
-/// Total number of passes (2 block passes + 14 BICONF passes).
-pub const CASCADE_PASSES: usize = 16;
+/// Total number of passes (3 block passes + 11 BICONF passes).
+pub const CASCADE_PASSES: usize = 14;
+
+/// Block length of pass 3 (capped at n/2).
+pub const K3: usize = 4096;
 
 /// How the second block size is chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,12 +73,17 @@ pub fn block_sizes(n: usize, qber: f64, rule: K2Rule) -> (usize, usize) {
     (k1, k2)
 }
 
-/// The full schedule: two block passes, then BICONF passes up to `passes` in all
-/// (at least 2).
+/// The full schedule: three block passes (k1, k2, [`K3`]), then BICONF
+/// passes up to `passes` in all (at least 3).
 pub fn plan(n: usize, qber: f64, rule: K2Rule, passes: usize) -> Vec<PassPlan> {
     let (k1, k2) = block_sizes(n, qber, rule);
-    let mut v = vec![PassPlan::Blocks { k: k1 }, PassPlan::Blocks { k: k2 }];
-    v.resize(passes.max(2), PassPlan::Biconf);
+    let k3 = K3.min(n / 2).max(1);
+    let mut v = vec![
+        PassPlan::Blocks { k: k1 },
+        PassPlan::Blocks { k: k2 },
+        PassPlan::Blocks { k: k3 },
+    ];
+    v.resize(passes.max(3), PassPlan::Biconf);
     v
 }
 
@@ -102,6 +112,8 @@ mod tests {
     fn plan_has_biconf_tail() {
         let p = default_plan(16384, 0.05);
         assert_eq!(p.len(), CASCADE_PASSES);
-        assert!(p[2..].iter().all(|x| *x == PassPlan::Biconf));
+        assert_eq!(p[2], PassPlan::Blocks { k: 4096 });
+        assert!(p[3..].iter().all(|x| *x == PassPlan::Biconf));
+        assert_eq!(default_plan(100, 0.05)[2], PassPlan::Blocks { k: 50 });
     }
 }

@@ -108,6 +108,101 @@ fn put_bits(out: &mut Vec<u8>, bits: &[u8]) {
     }
 }
 
+/// What [`decode_into`] found; the lists stay in the caller's buffers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decoded {
+    /// `Hello` with Alice's length; parities in the parity buffer.
+    Hello { n: u64 },
+    /// `Query`; ranges in the range buffer.
+    Query,
+    /// `Reply`; parities in the parity buffer.
+    Reply,
+    /// `Done`.
+    Done,
+}
+
+fn put_query(out: &mut Vec<u8>, ranges: &[ParityRange]) {
+    out.push(TAG_QUERY);
+    let same_pass = |a: &ParityRange, b: &ParityRange| a.pass == b.pass;
+    put_varint(out, ranges.chunk_by(same_pass).count() as u64);
+    for g in ranges.chunk_by(same_pass) {
+        put_varint(out, u64::from(g[0].pass));
+        put_varint(out, g.len() as u64);
+        let mut prev_end = 0i64;
+        for r in g {
+            put_varint(out, zigzag(i64::from(r.start) - prev_end));
+            put_varint(out, u64::from(r.end.saturating_sub(r.start)));
+            prev_end = i64::from(r.start.max(r.end));
+        }
+    }
+}
+
+/// Encodes a `Query` of `ranges` (as [`Message::encode`] would).
+pub(crate) fn encode_query(ranges: &[ParityRange]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + 5 * ranges.len());
+    put_query(&mut v, ranges);
+    v
+}
+
+/// Encodes a `Reply` of `parities` (as [`Message::encode`] would).
+pub(crate) fn encode_reply(parities: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(11 + parities.len() / 8 + 1);
+    v.push(TAG_REPLY);
+    put_bits(&mut v, parities);
+    v
+}
+
+/// Decodes one whole message, leaving its ranges or parities in the given
+/// buffers (cleared first) so a hot loop reuses them.
+///
+/// # Errors
+/// A [`DecodeError`] naming the first problem; never panics.
+pub(crate) fn decode_into(
+    bytes: &[u8],
+    ranges: &mut Vec<ParityRange>,
+    parities: &mut Vec<u8>,
+) -> Result<Decoded, DecodeError> {
+    ranges.clear();
+    parities.clear();
+    let mut r = Reader { b: bytes };
+    let kind = match r.byte()? {
+        TAG_HELLO => {
+            let n = r.varint()?;
+            r.bits_into(parities)?;
+            Decoded::Hello { n }
+        }
+        TAG_QUERY => {
+            let groups = r.count(2)?;
+            for _ in 0..groups {
+                let pass = r.u32()?;
+                let count = r.count(2)?;
+                ranges.reserve(count);
+                let mut prev_end = 0i64;
+                for _ in 0..count {
+                    let start = prev_end + unzigzag(r.varint()?);
+                    let start = u32::try_from(start).map_err(|_| DecodeError::ValueOutOfRange)?;
+                    let end = start
+                        .checked_add(r.u32()?)
+                        .ok_or(DecodeError::ValueOutOfRange)?;
+                    ranges.push(ParityRange { pass, start, end });
+                    prev_end = i64::from(end);
+                }
+            }
+            Decoded::Query
+        }
+        TAG_REPLY => {
+            r.bits_into(parities)?;
+            Decoded::Reply
+        }
+        TAG_DONE => Decoded::Done,
+        t => return Err(DecodeError::UnknownTag(t)),
+    };
+    if !r.b.is_empty() {
+        return Err(DecodeError::TrailingBytes);
+    }
+    Ok(kind)
+}
+
 impl Message {
     /// Appends the encoding of `self` to `out`. Ranges with `end < start`
     /// are encoded as empty (the receiver rejects empty ranges).
@@ -118,21 +213,7 @@ impl Message {
                 put_varint(out, *n);
                 put_bits(out, parities);
             }
-            Message::Query { ranges } => {
-                out.push(TAG_QUERY);
-                let groups = ranges.chunk_by(|a, b| a.pass == b.pass).collect::<Vec<_>>();
-                put_varint(out, groups.len() as u64);
-                for g in groups {
-                    put_varint(out, u64::from(g[0].pass));
-                    put_varint(out, g.len() as u64);
-                    let mut prev_end = 0i64;
-                    for r in g {
-                        put_varint(out, zigzag(i64::from(r.start) - prev_end));
-                        put_varint(out, u64::from(r.end.saturating_sub(r.start)));
-                        prev_end = i64::from(r.start.max(r.end));
-                    }
-                }
-            }
+            Message::Query { ranges } => put_query(out, ranges),
             Message::Reply { parities } => {
                 out.push(TAG_REPLY);
                 put_bits(out, parities);
@@ -153,44 +234,13 @@ impl Message {
     /// # Errors
     /// A [`DecodeError`] naming the first problem; never panics.
     pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
-        let mut r = Reader { b: bytes };
-        let msg = match r.byte()? {
-            TAG_HELLO => {
-                let n = r.varint()?;
-                let parities = r.bits()?;
-                Message::Hello { n, parities }
-            }
-            TAG_QUERY => {
-                let groups = r.count(2)?;
-                let mut ranges = Vec::new();
-                for _ in 0..groups {
-                    let pass = r.u32()?;
-                    let count = r.count(2)?;
-                    ranges.reserve(count);
-                    let mut prev_end = 0i64;
-                    for _ in 0..count {
-                        let start = prev_end + unzigzag(r.varint()?);
-                        let start =
-                            u32::try_from(start).map_err(|_| DecodeError::ValueOutOfRange)?;
-                        let end = start
-                            .checked_add(r.u32()?)
-                            .ok_or(DecodeError::ValueOutOfRange)?;
-                        ranges.push(ParityRange { pass, start, end });
-                        prev_end = i64::from(end);
-                    }
-                }
-                Message::Query { ranges }
-            }
-            TAG_REPLY => Message::Reply {
-                parities: r.bits()?,
-            },
-            TAG_DONE => Message::Done,
-            t => return Err(DecodeError::UnknownTag(t)),
-        };
-        if !r.b.is_empty() {
-            return Err(DecodeError::TrailingBytes);
-        }
-        Ok(msg)
+        let (mut ranges, mut parities) = (Vec::new(), Vec::new());
+        Ok(match decode_into(bytes, &mut ranges, &mut parities)? {
+            Decoded::Hello { n } => Message::Hello { n, parities },
+            Decoded::Query => Message::Query { ranges },
+            Decoded::Reply => Message::Reply { parities },
+            Decoded::Done => Message::Done,
+        })
     }
 }
 
@@ -234,7 +284,7 @@ impl Reader<'_> {
         Ok(c as usize)
     }
 
-    fn bits(&mut self) -> Result<Vec<u8>, DecodeError> {
+    fn bits_into(&mut self, out: &mut Vec<u8>) -> Result<(), DecodeError> {
         let c = self.varint()?;
         if c > (self.b.len() as u64).saturating_mul(8) {
             return Err(DecodeError::CountTooLarge);
@@ -246,7 +296,8 @@ impl Reader<'_> {
         if c % 8 != 0 && bytes[nbytes - 1] >> (c % 8) != 0 {
             return Err(DecodeError::NonZeroPadding);
         }
-        Ok((0..c).map(|i| (bytes[i / 8] >> (i % 8)) & 1).collect())
+        out.extend((0..c).map(|i| (bytes[i / 8] >> (i % 8)) & 1));
+        Ok(())
     }
 }
 
@@ -270,6 +321,48 @@ mod tests {
         // 100 ranges with 32-bit gaps: gap and length one byte each.
         assert!(enc.len() <= 4 + 2 * 100, "{} bytes", enc.len());
         assert_eq!(Message::decode(&enc), Ok(Message::Query { ranges }));
+    }
+
+    #[test]
+    fn fast_paths_match_message_codec() {
+        let ranges = vec![
+            ParityRange {
+                pass: 3,
+                start: 10,
+                end: 20,
+            },
+            ParityRange {
+                pass: 3,
+                start: 40,
+                end: 41,
+            },
+            ParityRange {
+                pass: 0,
+                start: 7,
+                end: 9,
+            },
+        ];
+        let q = Message::Query {
+            ranges: ranges.clone(),
+        };
+        assert_eq!(encode_query(&ranges), q.encode());
+        let parities = vec![1, 0, 1, 1, 0, 0, 0, 1, 1];
+        let r = Message::Reply {
+            parities: parities.clone(),
+        };
+        assert_eq!(encode_reply(&parities), r.encode());
+        // decode_into clears and refills the caller's buffers.
+        let (mut rs, mut ps) = (vec![ranges[0]; 5], vec![1u8; 5]);
+        assert_eq!(
+            decode_into(&q.encode(), &mut rs, &mut ps),
+            Ok(Decoded::Query)
+        );
+        assert_eq!((rs.as_slice(), ps.len()), (ranges.as_slice(), 0));
+        assert_eq!(
+            decode_into(&r.encode(), &mut rs, &mut ps),
+            Ok(Decoded::Reply)
+        );
+        assert_eq!((rs.len(), ps), (0, parities));
     }
 
     #[test]
