@@ -65,6 +65,7 @@ pub struct ToeplitzHasher {
     input_freq: Vec<Complex<f64>>,
     seed_freq: Vec<Complex<f64>>,
     scratch: Vec<Complex<f64>>,
+    last_max_residual: f64,
 }
 
 impl std::fmt::Debug for ToeplitzHasher {
@@ -101,6 +102,7 @@ impl ToeplitzHasher {
             scratch: vec![Complex::new(0.0, 0.0); scratch_len],
             forward,
             inverse,
+            last_max_residual: 0.0,
         })
     }
 
@@ -122,6 +124,13 @@ impl ToeplitzHasher {
     /// The (smooth) FFT length used, `≥ n_in + n_out − 1`.
     pub fn fft_len(&self) -> usize {
         self.fft_len
+    }
+
+    /// Largest distance of a used convolution value to its nearest integer in the last
+    /// [`hash`](Self::hash) call (0 before the first): the observed numerical margin, which must
+    /// stay far below 1/2.
+    pub fn last_max_residual(&self) -> f64 {
+        self.last_max_residual
     }
 
     /// Hashes `input` (n_in bits) with the Toeplitz matrix given by `seed` (`seed_bits()` bits);
@@ -193,6 +202,7 @@ impl ToeplitzHasher {
             };
             (shifted.to_bits() & 1) as u8
         }));
+        self.last_max_residual = max_residual;
         if max_residual > MAX_RESIDUAL {
             out.zeroize();
             out.clear();
