@@ -267,11 +267,10 @@ fn g_function(z: f64, d: usize, blocks: usize, log2s: &[f64]) -> f64 {
     let mut pow = 1.0; // (1 − z)^{u−1}
     let mut first = 0.0;
     let mut second = 0.0;
-    for u in 1..=blocks {
+    for (u, &lu) in log2s.iter().enumerate().take(blocks + 1).skip(1) {
         if pow == 0.0 {
             break;
         }
-        let lu = log2s[u];
         if u < blocks {
             first += lu * pow * (blocks - u.max(d)) as f64;
         }

@@ -32,7 +32,7 @@ impl FeatureBlock {
     /// [`ExtractError::ShapeMismatch`], [`ExtractError::TooSmall`] or
     /// [`ExtractError::NonFinite`].
     pub fn validate(&self) -> Result<(), ExtractError> {
-        let expected = self.rows.checked_mul(self.cols).unwrap_or(usize::MAX);
+        let expected = self.rows.saturating_mul(self.cols);
         if expected != self.data.len() {
             return Err(ExtractError::ShapeMismatch {
                 rows: self.rows,
@@ -277,7 +277,7 @@ pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
         sbb += dy * dy;
     }
     let denom = (saa * sbb).sqrt();
-    if !(denom > 0.0) || !denom.is_finite() {
+    if denom.is_nan() || denom <= 0.0 || denom.is_infinite() {
         return f64::NAN;
     }
     (sab / denom).clamp(-1.0, 1.0)
