@@ -136,13 +136,35 @@ fn dropped_fraction_grows_with_guard_fraction() {
             let list = q.drop_list(&a);
             assert!(list.windows(2).all(|w| w[0] < w[1]), "sorted, unique");
             let frac = list.len() as f64 / a.len() as f64;
-            let levels = f64::from(1u32 << k);
-            let expect = alpha * (levels - 1.0) / levels;
-            assert!((frac - expect).abs() < 0.002, "k={k} α={alpha}: {frac}");
+            // Each level gives up the fraction α of its samples.
+            assert!((frac - alpha).abs() < 0.002, "k={k} α={alpha}: {frac}");
             if alpha > 0.0 {
                 assert!(frac > last, "k={k} α={alpha}");
             }
             last = frac;
+        }
+    }
+}
+
+#[test]
+fn guard_band_keeps_levels_equiprobable() {
+    // Every level gives up the same share, so the kept levels (and hence the
+    // Gray bits) stay balanced.
+    let (a, _) = gaussian_pairs(40_000, 0.0, 17);
+    for k in 1..=3u8 {
+        let q = new_quantizer(QuantizerKind::GuardBand, k, 0.4);
+        let out = q.quantize(&a, &q.drop_list(&a));
+        let lv = levels(&out);
+        let mut counts = vec![0usize; 1 << k];
+        for l in &lv {
+            counts[*l as usize] += 1;
+        }
+        let expect = lv.len() as f64 / f64::from(1u32 << k);
+        for (l, &c) in counts.iter().enumerate() {
+            assert!(
+                (c as f64 - expect).abs() <= 2.0,
+                "k={k} level {l}: {c} vs {expect}"
+            );
         }
     }
 }
