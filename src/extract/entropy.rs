@@ -25,7 +25,7 @@ const COMPRESSION_BLOCK: usize = 6;
 const COMPRESSION_DICT: usize = 1000;
 
 /// Min-entropy estimates, in bits of min-entropy per bit.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct EntropyReport {
     /// Number of bits assessed.
     pub samples: usize,

@@ -62,7 +62,7 @@ impl FeatureBlock {
 const MIN_ROWS: usize = 2;
 
 /// Decorrelation across feature dimensions (within one probe).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Decorrelate {
     /// Keep the dimensions as they are.
     None,
@@ -85,7 +85,7 @@ pub enum Decorrelate {
 }
 
 /// Time decimation: how many probe exchanges apart kept rows are.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum TimeDecimation {
     /// Keep every row (stride 1).
     None,
@@ -102,7 +102,7 @@ pub enum TimeDecimation {
 }
 
 /// Preprocessing settings; both parties must use the same.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PreprocessConfig {
     /// Standardize each input column to zero mean and unit variance over the
     /// block, and after decorrelation standardize each output dimension too
