@@ -3,7 +3,7 @@
 
 use qwave::extract::{
     collision_estimate, compression_estimate, estimate_min_entropy, markov_estimate, mcv_estimate,
-    ExtractError, MIN_ENTROPY_SAMPLES,
+    t_tuple_estimate, ExtractError, MIN_ENTROPY_SAMPLES,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -73,6 +73,7 @@ fn fair_iid_bits_have_high_entropy() {
         .compression
         .expect("1e5 bits run the compression estimate");
     assert!(c > 0.7, "{r:?}");
+    assert!(r.t_tuple > 0.9, "{r:?}");
     assert!(r.min > 0.7, "{r:?}");
     assert_eq!(r.samples, 100_000);
 }
@@ -135,4 +136,30 @@ fn rejects_short_and_non_binary_input() {
         estimate_min_entropy(&bits),
         Err(ExtractError::NotBinary { index: 7, value: 2 })
     );
+}
+
+#[test]
+fn t_tuple_catches_periodic_pattern() {
+    // Period 7: the Markov model sees nearly fair transitions, but every
+    // tuple length up to 64 has a 1-in-7 most common tuple, so
+    // p̂ ≥ (1/7)^(1/64) ≈ 0.97 and H ≈ 0.04.
+    let pattern = [0u8, 1, 1, 0, 1, 0, 0];
+    let bits: Vec<u8> = pattern.iter().copied().cycle().take(70_000).collect();
+    let h = t_tuple_estimate(&bits).unwrap();
+    let bound = -((1.0f64 / 7.0).powf(1.0 / 64.0)).log2();
+    assert!(h <= bound + 1e-9 && h < 0.05, "t-tuple {h}");
+    let r = estimate_min_entropy(&bits).unwrap();
+    assert!(r.markov > 0.3, "{r:?}");
+    assert!(r.min <= h);
+    // A short sequence where no bit value repeats 35 times has no t.
+    assert!(t_tuple_estimate(&[0, 1, 0, 1, 1]).is_none());
+}
+
+#[test]
+fn t_tuple_of_biased_bits_is_near_minus_log2_p() {
+    let bits = bernoulli(100_000, 0.8, 5);
+    let h = t_tuple_estimate(&bits).unwrap();
+    // Long all-ones tuples (t ≈ 35, counts near the 35 floor) fluctuate
+    // upwards, so the estimate sits a little below −log2(0.8) = 0.32.
+    assert!(h < -(0.8f64).log2() && h > 0.25, "{h}");
 }

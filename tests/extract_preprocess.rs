@@ -253,3 +253,52 @@ fn pearson_known_values() {
     assert!(pearson(&a, &[1.0; 4]).is_nan());
     assert!(pearson(&[1.0], &[1.0]).is_nan());
 }
+
+mod robustness {
+    use proptest::prelude::*;
+    use qwave::extract::{
+        auto_stride, preprocess, stride_for, Decorrelate, FeatureBlock, PreprocessConfig,
+        TimeDecimation,
+    };
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Arbitrary shapes, values, keeps and strides: a result or a typed
+        /// error, never a panic; successful output has the documented length.
+        #[test]
+        fn preprocess_never_panics(
+            rows in 0usize..40,
+            cols in 0usize..12,
+            extra in 0usize..2,
+            values in prop::collection::vec(prop_oneof![9 => -1e3f64..1e3, 1 => Just(f64::NAN)], 0..500),
+            keep in 0usize..14,
+            stride in 0usize..6,
+            mode in 0u8..3,
+            normalize in any::<bool>(),
+            threshold in -1.0f64..1.5,
+        ) {
+            let len = (rows * cols + extra).min(values.len());
+            let block = FeatureBlock { rows, cols, data: values[..len].to_vec() };
+            let decorrelate = match mode {
+                0 => Decorrelate::None,
+                1 => Decorrelate::Dct { keep },
+                _ => Decorrelate::Pca { keep },
+            };
+            let cfg = PreprocessConfig {
+                normalize,
+                decorrelate,
+                time_decimation: TimeDecimation::Auto { threshold },
+            };
+            if let Ok(out) = preprocess(&block, &cfg, stride) {
+                let dims = if mode == 0 { cols } else { keep };
+                prop_assert_eq!(out.len(), rows.div_ceil(stride) * dims);
+                prop_assert!(out.iter().all(|v| v.is_finite()));
+            }
+            if let Ok(s) = stride_for(&block, &cfg) {
+                prop_assert!(s >= 1);
+            }
+            prop_assert!(auto_stride(&block, threshold) >= 1);
+        }
+    }
+}

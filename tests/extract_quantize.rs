@@ -136,13 +136,35 @@ fn dropped_fraction_grows_with_guard_fraction() {
             let list = q.drop_list(&a);
             assert!(list.windows(2).all(|w| w[0] < w[1]), "sorted, unique");
             let frac = list.len() as f64 / a.len() as f64;
-            let levels = f64::from(1u32 << k);
-            let expect = alpha * (levels - 1.0) / levels;
-            assert!((frac - expect).abs() < 0.002, "k={k} α={alpha}: {frac}");
+            // Each level gives up the fraction α of its samples.
+            assert!((frac - alpha).abs() < 0.002, "k={k} α={alpha}: {frac}");
             if alpha > 0.0 {
                 assert!(frac > last, "k={k} α={alpha}");
             }
             last = frac;
+        }
+    }
+}
+
+#[test]
+fn guard_band_keeps_levels_equiprobable() {
+    // Every level gives up the same share, so the kept levels (and hence the
+    // Gray bits) stay balanced.
+    let (a, _) = gaussian_pairs(40_000, 0.0, 17);
+    for k in 1..=3u8 {
+        let q = new_quantizer(QuantizerKind::GuardBand, k, 0.4);
+        let out = q.quantize(&a, &q.drop_list(&a));
+        let lv = levels(&out);
+        let mut counts = vec![0usize; 1 << k];
+        for l in &lv {
+            counts[*l as usize] += 1;
+        }
+        let expect = lv.len() as f64 / f64::from(1u32 << k);
+        for (l, &c) in counts.iter().enumerate() {
+            assert!(
+                (c as f64 - expect).abs() <= 2.0,
+                "k={k} level {l}: {c} vs {expect}"
+            );
         }
     }
 }
@@ -220,4 +242,56 @@ fn bits_per_sample_is_monotone_in_rho() {
     assert_eq!(seen, vec![1, 2, 3, 4]);
     assert_eq!(bits_per_sample_for(f64::NAN), 1);
     assert_eq!(bits_per_sample_for(-0.5), 1);
+}
+
+mod robustness {
+    use proptest::prelude::*;
+    use qwave::extract::{estimate_min_entropy, new_quantizer, QuantizerKind};
+
+    fn any_value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            8 => -1e6f64..1e6,
+            1 => Just(f64::NAN),
+            1 => Just(f64::INFINITY),
+            1 => Just(0.0),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Any samples and any peer drop list: no panic, and the output has
+        /// bits_per_sample bits per sample not dropped.
+        #[test]
+        fn quantizers_never_panic(
+            samples in prop::collection::vec(any_value(), 0..300),
+            dropped in prop::collection::vec(0u32..400, 0..50),
+            bits in 0u8..12,
+            guard in -1.0f64..2.0,
+            guard_band in any::<bool>(),
+        ) {
+            let kind = if guard_band { QuantizerKind::GuardBand } else { QuantizerKind::Equiprobable };
+            let q = new_quantizer(kind, bits, guard);
+            let list = q.drop_list(&samples);
+            prop_assert!(list.iter().all(|&i| (i as usize) < samples.len()));
+            let out = q.quantize(&samples, &dropped);
+            let mut unique: Vec<u32> = dropped.iter().copied().filter(|&i| (i as usize) < samples.len()).collect();
+            unique.sort_unstable();
+            unique.dedup();
+            let kept = samples.len() - unique.len();
+            prop_assert_eq!(out.bits.len(), kept * out.bits_per_sample as usize);
+            prop_assert_eq!(out.soft.len(), out.bits.len());
+            prop_assert!(out.bits.iter().all(|&b| b <= 1));
+        }
+
+        /// Any byte string: a report or a typed error, never a panic.
+        #[test]
+        fn entropy_never_panics(
+            bits in prop::collection::vec(prop_oneof![500 => 0u8..2, 1 => Just(7u8)], 0..3000),
+        ) {
+            if let Ok(r) = estimate_min_entropy(&bits) {
+                prop_assert!(r.min >= 0.0 && r.min <= 1.0);
+            }
+        }
+    }
 }

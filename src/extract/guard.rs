@@ -4,13 +4,21 @@
 //! different sides at Alice and Bob. Mathur et al. ("Radio-telepathy",
 //! MobiCom 2008, §4.1) set thresholds at mean ± α·σ and drop what falls in
 //! between; Jana et al. (MobiCom 2009, §4, adaptive secret bit generation)
-//! extend this to several bits per sample with equiprobable intervals. Here
-//! the guard bands are defined in probability: around each of the `2^k − 1`
-//! quantile edges `i / 2^k`, the samples whose empirical CDF lies within
-//! `± guard_fraction / 2^(k+1)` of the edge are dropped, i.e. a fraction
-//! `guard_fraction` of every interior edge's neighbouring probability mass
-//! `1 / 2^k`, and `guard_fraction · (2^k − 1) / 2^k` of all samples locally.
-//! Each party sends its drop list; both drop the union.
+//! extend this to several bits per sample with equiprobable intervals.
+//!
+//! Here guard bands are defined in probability, so that every level keeps the
+//! same mass and the Gray-coded bits stay unbiased: each of the `2^k`
+//! equiprobable levels gives up the fraction `guard_fraction` of its own
+//! samples at the end(s) facing a decision edge — inner levels half of it at
+//! each end, the two outer levels all of it at their single inner end. So a
+//! party drops exactly `guard_fraction` of its samples, every interior edge
+//! is surrounded by a guard of at least `guard_fraction / 2^(k+1)` of
+//! probability on each side (twice that on the outer side of the first and
+//! last edge), and the kept levels remain equiprobable. (A symmetric guard
+//! around each edge would drop only one side of the outer levels, making
+//! them more frequent than inner ones and biasing the bits.) For `k = 1` this
+//! is Mathur's rule with `α = Φ⁻¹(½ + guard_fraction/2)` for Gaussian
+//! samples. Each party sends its drop list; both drop the union.
 
 use super::quantize::MAX_BITS_PER_SAMPLE;
 use super::quantize::{emit, keep_mask, Quantized, Quantizer, QuantizerKind, Scale};
@@ -56,17 +64,26 @@ impl Quantizer for GuardBandQuantizer {
         if n == 0 || self.guard == 0.0 {
             return Vec::new();
         }
-        let levels = (1usize << self.bits) as f64;
-        let half_width = self.guard / (2.0 * levels);
+        let levels = 1usize << self.bits;
+        let (alpha, half) = (self.guard, 0.5 * self.guard);
         let mut order: Vec<u32> = (0..n as u32).collect();
         order.sort_by(|&a, &b| samples[a as usize].total_cmp(&samples[b as usize]));
         let mut out: Vec<u32> = order
             .iter()
             .enumerate()
             .filter(|(rank, _)| {
-                let u = (*rank as f64 + 0.5) / n as f64;
-                let edge = (u * levels).round().clamp(1.0, levels - 1.0);
-                (u - edge / levels).abs() < half_width
+                // Position in the empirical CDF, split into level and
+                // position within the level.
+                let u = (*rank as f64 + 0.5) / n as f64 * levels as f64;
+                let level = (u.floor() as usize).min(levels - 1);
+                let f = u - level as f64;
+                if level == 0 {
+                    f > 1.0 - alpha
+                } else if level == levels - 1 {
+                    f < alpha
+                } else {
+                    f < half || f > 1.0 - half
+                }
             })
             .map(|(_, &idx)| idx)
             .collect();

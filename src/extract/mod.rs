@@ -21,7 +21,7 @@ mod rate;
 
 pub use entropy::{
     collision_estimate, compression_estimate, estimate_min_entropy, markov_estimate, mcv_estimate,
-    EntropyReport, COMPRESSION_MIN_SAMPLES, MIN_ENTROPY_SAMPLES,
+    t_tuple_estimate, EntropyReport, COMPRESSION_MIN_SAMPLES, MIN_ENTROPY_SAMPLES,
 };
 pub use error::ExtractError;
 pub use guard::GuardBandQuantizer;

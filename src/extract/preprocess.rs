@@ -32,7 +32,7 @@ impl FeatureBlock {
     /// [`ExtractError::ShapeMismatch`], [`ExtractError::TooSmall`] or
     /// [`ExtractError::NonFinite`].
     pub fn validate(&self) -> Result<(), ExtractError> {
-        let expected = self.rows.checked_mul(self.cols).unwrap_or(usize::MAX);
+        let expected = self.rows.saturating_mul(self.cols);
         if expected != self.data.len() {
             return Err(ExtractError::ShapeMismatch {
                 rows: self.rows,
@@ -62,7 +62,7 @@ impl FeatureBlock {
 const MIN_ROWS: usize = 2;
 
 /// Decorrelation across feature dimensions (within one probe).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Decorrelate {
     /// Keep the dimensions as they are.
     None,
@@ -85,7 +85,7 @@ pub enum Decorrelate {
 }
 
 /// Time decimation: how many probe exchanges apart kept rows are.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum TimeDecimation {
     /// Keep every row (stride 1).
     None,
@@ -102,7 +102,7 @@ pub enum TimeDecimation {
 }
 
 /// Preprocessing settings; both parties must use the same.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PreprocessConfig {
     /// Standardize each input column to zero mean and unit variance over the
     /// block, and after decorrelation standardize each output dimension too
@@ -277,7 +277,7 @@ pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
         sbb += dy * dy;
     }
     let denom = (saa * sbb).sqrt();
-    if !(denom > 0.0) || !denom.is_finite() {
+    if denom.is_nan() || denom <= 0.0 || denom.is_infinite() {
         return f64::NAN;
     }
     (sab / denom).clamp(-1.0, 1.0)

@@ -19,7 +19,7 @@ pub const RECONCILIATION_EFFICIENCY: f64 = 1.2;
 /// `k` on ties. Non-finite or non-positive `rho` gives 1; `rho ≥ 1` gives 4.
 /// Monotone non-decreasing in `rho`.
 pub fn bits_per_sample_for(rho: f64) -> u8 {
-    if !(rho > 0.0) {
+    if rho.is_nan() || rho <= 0.0 {
         return 1;
     }
     if rho >= 1.0 {
@@ -68,16 +68,17 @@ pub fn gray_disagreement(bits: u8, rho: f64) -> f64 {
             let mut acc = 0.0;
             let mut prev = 0.0; // Φ at Bob's lower edge
             for b in 0..levels {
-                let cdf = if b == levels - 1 {
-                    1.0
-                } else if s == 0.0 {
-                    if rho * x <= edges[b] {
-                        1.0
-                    } else {
-                        0.0
+                // Φ at Bob's upper edge of level b (the last level is open).
+                let cdf = match edges.get(b) {
+                    None => 1.0,
+                    Some(&e) if s == 0.0 => {
+                        if rho * x <= e {
+                            1.0
+                        } else {
+                            0.0
+                        }
                     }
-                } else {
-                    normal_cdf((edges[b] - rho * x) / s)
+                    Some(&e) => normal_cdf((e - rho * x) / s),
                 };
                 let pb = cdf - prev;
                 prev = cdf;
