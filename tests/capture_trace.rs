@@ -177,6 +177,7 @@ fn validate_rejects_broken_traces() {
         ),
         ("no rssi", Box::new(|t| t.parties[0].rssi = vec![1.0])),
         ("bandwidth_hz", Box::new(|t| t.bandwidth_hz = Some(0.0))),
+        ("NUL", Box::new(|t| t.source.push('\0'))),
         (
             "center_frequency_hz",
             Box::new(|t| t.center_frequency_hz = f64::INFINITY),

@@ -132,11 +132,12 @@ impl CsiTrace {
 
     /// Checks the schema's rules on the in-memory trace.
     ///
-    /// Rules: `alice` and `bob` present; party names unique, non-empty, without `/`
-    /// and not `.`; `observes` only on non-alice/bob parties and then `"alice"` or
-    /// `"bob"`; per party `t` as long as `seq`, `seq` values unique; kind `Csi`:
-    /// K ≥ 1 unique subcarriers and `csi` = N×K, no `rssi`; kind `Rssi`: `rssi` = N,
-    /// no `csi`/`subcarriers`; `center_frequency_hz` not infinite or negative
+    /// Rules: `alice` and `bob` present; party names unique, non-empty, without
+    /// `/` and not `.`; `observes` only on non-alice/bob parties and then
+    /// `"alice"` or `"bob"`; `source` without NUL; per party `t` as long as
+    /// `seq`, `seq` values unique (any order); kind `Csi`: K ≥ 1 unique
+    /// subcarriers and `csi` = N×K, no `rssi`; kind `Rssi`: `rssi` = N, no
+    /// `csi`/`subcarriers`; `center_frequency_hz` not infinite or negative
     /// (`NaN` = unknown); `bandwidth_hz` finite and positive when present.
     ///
     /// # Errors
@@ -153,6 +154,9 @@ impl CsiTrace {
             if !(bw.is_finite() && bw > 0.0) {
                 return bad(format!("bandwidth_hz {bw} is not a positive finite number"));
             }
+        }
+        if self.source.contains('\0') {
+            return bad("source contains a NUL character".into());
         }
         let mut names = HashSet::new();
         for p in &self.parties {
@@ -256,8 +260,7 @@ fn schema(path: &Path, what: impl Into<String>) -> CaptureError {
 }
 
 fn write_str_attr(loc: &Location, name: &str, value: &str) -> hdf5::Result<()> {
-    // A Rust &str cannot hold interior NULs that HDF5 strings forbid only in C;
-    // VarLenUnicode rejects them, which surfaces as an error, not a panic.
+    // VarLenUnicode refuses an interior NUL (validate() catches it earlier).
     let v: VarLenUnicode = value
         .parse()
         .map_err(|e: hdf5::types::StringError| hdf5::Error::from(e.to_string()))?;
@@ -704,8 +707,8 @@ fn f64_attr(path: &Path, loc: &Location, name: &str) -> Result<Option<f64>, Capt
 /// increase from row to row (memory stays constant however long the run).
 ///
 /// For kind `Csi`, call [`TraceWriter::set_subcarriers`] before the first
-/// [`TraceWriter::append_csi`]. A writer dropped without `finish` leaves a
-/// readable file holding the rows written so far, minus buffered ones.
+/// [`TraceWriter::append_csi`]. A writer dropped without `finish` closes the
+/// file with the rows flushed so far (the last < 1024 rows per party are lost).
 pub struct TraceWriter {
     path: PathBuf,
     file: hdf5::File,
