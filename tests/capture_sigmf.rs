@@ -334,3 +334,23 @@ fn sample_rate_round_trips_bit_exactly() {
     m.frequency = Some(2.4120000000000004e9);
     assert_eq!(parse_sigmf_meta(&m.to_json()).unwrap(), m);
 }
+
+#[test]
+fn unwritable_meta_is_refused_before_writing() {
+    for (rate, freq) in [
+        (f64::NAN, None),
+        (0.0, None),
+        (-1.0, None),
+        (1e6, Some(f64::INFINITY)),
+    ] {
+        let mut m = meta(SigmfDatatype::Cf32Le);
+        m.sample_rate = rate;
+        m.frequency = freq;
+        let b = base("refused");
+        assert!(
+            matches!(write_sigmf(&b, &m, &[]), Err(CaptureError::Invalid(_))),
+            "{rate} {freq:?}"
+        );
+        assert!(!sigmf_paths(&b).0.exists());
+    }
+}

@@ -177,6 +177,7 @@ fn validate_rejects_broken_traces() {
         ),
         ("no rssi", Box::new(|t| t.parties[0].rssi = vec![1.0])),
         ("bandwidth_hz", Box::new(|t| t.bandwidth_hz = Some(0.0))),
+        ("NUL", Box::new(|t| t.source.push('\0'))),
         (
             "center_frequency_hz",
             Box::new(|t| t.center_frequency_hz = f64::INFINITY),
@@ -264,6 +265,11 @@ fn trace_writer_matches_in_memory_trace_across_chunks() {
     ));
     assert!(matches!(
         w.append_csi("mallory", 1, 0.0, &row),
+        Err(CaptureError::Invalid(_))
+    ));
+    let last = *expected.parties[0].seq.last().unwrap();
+    assert!(matches!(
+        w.append_csi("alice", last - 1, 0.0, &row),
         Err(CaptureError::Invalid(_))
     ));
     assert!(matches!(
@@ -504,6 +510,28 @@ fn schema_violations_are_typed_errors() {
         "seq 1 appears more than once",
     );
     assert_schema(
+        damaged("seq_negative", Rssi, |f| {
+            let n = f.dataset("bob/seq").unwrap().shape()[0];
+            f.unlink("bob/seq").unwrap();
+            let mut v: Vec<i64> = (0..n as i64).collect();
+            v[3] = -1;
+            let ds = f.new_dataset::<i64>().shape(n).create("bob/seq").unwrap();
+            ds.write_raw(&v).unwrap();
+        }),
+        "/bob/seq holds -1 < 0",
+    );
+    // A few bytes of HDF5 can declare a huge dataset: refused, not allocated.
+    assert_schema(
+        damaged("huge", Rssi, |f| {
+            f.unlink("bob/seq").unwrap();
+            f.new_dataset::<u64>()
+                .shape(1usize << 31)
+                .create("bob/seq")
+                .unwrap();
+        }),
+        "more than this reader loads",
+    );
+    assert_schema(
         damaged("observes", Rssi, |f| {
             set_str(&f.group("eve1").unwrap(), "observes", "carol")
         }),
@@ -520,6 +548,27 @@ fn not_hdf5_or_missing_file_is_hdf5_error() {
         read_trace(&tmp("does_not_exist")),
         Err(CaptureError::Hdf5 { .. })
     ));
+}
+
+#[test]
+fn signed_seq_without_negatives_is_read() {
+    // h5py stores Python ints as int64; that is accepted when no value is negative.
+    let trace = rssi_trace(10);
+    let path = tmp("seq_i64");
+    write_trace(&path, &trace).unwrap();
+    {
+        let f = hdf5::File::open_rw(&path).unwrap();
+        let seq: Vec<i64> = trace.parties[1].seq.iter().map(|s| *s as i64).collect();
+        f.unlink("bob/seq").unwrap();
+        f.new_dataset::<i64>()
+            .shape(seq.len())
+            .create("bob/seq")
+            .unwrap()
+            .write_raw(&seq)
+            .unwrap();
+        f.close().unwrap();
+    }
+    assert_eq!(read_trace(&path).unwrap(), trace);
 }
 
 #[test]

@@ -99,6 +99,25 @@ pub struct SigmfMeta {
 }
 
 impl SigmfMeta {
+    /// Checks what a reader requires: `sample_rate` positive and finite, `frequency` finite.
+    ///
+    /// # Errors
+    /// [`CaptureError::Invalid`] naming the bad field.
+    pub fn validate(&self) -> Result<(), CaptureError> {
+        if !(self.sample_rate.is_finite() && self.sample_rate > 0.0) {
+            return Err(CaptureError::Invalid(format!(
+                "sample_rate {} is not a positive finite number",
+                self.sample_rate
+            )));
+        }
+        if let Some(f) = self.frequency.filter(|f| !f.is_finite()) {
+            return Err(CaptureError::Invalid(format!(
+                "frequency {f} is not finite"
+            )));
+        }
+        Ok(())
+    }
+
     /// The metadata as a SigMF JSON document (pretty-printed).
     pub fn to_json(&self) -> String {
         let mut global = Map::new();
@@ -172,12 +191,14 @@ pub fn sigmf_paths(path: &Path) -> (PathBuf, PathBuf) {
 /// Writes `base.sigmf-meta` and `base.sigmf-data` (`base` may also end in either extension).
 ///
 /// # Errors
+/// [`CaptureError::Invalid`] if [`SigmfMeta::validate`] fails (nothing is written);
 /// [`CaptureError::Io`] if a file cannot be written.
 pub fn write_sigmf(
     base: &Path,
     meta: &SigmfMeta,
     samples: &[Complex32],
 ) -> Result<(), CaptureError> {
+    meta.validate()?;
     let (meta_path, data_path) = sigmf_paths(base);
     let io = |path: &Path| {
         let path = path.to_path_buf();

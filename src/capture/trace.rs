@@ -20,8 +20,13 @@ pub const TRACE_FORMAT: &str = "qwave-csi-trace";
 /// Value of the root attribute `version` that this code reads and writes.
 pub const TRACE_VERSION: i64 = 1;
 
-/// Rows buffered per party by [`TraceWriter`] before they are written (and the chunk length).
+/// Rows buffered per party by [`TraceWriter`] before they are written.
 const CHUNK_ROWS: usize = 1024;
+/// Target size of one HDF5 chunk written by [`TraceWriter`].
+const CHUNK_BYTES: usize = 64 * 1024;
+/// Largest dataset [`read_trace`] loads (elements); a larger one is a schema error,
+/// not an allocation failure (a few bytes of HDF5 can declare a huge dataset).
+const MAX_ELEMENTS: usize = 1 << 30;
 
 /// What each row of a trace holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,11 +132,12 @@ impl CsiTrace {
 
     /// Checks the schema's rules on the in-memory trace.
     ///
-    /// Rules: `alice` and `bob` present; party names unique, non-empty, without `/`
-    /// and not `.`; `observes` only on non-alice/bob parties and then `"alice"` or
-    /// `"bob"`; per party `t` as long as `seq`, `seq` values unique; kind `Csi`:
-    /// K ≥ 1 unique subcarriers and `csi` = N×K, no `rssi`; kind `Rssi`: `rssi` = N,
-    /// no `csi`/`subcarriers`; `center_frequency_hz` not infinite or negative
+    /// Rules: `alice` and `bob` present; party names unique, non-empty, without
+    /// `/` and not `.`; `observes` only on non-alice/bob parties and then
+    /// `"alice"` or `"bob"`; `source` without NUL; per party `t` as long as
+    /// `seq`, `seq` values unique (any order); kind `Csi`: K ≥ 1 unique
+    /// subcarriers and `csi` = N×K, no `rssi`; kind `Rssi`: `rssi` = N, no
+    /// `csi`/`subcarriers`; `center_frequency_hz` not infinite or negative
     /// (`NaN` = unknown); `bandwidth_hz` finite and positive when present.
     ///
     /// # Errors
@@ -148,6 +154,9 @@ impl CsiTrace {
             if !(bw.is_finite() && bw > 0.0) {
                 return bad(format!("bandwidth_hz {bw} is not a positive finite number"));
             }
+        }
+        if self.source.contains('\0') {
+            return bad("source contains a NUL character".into());
         }
         let mut names = HashSet::new();
         for p in &self.parties {
@@ -251,8 +260,7 @@ fn schema(path: &Path, what: impl Into<String>) -> CaptureError {
 }
 
 fn write_str_attr(loc: &Location, name: &str, value: &str) -> hdf5::Result<()> {
-    // A Rust &str cannot hold interior NULs that HDF5 strings forbid only in C;
-    // VarLenUnicode rejects them, which surfaces as an error, not a panic.
+    // VarLenUnicode refuses an interior NUL (validate() catches it earlier).
     let v: VarLenUnicode = value
         .parse()
         .map_err(|e: hdf5::types::StringError| hdf5::Error::from(e.to_string()))?;
@@ -429,7 +437,7 @@ fn read_party(path: &Path, kind: TraceKind, g: &Group) -> Result<PartyTrace, Cap
     };
     let seq_ds = dataset(path, g, &gpath, "seq")?;
     let n = vector_len(path, &seq_ds, &gpath, "seq")?;
-    let seq: Vec<u64> = read_checked(path, &seq_ds, &gpath, "seq", is_int, "an integer")?;
+    let seq = read_seq(path, &seq_ds, &gpath)?;
     let t_ds = dataset(path, g, &gpath, "t")?;
     expect_len(path, &t_ds, &gpath, "t", n)?;
     let t: Vec<f64> = read_checked(path, &t_ds, &gpath, "t", is_float, "a float")?;
@@ -541,6 +549,21 @@ fn is_complex(d: &TypeDescriptor) -> bool {
     }
 }
 
+/// `seq` as u64; a signed dataset (h5py's default int64) must hold no negative value.
+fn read_seq(path: &Path, ds: &Dataset, gpath: &str) -> Result<Vec<u64>, CaptureError> {
+    let signed = matches!(
+        ds.dtype().and_then(|t| t.to_descriptor()),
+        Ok(TypeDescriptor::Integer(_))
+    );
+    if !signed {
+        return read_checked(path, ds, gpath, "seq", is_int, "an integer");
+    }
+    let v: Vec<i64> = read_checked(path, ds, gpath, "seq", is_int, "an integer")?;
+    v.into_iter()
+        .map(|s| u64::try_from(s).map_err(|_| schema(path, format!("{gpath}/seq holds {s} < 0"))))
+        .collect()
+}
+
 fn read_checked<T: hdf5::H5Type>(
     path: &Path,
     ds: &Dataset,
@@ -557,6 +580,15 @@ fn read_checked<T: hdf5::H5Type>(
         return Err(schema(
             path,
             format!("{gpath}/{name} has datatype {desc}, expected {expected}"),
+        ));
+    }
+    if ds.size() > MAX_ELEMENTS {
+        return Err(schema(
+            path,
+            format!(
+                "{gpath}/{name} has {} elements, more than this reader loads ({MAX_ELEMENTS})",
+                ds.size()
+            ),
         ));
     }
     ds.read_raw::<T>()
@@ -670,12 +702,13 @@ fn f64_attr(path: &Path, loc: &Location, name: &str) -> Result<Option<f64>, Capt
 }
 
 /// Incremental trace writer for long runs: rows are appended per party into
-/// chunked, resizable datasets (buffered, [`CHUNK_ROWS`]-row chunks) and
-/// flushed by [`TraceWriter::finish`].
+/// chunked (about 64 KiB), resizable datasets, buffered 1024 rows at
+/// a time and flushed by [`TraceWriter::finish`]. Per party, `seq` must
+/// increase from row to row (memory stays constant however long the run).
 ///
 /// For kind `Csi`, call [`TraceWriter::set_subcarriers`] before the first
-/// [`TraceWriter::append_csi`]. A writer dropped without `finish` leaves a
-/// readable file holding the rows written so far, minus buffered ones.
+/// [`TraceWriter::append_csi`]. A writer dropped without `finish` closes the
+/// file with the rows flushed so far (the last < 1024 rows per party are lost).
 pub struct TraceWriter {
     path: PathBuf,
     file: hdf5::File,
@@ -692,7 +725,7 @@ struct PartyWriter {
     /// `csi` (created by `set_subcarriers`) or `rssi`.
     value_ds: Option<Dataset>,
     written: usize,
-    seen: HashSet<u64>,
+    last_seq: Option<u64>,
     seq: Vec<u64>,
     t: Vec<f64>,
     csi: Vec<Complex32>,
@@ -778,19 +811,19 @@ impl TraceWriter {
         let group = file.create_group(name)?;
         let seq_ds = group
             .new_dataset::<u64>()
-            .chunk(CHUNK_ROWS)
+            .chunk(CHUNK_BYTES / 8)
             .shape(0..)
             .create("seq")?;
         let t_ds = group
             .new_dataset::<f64>()
-            .chunk(CHUNK_ROWS)
+            .chunk(CHUNK_BYTES / 8)
             .shape(0..)
             .create("t")?;
         let value_ds = match kind {
             TraceKind::Rssi => Some(
                 group
                     .new_dataset::<f32>()
-                    .chunk(CHUNK_ROWS)
+                    .chunk(CHUNK_BYTES / 4)
                     .shape(0..)
                     .create("rssi")?,
             ),
@@ -803,7 +836,7 @@ impl TraceWriter {
             t_ds,
             value_ds,
             written: 0,
-            seen: HashSet::new(),
+            last_seq: None,
             seq: Vec::with_capacity(CHUNK_ROWS),
             t: Vec::with_capacity(CHUNK_ROWS),
             csi: Vec::new(),
@@ -840,7 +873,7 @@ impl TraceWriter {
             let ds = p
                 .group
                 .new_dataset::<Complex32>()
-                .chunk((CHUNK_ROWS.div_ceil(k).max(1), k))
+                .chunk(((CHUNK_BYTES / 8 / k).max(1), k))
                 .shape((0.., k))
                 .create("csi")
                 .map_err(&e)?;
@@ -880,11 +913,13 @@ impl TraceWriter {
     fn push_row(&mut self, party: &str, seq: u64, t: f64) -> Result<usize, CaptureError> {
         let i = self.index(party)?;
         let p = &mut self.parties[i];
-        if !p.seen.insert(seq) {
+        if p.last_seq.is_some_and(|last| seq <= last) {
             return Err(CaptureError::Invalid(format!(
-                "/{party}: seq {seq} appended twice"
+                "/{party}: seq {seq} does not follow {}",
+                p.last_seq.unwrap_or_default()
             )));
         }
+        p.last_seq = Some(seq);
         p.seq.push(seq);
         p.t.push(t);
         Ok(i)
@@ -902,7 +937,7 @@ impl TraceWriter {
     ///
     /// # Errors
     /// [`CaptureError::Invalid`] for kind `Rssi`, subcarriers not set, wrong length,
-    /// unknown party or repeated `seq`; [`CaptureError::Hdf5`] if a flush fails.
+    /// unknown party or a `seq` not above the party's last; [`CaptureError::Hdf5`] if a flush fails.
     pub fn append_csi(
         &mut self,
         party: &str,
@@ -937,7 +972,7 @@ impl TraceWriter {
     /// Appends one RSSI row (dBm) to `party`.
     ///
     /// # Errors
-    /// [`CaptureError::Invalid`] for kind `Csi`, unknown party or repeated `seq`;
+    /// [`CaptureError::Invalid`] for kind `Csi`, unknown party or a `seq` not above the party's last;
     /// [`CaptureError::Hdf5`] if a flush fails.
     pub fn append_rssi(
         &mut self,
