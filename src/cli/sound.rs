@@ -59,6 +59,7 @@ pub fn run(a: SoundArgs) -> Result<()> {
         &source,
         &name_refs,
     )?;
+    w.set_subcarriers(&qwave_dsp::ofdm::USED_SUBCARRIERS)?;
     let mut iq: Vec<(Vec<num_complex::Complex32>, Vec<Annotation>)> =
         vec![(Vec::new(), Vec::new()); names.len()];
     let idx = |o: Observer| match o {

@@ -39,6 +39,21 @@ pub const DEFAULT_DCT_KEEP: usize = 12;
 /// Default autocorrelation threshold for the time stride.
 pub const DEFAULT_STRIDE_THRESHOLD: f64 = 0.4;
 
+/// `cfg` with DCT/PCA `keep` limited to `cols` columns.
+pub fn clamp_preprocess(cfg: &PreprocessConfig, cols: usize) -> PreprocessConfig {
+    let mut c = cfg.clone();
+    c.decorrelate = match c.decorrelate {
+        extract::Decorrelate::Dct { keep } if keep > cols => {
+            extract::Decorrelate::Dct { keep: cols }
+        }
+        extract::Decorrelate::Pca { keep } if keep > cols => {
+            extract::Decorrelate::Pca { keep: cols }
+        }
+        d => d,
+    };
+    c
+}
+
 /// Bits per sample that maximise the expected key per sample,
 /// `k · (H − f·h2(p_k(ρ)))`, for correlation `rho`, min-entropy per bit `h`
 /// and reconciliation efficiency `f` (Gray-coded equiprobable quantization;
@@ -506,6 +521,12 @@ impl Party {
         }
     }
 
+    /// The configured preprocessing, with decorrelation limited to the
+    /// feature width actually observed (RSSI traces have one column).
+    fn preprocess_config(&self) -> PreprocessConfig {
+        clamp_preprocess(&self.cfg.preprocess, self.cols.unwrap_or(1))
+    }
+
     fn last_seq(&self) -> Option<u64> {
         self.rows.keys().next_back().copied()
     }
@@ -558,7 +579,7 @@ impl Party {
             present[i / 8] |= 1 << (i % 8);
         }
         let fb = self.feature_block(first, len, &present, &present);
-        let stride = extract::stride_for(&fb, &self.cfg.preprocess)
+        let stride = extract::stride_for(&fb, &self.preprocess_config())
             .unwrap_or(1)
             .clamp(1, u16::MAX as usize) as u16;
         let bits_per_sample = self.choose_bits_per_sample();
@@ -670,7 +691,7 @@ impl Party {
             self.cfg.guard_fraction,
         );
         let samples = if fb.rows >= 2 {
-            extract::preprocess(&fb, &self.cfg.preprocess, plan.stride as usize)?
+            extract::preprocess(&fb, &self.preprocess_config(), plan.stride as usize)?
         } else {
             Vec::new()
         };
