@@ -9,8 +9,8 @@ use qwave::session::wire::Msg;
 
 fuzz_target!(|data: &[u8]| {
     let _ = Msg::decode(data);
-    if let Ok((_, _, body, _)) = parse(data) {
-        let _ = Msg::decode(body);
+    if let Ok(f) = parse(data) {
+        let _ = Msg::decode(f.body);
     }
     let mut codec = FrameCodec::new(Sender::Bob, &[7u8; 32]);
     let _ = codec.open(data);

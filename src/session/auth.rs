@@ -145,7 +145,12 @@ impl FrameCodec {
     /// # Errors
     /// [`FrameError`] for anything but the next authentic frame of the peer.
     pub fn open<'a>(&mut self, frame: &'a [u8]) -> Result<&'a [u8], FrameError> {
-        let (sender, seq, body, tag) = parse(frame)?;
+        let ParsedFrame {
+            sender,
+            seq,
+            body,
+            tag,
+        } = parse(frame)?;
         if sender == self.me as u8 {
             return Err(FrameError::WrongSender);
         }
@@ -164,12 +169,25 @@ impl FrameCodec {
     }
 }
 
-/// Splits a frame into (sender, seq, body, tag) without verifying the tag.
+/// A frame split into its fields, tag not verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParsedFrame<'a> {
+    /// Sender byte (0 Alice, 1 Bob).
+    pub sender: u8,
+    /// Frame number in the sender's direction.
+    pub seq: u64,
+    /// Message body.
+    pub body: &'a [u8],
+    /// Authentication tag.
+    pub tag: &'a [u8],
+}
+
+/// Splits a frame into its fields without verifying the tag.
 /// Eavesdroppers use this: the public channel is readable by anyone.
 ///
 /// # Errors
 /// [`FrameError`] for malformed frames.
-pub fn parse(frame: &[u8]) -> Result<(u8, u64, &[u8], &[u8]), FrameError> {
+pub fn parse(frame: &[u8]) -> Result<ParsedFrame<'_>, FrameError> {
     const HDR: usize = 2 + 1 + 1 + 8 + 4;
     if frame.len() < HDR + 32 {
         return Err(FrameError::Truncated {
@@ -196,7 +214,12 @@ pub fn parse(frame: &[u8]) -> Result<(u8, u64, &[u8], &[u8]), FrameError> {
             need,
         });
     }
-    Ok((sender, seq, &frame[HDR..HDR + len], &frame[HDR + len..]))
+    Ok(ParsedFrame {
+        sender,
+        seq,
+        body: &frame[HDR..HDR + len],
+        tag: &frame[HDR + len..],
+    })
 }
 
 #[cfg(test)]

@@ -105,7 +105,7 @@ impl Eavesdropper {
     }
 
     fn process(&mut self, frame: &[u8]) {
-        let Ok((sender, _, body, _)) = auth::parse(frame) else {
+        let Ok(auth::ParsedFrame { sender, body, .. }) = auth::parse(frame) else {
             return;
         };
         let Ok(msg) = Msg::decode(body) else { return };
@@ -238,6 +238,5 @@ impl Eavesdropper {
 }
 
 fn is_drops(frame: &[u8]) -> bool {
-    auth::parse(frame)
-        .is_ok_and(|(_, _, body, _)| matches!(Msg::decode(body), Ok(Msg::Drops { .. })))
+    auth::parse(frame).is_ok_and(|f| matches!(Msg::decode(f.body), Ok(Msg::Drops { .. })))
 }
