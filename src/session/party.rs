@@ -39,6 +39,22 @@ pub const DEFAULT_DCT_KEEP: usize = 12;
 /// Default autocorrelation threshold for the time stride.
 pub const DEFAULT_STRIDE_THRESHOLD: f64 = 0.4;
 
+/// Correlation ρ at which `k`-bit Gray equiprobable quantization of a
+/// Gaussian pair disagrees on a fraction `q` of bits (inverse of
+/// [`extract::gray_disagreement`], by bisection; disagreement falls as ρ grows).
+pub fn rho_for_disagreement(k: u8, q: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0f64, 0.99999f64);
+    for _ in 0..40 {
+        let mid = 0.5 * (lo + hi);
+        if extract::gray_disagreement(k, mid) > q {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
 /// `cfg` with DCT/PCA `keep` limited to `cols` columns.
 pub fn clamp_preprocess(cfg: &PreprocessConfig, cols: usize) -> PreprocessConfig {
     let mut c = cfg.clone();
@@ -282,6 +298,9 @@ pub struct Party {
     keep_raw: bool,
     /// Min-entropy per bit of the last block (for the choice of k).
     last_entropy: f64,
+    /// Alice: correlation implied by the last sample, when that block was
+    /// refused before reconciliation.
+    sample_rho: Option<f64>,
 }
 
 fn os_random<const N: usize>() -> [u8; N] {
@@ -366,6 +385,7 @@ impl Party {
             history: None,
             keep_raw: false,
             last_entropy: 0.0,
+            sample_rho: None,
             cfg,
         };
         let hello = Msg::Hello {
@@ -604,9 +624,19 @@ impl Party {
         (Stage::PlanPending(plan), false)
     }
 
-    fn choose_bits_per_sample(&self) -> u8 {
+    fn choose_bits_per_sample(&mut self) -> u8 {
         if let Some(k) = self.cfg.bits_per_sample {
             return k;
+        }
+        if let Some(rho) = self.sample_rho.take() {
+            // The last block was refused before reconciliation: use the
+            // correlation implied by its sampled disagreement.
+            let h = if self.last_entropy > 0.0 {
+                self.last_entropy
+            } else {
+                0.7
+            };
+            return best_bits_per_sample(rho, h, 1.1);
         }
         match self.history {
             // Sheppard: for jointly Gaussian samples, P(sign differs) = arccos(ρ)/π,
@@ -1088,6 +1118,7 @@ impl Party {
         let q_hat = ((e as f64 + 0.5) / (t as f64 + 1.0)).min(0.5);
         let q_sample = sample_errors as f64 / pos.len().max(1) as f64;
         let block = b.plan.block;
+        self.sample_rho = Some(rho_for_disagreement(b.plan.bits_per_sample, q_sample));
         if q_sample > self.cfg.max_qber {
             self.send_counted(
                 &mut b,
