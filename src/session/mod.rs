@@ -5,6 +5,7 @@ pub mod auth;
 pub mod eve;
 pub mod pair;
 pub mod party;
+pub mod tcp;
 pub mod wire;
 
 pub use party::{BlockStats, Event, Party, SessionConfig};
