@@ -10,6 +10,7 @@
 
 pub mod channel;
 pub mod convcode;
+pub mod linalg;
 pub mod lsig;
 pub mod ofdm;
 pub mod preamble;

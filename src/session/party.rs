@@ -27,6 +27,7 @@ use std::collections::{BTreeMap, VecDeque};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sha3::{Digest, Sha3_256};
+use zeroize::{Zeroize, Zeroizing};
 
 use super::auth::{FrameCodec, FrameError, Sender};
 use super::wire::{DecodeError, Msg, Reason};
@@ -245,9 +246,9 @@ enum Stage {
     /// Reconciling.
     Reconciling(Block, Box<dyn Reconciler>),
     /// Alice: reconciliation done, waiting for Bob's ReconDone.
-    AwaitReconDone(Block, Vec<u8>),
+    AwaitReconDone(Block, Zeroizing<Vec<u8>>),
     /// Bob: waiting for Amplify.
-    AwaitAmplify(Block, Vec<u8>),
+    AwaitAmplify(Block, Zeroizing<Vec<u8>>),
     /// Alice: sent Amplify, waiting for Bob's Confirm.
     AwaitConfirmBob(Block, SecretKey, [u8; 16]),
     /// Bob: sent Confirm, waiting for Alice's Confirm.
@@ -276,6 +277,25 @@ struct Block {
     msb: Vec<u8>,
     quantizer: Box<dyn Quantizer>,
     stats: BlockStats,
+}
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        // Channel samples and key bits are secret material.
+        self.samples.zeroize();
+        self.bits.zeroize();
+        if let Some(r) = self.stats.raw.as_mut() {
+            r.zeroize();
+        }
+    }
+}
+
+impl Drop for Party {
+    fn drop(&mut self) {
+        for r in self.rows.values_mut() {
+            r.zeroize();
+        }
+    }
 }
 
 /// One party of the session.
@@ -355,6 +375,16 @@ fn remove_positions(bits: &[u8], sorted_positions: &[u32]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Privacy amplification of `bits` to an `l`-bit key with the packed
+/// Toeplitz seed `seed` (n + l − 1 bits); intermediate bits are zeroized.
+fn hash_to_key(bits: &[u8], l: usize, seed: &[u8]) -> Result<SecretKey, SessionError> {
+    let mut hasher = ToeplitzHasher::new(bits.len(), l)?;
+    let seed = unpack_bits(seed, hasher.seed_bits());
+    let mut hashed = Zeroizing::new(Vec::with_capacity(l));
+    hasher.hash(&seed, bits, &mut hashed)?;
+    Ok(SecretKey::from_bits(&hashed))
 }
 
 /// Bits needed to state a count up to `n` (leakage of a disclosed count).
@@ -1187,7 +1217,7 @@ impl Party {
         let out = r.finish()?;
         b.stats.leaked_bits += out.leaked_bits;
         match self.role {
-            Role::Alice => Ok(Stage::AwaitReconDone(b, out.bits)),
+            Role::Alice => Ok(Stage::AwaitReconDone(b, Zeroizing::new(out.bits))),
             Role::Bob => {
                 let errors = b.bits.iter().zip(&out.bits).filter(|(x, y)| x != y).count();
                 // Sign-bit disagreement, for Alice's choice of bits per sample.
@@ -1215,7 +1245,7 @@ impl Party {
                         msb_bits: n_msb,
                     },
                 );
-                Ok(Stage::AwaitAmplify(b, out.bits))
+                Ok(Stage::AwaitAmplify(b, Zeroizing::new(out.bits)))
             }
         }
     }
@@ -1249,7 +1279,11 @@ impl Party {
             })
     }
 
-    fn amplify_alice(&mut self, mut b: Block, bits: Vec<u8>) -> Result<Stage, SessionError> {
+    fn amplify_alice(
+        &mut self,
+        mut b: Block,
+        bits: Zeroizing<Vec<u8>>,
+    ) -> Result<Stage, SessionError> {
         let block = b.plan.block;
         let (l, h) = match self.length_for(&b, &bits) {
             Ok(x) => x,
@@ -1260,14 +1294,9 @@ impl Party {
             }
         };
         b.stats.min_entropy_per_bit = h;
-        let mut hasher = ToeplitzHasher::new(bits.len(), l)?;
-        let mut seed_bytes = vec![0u8; hasher.seed_bits().div_ceil(8)];
+        let mut seed_bytes = vec![0u8; (bits.len() + l - 1).div_ceil(8)];
         getrandom::fill(&mut seed_bytes).expect("the OS CSPRNG is available");
-        let seed = unpack_bits(&seed_bytes, hasher.seed_bits());
-        let mut hashed = Vec::with_capacity(l);
-        hasher.hash(&seed, &bits, &mut hashed)?;
-        let key = SecretKey::from_bits(&hashed);
-        zeroize::Zeroize::zeroize(&mut hashed);
+        let key = hash_to_key(&bits, l, &seed_bytes)?;
         let nonce: [u8; 16] = os_random();
         self.send_counted(
             &mut b,
@@ -1284,7 +1313,7 @@ impl Party {
     fn amplify_bob(
         &mut self,
         mut b: Block,
-        bits: Vec<u8>,
+        bits: Zeroizing<Vec<u8>>,
         out_bits: u32,
         seed: &[u8],
         nonce_a: [u8; 16],
@@ -1306,15 +1335,10 @@ impl Party {
                 "Alice asks for a {l}-bit key; Bob's bound is {max_l}"
             )));
         }
-        let mut hasher = ToeplitzHasher::new(bits.len(), l)?;
-        if seed.len() != hasher.seed_bits().div_ceil(8) {
+        if seed.len() != (bits.len() + l - 1).div_ceil(8) {
             return Err(protocol("Toeplitz seed has the wrong length"));
         }
-        let seed = unpack_bits(seed, hasher.seed_bits());
-        let mut hashed = Vec::with_capacity(l);
-        hasher.hash(&seed, &bits, &mut hashed)?;
-        let key = SecretKey::from_bits(&hashed);
-        zeroize::Zeroize::zeroize(&mut hashed);
+        let key = hash_to_key(&bits, l, seed)?;
         let nonce_b: [u8; 16] = os_random();
         let tag = amplify::confirmation_tag(&key_bits(&key), ConfirmRole::Bob, &nonce_a, &nonce_b);
         self.send_counted(
@@ -1332,12 +1356,12 @@ impl Party {
         b.stats.final_bits = key.bit_len() as u64;
         self.events.push_back(Event::Key {
             key,
-            stats: b.stats,
+            stats: std::mem::take(&mut b.stats),
         });
     }
 
-    fn no_key(&mut self, b: Block, reason: Reason, detail: String) {
-        let mut stats = b.stats;
+    fn no_key(&mut self, mut b: Block, reason: Reason, detail: String) {
+        let mut stats = std::mem::take(&mut b.stats);
         stats.final_bits = 0;
         self.events.push_back(Event::NoKey {
             reason,

@@ -74,42 +74,10 @@ pub struct CapacityEstimate {
 pub const METHOD: &str =
     "gaussian-source-model I(A;B|E): PDP eigenmodes x Jakes time/space correlation";
 
-/// Eigenvalues of a real symmetric `n×n` matrix (row-major), by the cyclic Jacobi method
-/// (Golub & Van Loan, Matrix Computations, §8.5). Descending order.
-pub(crate) fn symmetric_eigenvalues(mut a: Vec<f64>, n: usize) -> Vec<f64> {
-    let scale: f64 = a.iter().map(|x| x * x).sum::<f64>().max(f64::MIN_POSITIVE);
-    for _sweep in 0..64 {
-        let off: f64 = (0..n)
-            .flat_map(|p| (0..n).filter(move |&q| q != p).map(move |q| (p, q)))
-            .map(|(p, q)| a[p * n + q] * a[p * n + q])
-            .sum();
-        if off <= 1e-28 * scale {
-            break;
-        }
-        for p in 0..n {
-            for q in p + 1..n {
-                let apq = a[p * n + q];
-                if apq == 0.0 {
-                    continue;
-                }
-                let theta = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for k in 0..n {
-                    let (akp, akq) = (a[k * n + p], a[k * n + q]);
-                    a[k * n + p] = c * akp - s * akq;
-                    a[k * n + q] = s * akp + c * akq;
-                }
-                for k in 0..n {
-                    let (apk, aqk) = (a[p * n + k], a[q * n + k]);
-                    a[p * n + k] = c * apk - s * aqk;
-                    a[q * n + k] = s * apk + c * aqk;
-                }
-            }
-        }
-    }
-    let mut eig: Vec<f64> = (0..n).map(|i| a[i * n + i]).collect();
+/// Eigenvalues of a real symmetric `n×n` matrix (row-major), descending
+/// (cyclic Jacobi, [`crate::linalg::symmetric_eigen`]).
+pub(crate) fn symmetric_eigenvalues(a: Vec<f64>, n: usize) -> Vec<f64> {
+    let mut eig = crate::linalg::symmetric_eigen(a, n).0;
     eig.sort_by(|x, y| y.total_cmp(x));
     eig
 }
