@@ -74,7 +74,7 @@ fn static_demo_refuses_with_a_reason() {
 #[test]
 #[ignore]
 fn eve_at_lambda_over_two_is_at_chance() {
-    let r = run(Scenario::walk(), 90.0, 11);
+    let r = run(Scenario::walk(), 120.0, 11);
     let eve = r.eve.as_ref().unwrap();
     eprintln!("{}", r.summary());
     assert!(
