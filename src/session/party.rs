@@ -1072,16 +1072,7 @@ impl Party {
                 4 * m.max(64)
             );
             if self.role == Role::Alice {
-                let block = b.plan.block;
-                self.send_counted(
-                    &mut b,
-                    &Msg::NoKey {
-                        block,
-                        reason: Reason::TooFewSamples,
-                    },
-                );
-                self.no_key(b, Reason::TooFewSamples, detail);
-                return Ok(Stage::Idle);
+                return Ok(self.refuse(b, Reason::TooFewSamples, detail));
             }
             // Bob waits for Alice's NoKey.
             b.stats.final_bits = 0;
@@ -1150,20 +1141,12 @@ impl Party {
         let block = b.plan.block;
         self.sample_rho = Some(rho_for_disagreement(b.plan.bits_per_sample, q_sample));
         if q_sample > self.cfg.max_qber {
-            self.send_counted(
-                &mut b,
-                &Msg::NoKey {
-                    block,
-                    reason: Reason::TooMuchDisagreement,
-                },
-            );
             let detail = format!(
                 "block {block}: Alice and Bob disagree on {:.1}% of sampled bits (limit {:.1}%): the channel gives too little agreement (static or too noisy)",
                 100.0 * q_sample,
                 100.0 * self.cfg.max_qber
             );
-            self.no_key(b, Reason::TooMuchDisagreement, detail);
-            return Ok(Stage::Idle);
+            return Ok(self.refuse(b, Reason::TooMuchDisagreement, detail));
         }
         let shuffle_seed = u64::from_be_bytes(os_random());
         let n_bits = b.bits.len() as u32;
@@ -1287,11 +1270,7 @@ impl Party {
         let block = b.plan.block;
         let (l, h) = match self.length_for(&b, &bits) {
             Ok(x) => x,
-            Err((reason, detail)) => {
-                self.send_counted(&mut b, &Msg::NoKey { block, reason });
-                self.no_key(b, reason, detail);
-                return Ok(Stage::Idle);
-            }
+            Err((reason, detail)) => return Ok(self.refuse(b, reason, detail)),
         };
         b.stats.min_entropy_per_bit = h;
         let mut seed_bytes = vec![0u8; (bits.len() + l - 1).div_ceil(8)];
@@ -1323,11 +1302,7 @@ impl Party {
         // Bob checks Alice's length against his own estimate of the same bits.
         let (max_l, h) = match self.length_for(&b, &bits) {
             Ok(x) => x,
-            Err((reason, detail)) => {
-                self.send_counted(&mut b, &Msg::NoKey { block, reason });
-                self.no_key(b, reason, detail);
-                return Ok(Stage::Idle);
-            }
+            Err((reason, detail)) => return Ok(self.refuse(b, reason, detail)),
         };
         b.stats.min_entropy_per_bit = h;
         if l == 0 || l > max_l + max_l / 50 + 8 {
@@ -1358,6 +1333,14 @@ impl Party {
             key,
             stats: std::mem::take(&mut b.stats),
         });
+    }
+
+    /// Tells the peer this block gives no key, records why, and goes idle.
+    fn refuse(&mut self, mut b: Block, reason: Reason, detail: String) -> Stage {
+        let block = b.plan.block;
+        self.send_counted(&mut b, &Msg::NoKey { block, reason });
+        self.no_key(b, reason, detail);
+        Stage::Idle
     }
 
     fn no_key(&mut self, mut b: Block, reason: Reason, detail: String) {
