@@ -2,7 +2,7 @@
 
 use qwave::amplify::{
     confirmation_tag, kmac256, pack_bits, split_confirmation, verify_tag, AmplifyError,
-    ConfirmRole, SecretKey, CONFIRM_CUSTOMIZATION, CONFIRM_TAG_BITS,
+    ConfirmRole, SecretKey, CONFIRM_CUSTOMIZATION, CONFIRM_KEY_BITS,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -96,7 +96,7 @@ fn tag_uses_documented_encoding() {
 #[test]
 fn tags_agree_on_same_inputs_and_change_on_any_flip() {
     let mut rng = ChaCha8Rng::seed_from_u64(0xC0FF);
-    let key: Vec<u8> = (0..CONFIRM_TAG_BITS as usize)
+    let key: Vec<u8> = (0..CONFIRM_KEY_BITS as usize)
         .map(|_| rng.random_range(0..2u8))
         .collect();
     let mut na = [0u8; 16];
@@ -157,16 +157,17 @@ fn verify_tag_rejects_wrong_length_and_content() {
 }
 
 #[test]
-fn split_confirmation_takes_first_256_bits() {
+fn split_confirmation_takes_first_128_bits() {
+    assert_eq!(CONFIRM_KEY_BITS, 128);
     let bits: Vec<u8> = (0..300).map(|i| (i % 3 == 0) as u8).collect();
     let (conf, key) = split_confirmation(&bits).unwrap();
-    assert_eq!(conf.len(), 256);
-    assert_eq!(key.len(), 44);
-    assert_eq!(conf, &bits[..256]);
-    assert_eq!(key, &bits[256..]);
+    assert_eq!(conf.len(), 128);
+    assert_eq!(key.len(), 172);
+    assert_eq!(conf, &bits[..128]);
+    assert_eq!(key, &bits[128..]);
     assert!(matches!(
-        split_confirmation(&bits[..256]),
-        Err(AmplifyError::LengthMismatch { got: 256, .. })
+        split_confirmation(&bits[..128]),
+        Err(AmplifyError::LengthMismatch { got: 128, .. })
     ));
 }
 

@@ -1,7 +1,7 @@
 //! Final key length rule (leftover hash lemma) with worked numbers.
 
 use qwave::amplify::{
-    final_key_length, AmplifyError, LengthInputs, CONFIRM_TAG_BITS, DEFAULT_SECURITY_LOG2,
+    final_key_length, AmplifyError, LengthInputs, CONFIRM_KEY_BITS, DEFAULT_SECURITY_LOG2,
 };
 
 fn inputs(n: usize, h: f64, leaked: u64) -> LengthInputs {
@@ -9,17 +9,17 @@ fn inputs(n: usize, h: f64, leaked: u64) -> LengthInputs {
         n,
         min_entropy_per_bit: h,
         leaked_bits: leaked,
-        confirm_bits: CONFIRM_TAG_BITS,
+        confirm_bits: CONFIRM_KEY_BITS,
         security_log2: DEFAULT_SECURITY_LOG2,
     }
 }
 
 #[test]
 fn worked_examples() {
-    // 10000·0.9 − 1500 − 256 − 128 = 9000 − 1884 = 7116.
-    assert_eq!(final_key_length(&inputs(10_000, 0.9, 1500)).unwrap(), 7116);
-    // Fractional: 1001·0.85 = 850.85 → 850.85 − 100 − 256 − 128 = 366.85 → 366.
-    assert_eq!(final_key_length(&inputs(1001, 0.85, 100)).unwrap(), 366);
+    // 10000·0.9 − 1500 − 128 − 128 = 9000 − 1756 = 7244.
+    assert_eq!(final_key_length(&inputs(10_000, 0.9, 1500)).unwrap(), 7244);
+    // Fractional: 1001·0.85 = 850.85 → 850.85 − 100 − 128 − 128 = 494.85 → 494.
+    assert_eq!(final_key_length(&inputs(1001, 0.85, 100)).unwrap(), 494);
     // 2^20 bits, H = 1, no leakage, ε = 2^-32, no confirmation: 1048576 − 64.
     let li = LengthInputs {
         n: 1 << 20,
@@ -30,13 +30,13 @@ fn worked_examples() {
     };
     assert_eq!(final_key_length(&li).unwrap(), (1 << 20) - 64);
     // Exactly one bit left.
-    assert_eq!(final_key_length(&inputs(1000, 0.5, 115)).unwrap(), 1);
+    assert_eq!(final_key_length(&inputs(1000, 0.5, 243)).unwrap(), 1);
 }
 
 #[test]
 fn insufficient_entropy_reports_numbers() {
-    // 1000·0.5 − 116 − 256 − 128 = 0 → no key.
-    match final_key_length(&inputs(1000, 0.5, 116)) {
+    // 1000·0.5 − 244 − 128 − 128 = 0 → no key.
+    match final_key_length(&inputs(1000, 0.5, 244)) {
         Err(AmplifyError::InsufficientEntropy {
             n,
             min_entropy_per_bit,
@@ -47,8 +47,8 @@ fn insufficient_entropy_reports_numbers() {
         }) => {
             assert_eq!(n, 1000);
             assert_eq!(min_entropy_per_bit, 0.5);
-            assert_eq!(leaked_bits, 116);
-            assert_eq!(confirm_bits, 256);
+            assert_eq!(leaked_bits, 244);
+            assert_eq!(confirm_bits, 128);
             assert_eq!(security_bits, 128);
             assert_eq!(available, 0.0);
         }

@@ -295,3 +295,42 @@ mod robustness {
         }
     }
 }
+
+/// Per-column edges: two columns with differently shaped distributions (a
+/// Gaussian and a skewed exponential, both standardized) each get equiprobable
+/// levels; one set of pooled edges would bias the skewed column's levels.
+#[test]
+fn column_quantizer_balances_each_column() {
+    use qwave::extract::new_column_quantizer;
+    use rand_distr::Exp;
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let rows = 4000;
+    let mut samples = Vec::with_capacity(2 * rows);
+    let exp = Exp::new(1.0).unwrap();
+    for _ in 0..rows {
+        let g: f64 = StandardNormal.sample(&mut rng);
+        samples.push(g);
+        samples.push(exp.sample(&mut rng) - 1.0);
+    }
+    let level_counts = |q: &Quantized, column: usize| {
+        let mut counts = [0usize; 4];
+        for s in q.bits.chunks(2).skip(column).step_by(2) {
+            counts[gray_decode(u32::from(s[0]) << 1 | u32::from(s[1])) as usize] += 1;
+        }
+        counts
+    };
+    for kind in [QuantizerKind::Equiprobable, QuantizerKind::GuardBand] {
+        let per_column = new_column_quantizer(kind, 2, 0.0, 2).quantize(&samples, &[]);
+        for column in 0..2 {
+            for c in level_counts(&per_column, column) {
+                assert!(c.abs_diff(rows / 4) <= 1, "{kind:?} column {column}: {c}");
+            }
+        }
+        let pooled = new_quantizer(kind, 2, 0.0).quantize(&samples, &[]);
+        let skewed = level_counts(&pooled, 1);
+        assert!(
+            skewed.iter().any(|c| c.abs_diff(rows / 4) > rows / 20),
+            "pooled edges should bias the skewed column: {skewed:?}"
+        );
+    }
+}

@@ -7,18 +7,18 @@
 //! sessions, and the length pins the key length. The receiver checks the peer's tag with
 //! [`verify_tag`] (constant time).
 //!
-//! # What to feed as the key ([`CONFIRM_TAG_BITS`])
-//! Recommended: hash the reconciled string to `ℓ + CONFIRM_TAG_BITS` bits (ℓ from
-//! [`final_key_length`](super::final_key_length) with `confirm_bits = CONFIRM_TAG_BITS`), split
-//! with [`split_confirmation`], compute the tags from the first `CONFIRM_TAG_BITS` bits (the
+//! # What to feed as the key ([`CONFIRM_KEY_BITS`])
+//! Recommended: hash the reconciled string to `ℓ + CONFIRM_KEY_BITS` bits (ℓ from
+//! [`final_key_length`](super::final_key_length) with `confirm_bits = CONFIRM_KEY_BITS`), split
+//! with [`split_confirmation`], compute the tags from the first `CONFIRM_KEY_BITS` bits (the
 //! confirmation key) and keep the other ℓ bits as the key. Then
-//! - secrecy stays information-theoretic: the leftover hash lemma covers the whole `ℓ + 256`-bit
-//!   output, and the tags are functions of the discarded segment only, so the kept key is still
-//!   ε-close to uniform given the tags;
+//! - secrecy stays information-theoretic: the leftover hash lemma covers the whole
+//!   `ℓ + CONFIRM_KEY_BITS`-bit output, and the tags are functions of the discarded segment only,
+//!   so the kept key is still ε-close to uniform given the tags;
 //! - correctness: a difference in the reconciled strings leaves the two confirmation keys equal
-//!   with probability 2⁻²⁵⁶ over the seed (the first rows of a random Toeplitz matrix are again a
-//!   universal family), and equal confirmation keys with unequal tags or vice versa need a KMAC
-//!   collision.
+//!   with probability 2⁻¹²⁸ over the seed (the first rows of a random Toeplitz matrix are again a
+//!   universal family) — far below the secrecy parameter ε = 2⁻⁶⁴ — and equal confirmation keys
+//!   with unequal tags or vice versa need a KMAC collision.
 //!
 //! Tagging the kept key itself also works but then the tags' secrecy argument is computational
 //! only (KMAC as a PRF): a 256-bit public function of the key leaks at most 256 bits of it, but
@@ -33,10 +33,14 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use super::AmplifyError;
 
 /// Bits of privacy-amplification output spent on key confirmation: the length of the
-/// confirmation key segment (see the module docs), equal to the 256-bit tag length. It is the
-/// `confirm_bits` to pass to [`final_key_length`](super::final_key_length). 256 bits make an
-/// undetected key mismatch (2⁻²⁵⁶) and a tag forgery negligible, and a tag, being a function of
-/// its 256-bit segment, can leak at most those 256 bits, which are discarded.
+/// confirmation key segment (see the module docs). It is the `confirm_bits` to pass to
+/// [`final_key_length`](super::final_key_length). 128 bits make an undetected key mismatch
+/// (2⁻¹²⁸) and a tag forgery (guessing the segment) negligible next to the secrecy parameter
+/// (2⁻⁶⁴ by default), and a tag, being a function of its segment, can leak at most those
+/// 128 bits, which are discarded.
+pub const CONFIRM_KEY_BITS: u32 = 128;
+
+/// Length of a confirmation tag (KMAC256 output) in bits.
 pub const CONFIRM_TAG_BITS: u32 = 256;
 
 /// KMAC customization string for key confirmation (SP 800-185 `S`).
@@ -100,17 +104,17 @@ pub fn verify_tag(expected: &[u8; 32], got: &[u8]) -> bool {
     got.len() == expected.len() && bool::from(expected.as_slice().ct_eq(got))
 }
 
-/// Splits a privacy-amplification output of `ℓ + CONFIRM_TAG_BITS` bits into
-/// `(confirmation key, final key)`: the first [`CONFIRM_TAG_BITS`] bits and the rest.
+/// Splits a privacy-amplification output of `ℓ + CONFIRM_KEY_BITS` bits into
+/// `(confirmation key, final key)`: the first [`CONFIRM_KEY_BITS`] bits and the rest.
 ///
 /// # Errors
 /// [`AmplifyError::LengthMismatch`] if `hashed_bits` does not hold more than
-/// `CONFIRM_TAG_BITS` bits.
+/// `CONFIRM_KEY_BITS` bits.
 pub fn split_confirmation(hashed_bits: &[u8]) -> Result<(&[u8], &[u8]), AmplifyError> {
-    let c = CONFIRM_TAG_BITS as usize;
+    let c = CONFIRM_KEY_BITS as usize;
     if hashed_bits.len() <= c {
         return Err(AmplifyError::LengthMismatch {
-            what: "hashed output (must exceed CONFIRM_TAG_BITS)",
+            what: "hashed output (must exceed CONFIRM_KEY_BITS)",
             expected: c + 1,
             got: hashed_bits.len(),
         });

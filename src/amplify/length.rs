@@ -20,7 +20,7 @@ pub struct LengthInputs {
     pub min_entropy_per_bit: f64,
     /// Bits disclosed during reconciliation (parities, syndromes, ...).
     pub leaked_bits: u64,
-    /// Bits spent on key confirmation (normally [`CONFIRM_TAG_BITS`](super::CONFIRM_TAG_BITS)).
+    /// Bits spent on key confirmation (normally [`CONFIRM_KEY_BITS`](super::CONFIRM_KEY_BITS)).
     pub confirm_bits: u32,
     /// Security parameter as `log2(1/ε)` (normally [`DEFAULT_SECURITY_LOG2`]).
     pub security_log2: u32,

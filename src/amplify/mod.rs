@@ -1,9 +1,9 @@
 //! Privacy amplification and key confirmation.
 //!
 //! ```text
-//!  reconciled bits (n) ─► ToeplitzHasher (seed: n + ℓ' − 1 public random bits) ─► ℓ' = ℓ + CONFIRM_TAG_BITS bits
+//!  reconciled bits (n) ─► ToeplitzHasher (seed: n + ℓ' − 1 public random bits) ─► ℓ' = ℓ + CONFIRM_KEY_BITS bits
 //!                                                                                   │
-//!                          first CONFIRM_TAG_BITS bits: confirmation key ─► KMAC256 tags exchanged, then discarded
+//!                          first CONFIRM_KEY_BITS bits: confirmation key ─► KMAC256 tags exchanged, then discarded
 //!                          remaining ℓ bits:            SecretKey (zeroized on drop)
 //! ```
 //!
@@ -19,7 +19,7 @@ pub mod toeplitz;
 
 pub use confirm::{
     confirmation_tag, kmac256, pack_bits, split_confirmation, verify_tag, ConfirmRole, SecretKey,
-    CONFIRM_CUSTOMIZATION, CONFIRM_TAG_BITS,
+    CONFIRM_CUSTOMIZATION, CONFIRM_KEY_BITS, CONFIRM_TAG_BITS,
 };
 pub use length::{final_key_length, LengthInputs, DEFAULT_SECURITY_LOG2};
 pub use toeplitz::{toeplitz_naive, ToeplitzHasher, MAX_INPUT_BITS};

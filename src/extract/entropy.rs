@@ -19,6 +19,15 @@ pub const MIN_ENTROPY_SAMPLES: usize = 1000;
 /// six-bit blocks, §6.3.4 step 2).
 pub const COMPRESSION_MIN_SAMPLES: usize = 6 * (COMPRESSION_DICT + 1);
 
+/// Fewest bits on which a key session applies the compression estimate: a
+/// pooled window of its recent raw bits, never a single key block. At the
+/// estimator's technical minimum ([`COMPRESSION_MIN_SAMPLES`], 6006 bits)
+/// fair coin flips score anywhere between about 0.5 and 0.9 bit/bit, so on a
+/// key block it measures the sample size rather than the source; from 2¹⁷
+/// bits on its confidence term no longer dominates (SP 800-90B §3.1.1 asks for
+/// 10⁶ samples for the same reason).
+pub const POOLED_COMPRESSION_MIN_BITS: usize = 1 << 17;
+
 /// Upper 99.5 % normal quantile used for the 90B confidence bounds.
 const Z_ALPHA: f64 = 2.576;
 const COMPRESSION_BLOCK: usize = 6;
@@ -42,6 +51,17 @@ pub struct EntropyReport {
     pub t_tuple: f64,
     /// Minimum of the estimates above.
     pub min: f64,
+}
+
+impl EntropyReport {
+    /// Minimum of the estimates other than compression (MCV, collision,
+    /// Markov, t-tuple): what a key session applies per block (see
+    /// [`POOLED_COMPRESSION_MIN_BITS`]).
+    pub fn min_without_compression(&self) -> f64 {
+        [self.mcv, self.collision, self.markov, self.t_tuple]
+            .into_iter()
+            .fold(f64::INFINITY, f64::min)
+    }
 }
 
 /// Runs the implemented SP 800-90B §6.3 estimators on a bit sequence
@@ -345,7 +365,9 @@ fn g_function(z: f64, d: usize, blocks: usize, log2s: &[f64]) -> f64 {
     let mut first = 0.0;
     let mut second = 0.0;
     for (u, &lu) in log2s.iter().enumerate().take(blocks + 1).skip(1) {
-        if pow == 0.0 {
+        // Every later term is below lu·pow·blocks; stop before (1 − z)^u
+        // turns subnormal (slow) — the dropped tail is < 1e-250 relative.
+        if pow < 1e-280 {
             break;
         }
         if u < blocks {

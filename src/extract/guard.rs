@@ -21,7 +21,7 @@
 //! samples. Each party sends its drop list; both drop the union.
 
 use super::quantize::MAX_BITS_PER_SAMPLE;
-use super::quantize::{emit, keep_mask, Quantized, Quantizer, QuantizerKind, Scale};
+use super::quantize::{column_scales, emit, keep_mask, Quantized, Quantizer, QuantizerKind};
 
 /// Largest accepted guard fraction.
 const MAX_GUARD: f64 = 0.95;
@@ -31,6 +31,7 @@ const MAX_GUARD: f64 = 0.95;
 pub struct GuardBandQuantizer {
     bits: u8,
     guard: f64,
+    columns: usize,
 }
 
 impl GuardBandQuantizer {
@@ -45,7 +46,15 @@ impl GuardBandQuantizer {
         Self {
             bits: bits_per_sample.clamp(1, MAX_BITS_PER_SAMPLE),
             guard,
+            columns: 1,
         }
+    }
+
+    /// Separate edges and guard bands per column of a row-major layout with
+    /// `columns` columns (0 counts as 1).
+    pub fn with_columns(mut self, columns: usize) -> Self {
+        self.columns = columns.max(1);
+        self
     }
 
     /// The guard fraction in use (after clamping).
@@ -60,15 +69,41 @@ impl Quantizer for GuardBandQuantizer {
     }
 
     fn drop_list(&self, samples: &[f64]) -> Vec<u32> {
-        let n = samples.len();
-        if n == 0 || self.guard == 0.0 {
+        if samples.is_empty() || self.guard == 0.0 {
+            return Vec::new();
+        }
+        let mut out: Vec<u32> = (0..self.columns)
+            .flat_map(|c| self.column_drops(samples, c))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    fn quantize(&self, samples: &[f64], dropped: &[u32]) -> Quantized {
+        // Edges from the whole column, so they sit in the middle of this
+        // party's guard bands.
+        let scales = column_scales(samples, None, self.columns, self.bits);
+        let keep = keep_mask(samples.len(), dropped);
+        emit(samples, &keep, &scales, self.bits)
+    }
+}
+
+impl GuardBandQuantizer {
+    /// Indices (into the whole block) of column `c`'s samples that fall in a guard band.
+    fn column_drops(&self, samples: &[f64], c: usize) -> Vec<u32> {
+        let order_all: Vec<u32> = (c..samples.len())
+            .step_by(self.columns)
+            .map(|i| i as u32)
+            .collect();
+        let n = order_all.len();
+        if n == 0 {
             return Vec::new();
         }
         let levels = 1usize << self.bits;
         let (alpha, half) = (self.guard, 0.5 * self.guard);
-        let mut order: Vec<u32> = (0..n as u32).collect();
+        let mut order = order_all;
         order.sort_by(|&a, &b| samples[a as usize].total_cmp(&samples[b as usize]));
-        let mut out: Vec<u32> = order
+        order
             .iter()
             .enumerate()
             .filter(|(rank, _)| {
@@ -86,16 +121,6 @@ impl Quantizer for GuardBandQuantizer {
                 }
             })
             .map(|(_, &idx)| idx)
-            .collect();
-        out.sort_unstable();
-        out
-    }
-
-    fn quantize(&self, samples: &[f64], dropped: &[u32]) -> Quantized {
-        // Edges from the whole block, so they sit in the middle of this
-        // party's guard bands.
-        let scale = Scale::of(samples, self.bits);
-        let keep = keep_mask(samples.len(), dropped);
-        emit(samples, &keep, &scale, self.bits)
+            .collect()
     }
 }

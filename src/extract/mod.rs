@@ -22,6 +22,7 @@ mod rate;
 pub use entropy::{
     collision_estimate, compression_estimate, estimate_min_entropy, markov_estimate, mcv_estimate,
     t_tuple_estimate, EntropyReport, COMPRESSION_MIN_SAMPLES, MIN_ENTROPY_SAMPLES,
+    POOLED_COMPRESSION_MIN_BITS,
 };
 pub use error::ExtractError;
 pub use guard::GuardBandQuantizer;
@@ -30,7 +31,7 @@ pub use preprocess::{
     TimeDecimation,
 };
 pub use quantize::{
-    gray_decode, gray_encode, merge_drop_lists, new_quantizer, EquiprobableQuantizer, Quantized,
-    Quantizer, QuantizerKind, MAX_BITS_PER_SAMPLE,
+    gray_decode, gray_encode, merge_drop_lists, new_column_quantizer, new_quantizer,
+    EquiprobableQuantizer, Quantized, Quantizer, QuantizerKind, MAX_BITS_PER_SAMPLE,
 };
 pub use rate::{bits_per_sample_for, gray_disagreement, RECONCILIATION_EFFICIENCY};

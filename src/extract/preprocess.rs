@@ -115,6 +115,17 @@ pub struct PreprocessConfig {
     pub time_decimation: TimeDecimation,
 }
 
+impl PreprocessConfig {
+    /// Columns of [`preprocess`]'s row-major output for an input of `cols`
+    /// columns (the kept components, at most `cols`).
+    pub fn output_columns(&self, cols: usize) -> usize {
+        match self.decorrelate {
+            Decorrelate::None => cols,
+            Decorrelate::Dct { keep } | Decorrelate::Pca { keep } => keep.min(cols),
+        }
+    }
+}
+
 impl Default for PreprocessConfig {
     fn default() -> Self {
         Self {

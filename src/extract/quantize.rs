@@ -59,7 +59,8 @@ pub trait Quantizer: Send {
     fn quantize(&self, samples: &[f64], dropped: &[u32]) -> Quantized;
 }
 
-/// Creates a quantizer. `bits_per_sample` is clamped to
+/// Creates a quantizer with one set of edges for all samples (see
+/// [`new_column_quantizer`]). `bits_per_sample` is clamped to
 /// `1..=`[`MAX_BITS_PER_SAMPLE`]; `guard_fraction` (only used by
 /// [`QuantizerKind::GuardBand`]) is clamped to `[0, 0.95]`, NaN meaning 0.
 pub fn new_quantizer(
@@ -67,10 +68,28 @@ pub fn new_quantizer(
     bits_per_sample: u8,
     guard_fraction: f64,
 ) -> Box<dyn Quantizer> {
+    new_column_quantizer(kind, bits_per_sample, guard_fraction, 1)
+}
+
+/// Creates a quantizer for samples laid out row-major in `columns` columns
+/// (sample `i` belongs to column `i % columns`; 0 counts as 1). Each column
+/// gets its own quantile edges, so every column's bits are unbiased even when
+/// the columns' distributions differ in shape (e.g. the DCT coefficients of
+/// log-amplitudes): one set of edges for all would bias the bits of every
+/// column whose distribution is not the pooled one.
+pub fn new_column_quantizer(
+    kind: QuantizerKind,
+    bits_per_sample: u8,
+    guard_fraction: f64,
+    columns: usize,
+) -> Box<dyn Quantizer> {
+    let columns = columns.max(1);
     match kind {
-        QuantizerKind::Equiprobable => Box::new(EquiprobableQuantizer::new(bits_per_sample)),
+        QuantizerKind::Equiprobable => {
+            Box::new(EquiprobableQuantizer::new(bits_per_sample).with_columns(columns))
+        }
         QuantizerKind::GuardBand => {
-            Box::new(GuardBandQuantizer::new(bits_per_sample, guard_fraction))
+            Box::new(GuardBandQuantizer::new(bits_per_sample, guard_fraction).with_columns(columns))
         }
     }
 }
@@ -80,6 +99,7 @@ pub fn new_quantizer(
 #[derive(Clone, Debug)]
 pub struct EquiprobableQuantizer {
     bits: u8,
+    columns: usize,
 }
 
 impl EquiprobableQuantizer {
@@ -87,7 +107,14 @@ impl EquiprobableQuantizer {
     pub fn new(bits_per_sample: u8) -> Self {
         Self {
             bits: bits_per_sample.clamp(1, MAX_BITS_PER_SAMPLE),
+            columns: 1,
         }
+    }
+
+    /// Separate edges per column of a row-major layout with `columns` columns (0 counts as 1).
+    pub fn with_columns(mut self, columns: usize) -> Self {
+        self.columns = columns.max(1);
+        self
     }
 }
 
@@ -102,14 +129,8 @@ impl Quantizer for EquiprobableQuantizer {
 
     fn quantize(&self, samples: &[f64], dropped: &[u32]) -> Quantized {
         let keep = keep_mask(samples.len(), dropped);
-        let kept: Vec<f64> = samples
-            .iter()
-            .zip(&keep)
-            .filter(|(_, k)| **k)
-            .map(|(s, _)| *s)
-            .collect();
-        let scale = Scale::of(&kept, self.bits);
-        emit(samples, &keep, &scale, self.bits)
+        let scales = column_scales(samples, Some(&keep), self.columns, self.bits);
+        emit(samples, &keep, &scales, self.bits)
     }
 }
 
@@ -190,16 +211,49 @@ impl Scale {
     }
 }
 
-/// Gray-coded bits and soft values of the kept samples.
-pub(crate) fn emit(samples: &[f64], keep: &[bool], scale: &Scale, bits: u8) -> Quantized {
+/// One [`Scale`] per column of a row-major layout (`scales.len()` columns),
+/// each estimated from that column's samples (only the kept ones when `keep`
+/// is given).
+pub(crate) fn column_scales(
+    samples: &[f64],
+    keep: Option<&[bool]>,
+    columns: usize,
+    bits: u8,
+) -> Vec<Scale> {
+    let columns = columns.max(1);
+    (0..columns)
+        .map(|c| {
+            let values: Vec<f64> = samples
+                .iter()
+                .enumerate()
+                .skip(c)
+                .step_by(columns)
+                .filter(|(i, _)| keep.is_none_or(|k| k[*i]))
+                .map(|(_, v)| *v)
+                .collect();
+            Scale::of(&values, bits)
+        })
+        .collect()
+}
+
+/// Gray-coded bits and soft values of the kept samples; sample `i` is
+/// quantized with `scales[i % scales.len()]`.
+pub(crate) fn emit(samples: &[f64], keep: &[bool], scales: &[Scale], bits: u8) -> Quantized {
     let kept = keep.iter().filter(|k| **k).count();
     let mut out = Quantized {
         bits: Vec::with_capacity(kept * bits as usize),
         soft: Vec::with_capacity(kept * bits as usize),
         bits_per_sample: bits,
     };
-    let inv_sigma = 1.0 / scale.sigma;
-    for (&x, _) in samples.iter().zip(keep).filter(|(_, k)| **k) {
+    let columns = scales.len().max(1);
+    for (i, (&x, _)) in samples
+        .iter()
+        .zip(keep)
+        .enumerate()
+        .filter(|(_, (_, k))| **k)
+    {
+        let scale = &scales[i % columns];
+        let inv_sigma = 1.0 / scale.sigma;
         let level = scale.level(x);
         let code = gray_encode(level as u32);
         for p in (0..bits as u32).rev() {
@@ -250,13 +304,13 @@ mod tests {
             edges: vec![-1.0, 0.0, 1.0],
             sigma: 1.0,
         };
-        let q = emit(&[0.25], &[true], &scale, 2);
+        let q = emit(&[0.25], &[true], std::slice::from_ref(&scale), 2);
         // Level 2 → Gray 11. MSB flips only at edge 2 (x=0): distance 0.25.
         // LSB flips at edges 1 and 3 (x=-1, x=1): nearest is 1 → 0.75.
         assert_eq!(q.bits, vec![1, 1]);
         assert!((q.soft[0] - 0.25).abs() < 1e-6);
         assert!((q.soft[1] - 0.75).abs() < 1e-6);
-        let q = emit(&[-1.5], &[true], &scale, 2);
+        let q = emit(&[-1.5], &[true], std::slice::from_ref(&scale), 2);
         // Level 0 → Gray 00: MSB edge at 0 (1.5 away), LSB edge at -1 (0.5).
         assert_eq!(q.bits, vec![0, 0]);
         assert!((q.soft[0] + 1.5).abs() < 1e-6);

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::auth::{self, Sender};
-use super::party::{sample_positions, unpack_bits, SessionConfig};
+use super::party::{clamp_preprocess, sample_positions, unpack_bits, SessionConfig};
 use super::wire::Msg;
 use crate::amplify::ToeplitzHasher;
 use crate::extract::{self, FeatureBlock};
@@ -224,12 +224,17 @@ impl Eavesdropper {
             }
         }
         let fb = FeatureBlock { rows, cols, data };
-        let samples =
-            extract::preprocess(&fb, &self.cfg.preprocess, p.stride as usize).unwrap_or_default();
+        let pre = clamp_preprocess(&self.cfg.preprocess, cols);
+        let samples = extract::preprocess(&fb, &pre, p.stride as usize).unwrap_or_default();
         let mut dropped: Vec<u32> = da.iter().chain(db.iter()).copied().collect();
         dropped.sort_unstable();
         dropped.dedup();
-        let q = extract::new_quantizer(self.cfg.quantizer, p.k, self.cfg.guard_fraction);
+        let q = extract::new_column_quantizer(
+            self.cfg.quantizer,
+            p.k,
+            self.cfg.guard_fraction,
+            pre.output_columns(cols),
+        );
         p.bits = q.quantize(&samples, &dropped).bits;
         p.sampled = p.bits.clone();
         let end = p.first_seq + p.len as u64;
