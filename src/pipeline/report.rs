@@ -16,6 +16,11 @@ pub struct EveReport {
     pub final_key_bit_agreement: f64,
     /// Final-key bits compared.
     pub compared_key_bits: u64,
+    /// Reconciled bits Eve fixed from the disclosed parities (her own
+    /// measurement gives the rest).
+    pub parity_determined_bits: u64,
+    /// Reconciled bits of the blocks Eve followed.
+    pub reconciled_bits: u64,
 }
 
 /// A refill carried out at the end of a run.
@@ -193,6 +198,8 @@ pub fn build(
             },
             final_key_bit_agreement: if kn > 0 { ks as f64 / kn as f64 } else { 0.5 },
             compared_key_bits: kn,
+            parity_determined_bits: out.eve.iter().map(|e| e.parity_determined_bits).sum(),
+            reconciled_bits: out.eve.iter().map(|e| e.reconciled_bits).sum(),
         }
     });
     let mut refusals: Vec<RefusalReport> = out
@@ -286,8 +293,10 @@ impl Report {
         if let Some(e) = &self.eve {
             let _ = writeln!(
                 s,
-                "  eve            {:.1}% raw-bit disagreement; {:.1}% of {} final-key bits right (50% = chance)",
+                "  eve            {:.1}% raw-bit disagreement; {} of {} reconciled bits fixed from the public parities; {:.1}% of {} final-key bits right (50% = chance)",
                 100.0 * e.bit_disagreement,
+                e.parity_determined_bits,
+                e.reconciled_bits,
                 100.0 * e.final_key_bit_agreement,
                 e.compared_key_bits
             );

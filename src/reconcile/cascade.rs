@@ -34,6 +34,9 @@
 mod alice;
 mod bob;
 mod layout;
+mod transcript;
+
+pub use transcript::CascadeTranscript;
 
 use super::{ProtocolViolation, ReconcileError, ReconcileParams, Reconciler, Role};
 

@@ -23,6 +23,7 @@ mod cascade;
 pub mod schedule;
 pub mod wire;
 
+pub use cascade::CascadeTranscript;
 pub use wire::DecodeError;
 
 /// Which party: Alice holds the reference bits; Bob corrects his towards Alice's.

@@ -1,8 +1,10 @@
 //! A passive eavesdropper: her own channel measurements plus every public
 //! frame (readable by anyone; she cannot forge them). She mirrors Bob's
 //! processing: same rows, stride, quantizer, dropped and sampled positions, and
-//! the published Toeplitz seed, so her final key is her best guess of the
-//! parties' key without solving the reconciliation parities.
+//! the published Toeplitz seed. From the Cascade messages she learns every
+//! parity Alice disclosed ([`CascadeTranscript`]) and fixes the bits those
+//! parities determine before hashing, so her final key is her best guess of
+//! the parties' key from everything public plus her own channel.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -11,6 +13,8 @@ use super::party::{clamp_preprocess, sample_positions, unpack_bits, SessionConfi
 use super::wire::Msg;
 use crate::amplify::ToeplitzHasher;
 use crate::extract::{self, FeatureBlock};
+use crate::reconcile::ReconcilerKind;
+use crate::reconcile::{CascadeTranscript, ReconcileParams};
 
 /// What Eve obtained for one block.
 #[derive(Clone, Debug, Default)]
@@ -21,6 +25,10 @@ pub struct EveBlock {
     pub raw_bits: Vec<u8>,
     /// Her guess of the final key (when the block produced one).
     pub key_bits: Option<Vec<u8>>,
+    /// Bits of the reconciled string she fixed from the disclosed parities.
+    pub parity_determined_bits: u64,
+    /// Length of the reconciled string.
+    pub reconciled_bits: u64,
 }
 
 #[derive(Default)]
@@ -36,6 +44,7 @@ struct Pending {
     drops_bob: Option<Vec<u32>>,
     bits: Vec<u8>,
     sampled: Vec<u8>,
+    transcript: Option<CascadeTranscript>,
 }
 
 /// The eavesdropper.
@@ -163,13 +172,54 @@ impl Eavesdropper {
                         .collect();
                 }
             }
+            Msg::ReconStart {
+                block,
+                qber_ppm,
+                shuffle_seed,
+                n_bits,
+                ..
+            } => {
+                if let Some(p) = self.pending.as_mut().filter(|p| p.block == block) {
+                    if self.cfg.reconciler == ReconcilerKind::Cascade
+                        && n_bits as usize == p.sampled.len()
+                    {
+                        let params = ReconcileParams {
+                            qber: f64::from(qber_ppm) / 1e6,
+                            shuffle_seed,
+                        };
+                        p.transcript = Some(CascadeTranscript::new(n_bits as usize, &params));
+                    }
+                }
+            }
+            Msg::Recon { block, payload } => {
+                if let Some(t) = self
+                    .pending
+                    .as_mut()
+                    .filter(|p| p.block == block)
+                    .and_then(|p| p.transcript.as_mut())
+                {
+                    match from {
+                        Sender::Alice => t.alice_message(&payload),
+                        Sender::Bob => t.bob_message(&payload),
+                    }
+                }
+            }
             Msg::Amplify {
                 block,
                 out_bits,
                 seed,
                 ..
             } => {
-                if let Some(p) = self.pending.take().filter(|p| p.block == block) {
+                if let Some(mut p) = self.pending.take().filter(|p| p.block == block) {
+                    let mut determined = 0;
+                    if let Some(t) = p.transcript.as_mut() {
+                        for (mine, known) in p.sampled.iter_mut().zip(t.determined_bits()) {
+                            if let Some(bit) = known {
+                                *mine = bit;
+                                determined += 1;
+                            }
+                        }
+                    }
                     let key = ToeplitzHasher::new(p.sampled.len(), out_bits as usize)
                         .ok()
                         .and_then(|mut h| {
@@ -181,6 +231,8 @@ impl Eavesdropper {
                         block,
                         raw_bits: p.bits,
                         key_bits: key,
+                        parity_determined_bits: determined,
+                        reconciled_bits: p.sampled.len() as u64,
                     });
                 }
             }
@@ -190,6 +242,7 @@ impl Eavesdropper {
                         block,
                         raw_bits: p.bits,
                         key_bits: None,
+                        ..Default::default()
                     });
                 }
             }

@@ -1166,18 +1166,20 @@ impl Party {
         let shuffle_seed = u64::from_be_bytes(os_random());
         let n_bits = b.bits.len() as u32;
         b.stats.reconciled_bits = n_bits as u64;
+        // Both sides (and any listener) plan with the value on the wire.
+        let qber_ppm = (q_hat * 1e6) as u32;
         self.send_counted(
             &mut b,
             &Msg::ReconStart {
                 block,
                 kind: kind_code(self.cfg.reconciler),
-                qber_ppm: (q_hat * 1e6) as u32,
+                qber_ppm,
                 shuffle_seed,
                 n_bits,
             },
         );
         let params = ReconcileParams {
-            qber: q_hat,
+            qber: f64::from(qber_ppm) / 1e6,
             shuffle_seed,
         };
         let r =
