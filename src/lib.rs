@@ -14,6 +14,7 @@ pub mod cli;
 pub mod extract;
 pub mod pipeline;
 pub mod reconcile;
+pub mod refill;
 pub mod session;
 
 /// Constant-time equality of two byte strings (length is not secret).

@@ -1,0 +1,9 @@
+//! Quantum-key refills carried over the air, protected by the physical-layer key.
+//!
+//! [`wrap`]: the two protections a refill can travel under (`aes-kw`, `otp`).
+
+pub mod wrap;
+
+pub use wrap::{
+    derive_kek, otp_open, otp_pad_len, otp_seal, unwrap_aes_kw, wrap_aes_kw, WrapError, WrapKind,
+};
