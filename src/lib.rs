@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod amplify;
+pub mod backup;
 pub mod capture;
 pub mod cli;
 pub mod extract;
