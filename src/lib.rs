@@ -14,6 +14,7 @@ pub mod capture;
 pub mod cli;
 pub mod extract;
 pub mod pipeline;
+pub mod pools;
 pub mod reconcile;
 pub mod refill;
 pub mod session;
