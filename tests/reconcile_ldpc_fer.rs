@@ -19,8 +19,7 @@ use qwave::reconcile::ldpc::decoder::{LayeredDecoder, KNOWN_LLR};
 use qwave::reconcile::ldpc::plan::Plan;
 use qwave::reconcile::ldpc::{llr, ALPHA, MAX_ITERATIONS};
 use qwave::reconcile::{
-    binary_entropy, new_reconciler, run_pair, ReconcileError, ReconcileParams, ReconcilerKind,
-    Role,
+    binary_entropy, new_reconciler, run_pair, ReconcileError, ReconcileParams, ReconcilerKind, Role,
 };
 use qwave::session::party::clamp_preprocess;
 use qwave::session::SessionConfig;
@@ -76,7 +75,10 @@ fn bsc_frame_error_rate_and_efficiency() {
         );
         assert_eq!(wrong, 0, "a confirmed key differed from Alice's");
         assert!(failed <= 10, "Q = {q}: {failed} of {frames} frames failed");
-        assert!(f_nohash < 1.6, "Q = {q}: efficiency {f_nohash} without the hash");
+        assert!(
+            f_nohash < 1.6,
+            "Q = {q}: efficiency {f_nohash} without the hash"
+        );
     }
 }
 
@@ -254,13 +256,21 @@ fn walk_soft_input_leakage_for_fer_1e3() {
     let quantile = |pick: fn(&(usize, usize, Option<u64>, Option<u64>)) -> Option<u64>| {
         let mut f: Vec<f64> = stats
             .iter()
-            .map(|s| pick(s).map_or(f64::INFINITY, |l| l as f64 / (s.0 as f64 * binary_entropy(q))))
+            .map(|s| {
+                pick(s).map_or(f64::INFINITY, |l| {
+                    l as f64 / (s.0 as f64 * binary_entropy(q))
+                })
+            })
             .collect();
         f.sort_by(f64::total_cmp);
         let idx = ((frames as f64) * 0.999).ceil() as usize - 1;
         let mean = f.iter().filter(|x| x.is_finite()).sum::<f64>()
             / f.iter().filter(|x| x.is_finite()).count().max(1) as f64;
-        (f[idx.min(frames - 1)], mean, f.iter().filter(|x| !x.is_finite()).count())
+        (
+            f[idx.min(frames - 1)],
+            mean,
+            f.iter().filter(|x| !x.is_finite()).count(),
+        )
     };
     let (soft_q, soft_mean, soft_fail) = quantile(|s| s.2);
     let (hard_q, hard_mean, hard_fail) = quantile(|s| s.3);
