@@ -155,6 +155,9 @@ fn blind_leak(
     }
 }
 
+/// (key bits, errors, soft-input leakage, hard-input leakage) of one frame.
+type FrameStat = (usize, usize, Option<u64>, Option<u64>);
+
 #[test]
 #[ignore = "statistical run (≈ 2 min in release); run by scripts/test"]
 fn walk_soft_input_leakage_for_fer_1e3() {
@@ -162,8 +165,7 @@ fn walk_soft_input_leakage_for_fer_1e3() {
     let cfg = SessionConfig::default();
     let per_block = 500u64;
     let mut rng = ChaCha8Rng::seed_from_u64(2027);
-    // (key bits, errors, soft leak, hard leak) per frame
-    let mut stats: Vec<(usize, usize, Option<u64>, Option<u64>)> = Vec::new();
+    let mut stats: Vec<FrameStat> = Vec::new();
     let mut sigmas = Vec::new();
     let mut seed = 0u64;
     while stats.len() < 1000 {
@@ -253,7 +255,7 @@ fn walk_soft_input_leakage_for_fer_1e3() {
     let mean_x = bits as f64 / frames as f64;
     let nh = mean_x * binary_entropy(q);
     // Leakage per frame, as efficiency relative to x·h2(Q) of all frames.
-    let quantile = |pick: fn(&(usize, usize, Option<u64>, Option<u64>)) -> Option<u64>| {
+    let quantile = |pick: fn(&FrameStat) -> Option<u64>| {
         let mut f: Vec<f64> = stats
             .iter()
             .map(|s| {
