@@ -16,10 +16,13 @@
 //! ```
 //!
 //! Implemented: [`ReconcilerKind::Cascade`] (Brassard & Salvail 1993 with the
-//! block sizes of Martinez-Mateo et al., QIC 15 (2015), arXiv:1407.3257).
+//! block sizes of Martinez-Mateo et al., QIC 15 (2015), arXiv:1407.3257) and
+//! [`ReconcilerKind::Ldpc`] (one-way syndrome decoding over the IEEE 802.11n
+//! LDPC codes with rate adaptation and blind rounds, see [`ldpc`]).
 
 mod bits;
 mod cascade;
+pub mod ldpc;
 pub mod schedule;
 pub mod wire;
 
@@ -40,13 +43,17 @@ pub enum Role {
 pub enum ReconcilerKind {
     /// Interactive Cascade (Brassard & Salvail 1993; Martinez-Mateo et al. 2015).
     Cascade,
+    /// One-way LDPC syndrome decoding with blind rate adaptation
+    /// (Martinez-Mateo, Elkouss, Martin, QIC 12 (2012)).
+    Ldpc,
 }
 
 impl ReconcilerKind {
-    /// Name as on the CLI and in the JSON report (`"cascade"`).
+    /// Name as on the CLI and in the JSON report (`"cascade"`, `"ldpc"`).
     pub fn name(self) -> &'static str {
         match self {
             ReconcilerKind::Cascade => "cascade",
+            ReconcilerKind::Ldpc => "ldpc",
         }
     }
 }
@@ -139,6 +146,14 @@ pub enum ReconcileError {
         /// Its value.
         value: u8,
     },
+    /// Soft values were given but not one per bit.
+    #[error("{soft} soft values for {bits} bits")]
+    SoftLength {
+        /// Number of bits.
+        bits: usize,
+        /// Number of soft values.
+        soft: usize,
+    },
     /// `finish` was called before the exchange was done.
     #[error("reconciliation is not finished")]
     NotDone,
@@ -186,8 +201,24 @@ pub fn new_reconciler(
     bits: Vec<u8>,
     params: &ReconcileParams,
 ) -> Box<dyn Reconciler> {
+    new_reconciler_with_soft(kind, role, bits, None, params)
+}
+
+/// As [`new_reconciler`], with Bob's soft values (one per bit, the
+/// quantizer's signed distance to the deciding edge, `extract::Quantized::soft`).
+/// LDPC turns them into log-likelihood ratios (see [`ldpc::llr`]); Cascade and
+/// Alice's side ignore them. Soft values whose count differs from the bits'
+/// make every later call report [`ReconcileError::SoftLength`] (LDPC Bob).
+pub fn new_reconciler_with_soft(
+    kind: ReconcilerKind,
+    role: Role,
+    bits: Vec<u8>,
+    soft: Option<Vec<f32>>,
+    params: &ReconcileParams,
+) -> Box<dyn Reconciler> {
     match kind {
         ReconcilerKind::Cascade => cascade::new_cascade(role, bits, params),
+        ReconcilerKind::Ldpc => ldpc::new_ldpc(role, bits, soft, params),
     }
 }
 

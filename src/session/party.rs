@@ -282,6 +282,8 @@ struct Block {
     bits: Vec<u8>,
     /// 1 where the bit at that position is a sample's first (sign) Gray bit.
     msb: Vec<u8>,
+    /// Quantizer soft value per bit (filtered like `bits`); Bob passes it to the reconciler.
+    soft: Vec<f32>,
     quantizer: Box<dyn Quantizer>,
     stats: BlockStats,
 }
@@ -291,6 +293,7 @@ impl Drop for Block {
         // Channel samples and key bits are secret material.
         self.samples.zeroize();
         self.bits.zeroize();
+        self.soft.zeroize();
         if let Some(r) = self.stats.raw.as_mut() {
             r.zeroize();
         }
@@ -359,7 +362,10 @@ pub fn unpack_bits(packed: &[u8], n: usize) -> Vec<u8> {
 }
 
 fn kind_code(k: ReconcilerKind) -> u8 {
-    k as u8 + 1
+    match k {
+        ReconcilerKind::Cascade => 1,
+        ReconcilerKind::Ldpc => 2,
+    }
 }
 
 /// Sample positions Bob reveals: `m` distinct indices of `0..n` from a public seed.
@@ -377,7 +383,7 @@ pub fn sample_positions(seed: u64, n: usize, m: usize) -> Vec<u32> {
     set.into_iter().collect()
 }
 
-fn remove_positions(bits: &[u8], sorted_positions: &[u32]) -> Vec<u8> {
+fn remove_positions<T: Copy>(bits: &[T], sorted_positions: &[u32]) -> Vec<T> {
     let mut out = Vec::with_capacity(bits.len());
     let mut p = sorted_positions.iter().peekable();
     for (i, &b) in bits.iter().enumerate() {
@@ -779,6 +785,7 @@ impl Party {
             peer_drops: None,
             bits: Vec::new(),
             msb: Vec::new(),
+            soft: Vec::new(),
             quantizer,
             stats,
         };
@@ -943,10 +950,11 @@ impl Party {
                     qber: qber_ppm as f64 / 1e6,
                     shuffle_seed,
                 };
-                let r = reconcile::new_reconciler(
+                let r = reconcile::new_reconciler_with_soft(
                     self.cfg.reconciler,
                     Role::Bob,
                     b.bits.clone(),
+                    Some(b.soft.clone()),
                     &params,
                 );
                 self.after_recon_step(b, r)?
@@ -1071,6 +1079,7 @@ impl Party {
         dropped.dedup();
         let q = b.quantizer.quantize(&b.samples, &dropped);
         b.bits = q.bits;
+        b.soft = q.soft;
         let k = q.bits_per_sample.max(1) as usize;
         b.msb = (0..b.bits.len()).map(|i| (i % k == 0) as u8).collect();
         b.stats.raw_bits = b.bits.len() as u64;
@@ -1113,6 +1122,7 @@ impl Party {
                 // counted as leakage of the bits that remain.
                 b.bits = remove_positions(&b.bits, &pos);
                 b.msb = remove_positions(&b.msb, &pos);
+                b.soft = remove_positions(&b.soft, &pos);
                 Ok(Stage::AwaitReconStart(b))
             }
         }
@@ -1143,6 +1153,7 @@ impl Party {
             .count() as u64;
         b.bits = remove_positions(&b.bits, &pos);
         b.msb = remove_positions(&b.msb, &pos);
+        b.soft = remove_positions(&b.soft, &pos);
         // Pool the sample with the previous block's exact count at the same k.
         let (mut e, mut t) = (sample_errors, pos.len() as u64);
         if let Some((pe, pn, _, _, pk)) = self.history {
@@ -1214,7 +1225,21 @@ impl Party {
         if !r.is_done() {
             return Ok(Stage::Reconciling(b, r));
         }
-        let out = r.finish()?;
+        let out = match r.finish() {
+            Ok(out) => out,
+            // Both reconcilers see a failure (LDPC: Bob's `Done{ok: false}`), so each side
+            // discards the block on its own and the session goes on with the next one.
+            Err(reconcile::ReconcileError::Failed { leaked_bits }) => {
+                b.stats.leaked_bits += leaked_bits;
+                let detail = format!(
+                    "block {}: reconciliation failed after disclosing {leaked_bits} bits; block discarded",
+                    b.plan.block
+                );
+                self.no_key(b, Reason::ReconciliationFailed, detail);
+                return Ok(Stage::Idle);
+            }
+            Err(e) => return Err(e.into()),
+        };
         b.stats.leaked_bits += out.leaked_bits;
         match self.role {
             Role::Alice => Ok(Stage::AwaitReconDone(b, Zeroizing::new(out.bits))),

@@ -1,0 +1,192 @@
+//! Frame plan and rate adaptation, computed identically by both sides from
+//! public data (string length, q̂, shared seed).
+//!
+//! The block of N bits is spread over F frames of one mother code of length
+//! n (a seeded permutation of the block, so neighbouring, correlated bits land
+//! in different frames). A frame carries x ≈ N/F key bits; its other
+//! d = n − x positions are *punctured* (p positions filled by Alice with
+//! private random bits, unknown to Bob: LLR 0) or *shortened* (s positions
+//! filled with public pseudo-random bits: LLR ±∞). Alice discloses the m
+//! syndrome bits; since the punctured bits are uniform and private, the
+//! leakage about the key is m − p (Elkouss, Martinez-Mateo, Martin,
+//! "Information reconciliation for QKD", QIC 11 (2011), arXiv:1007.1616).
+//!
+//! Rate choice: with target efficiency f₀, the leakage m − p should be
+//! f₀·x·h2(q̂), so p = m − f₀·x·h2(q̂), s = d − p. The code is the 802.11n code
+//! of the largest length that fits the block, at the smallest modulation
+//! fraction δ = d/n (≥ 5 %) for which some rate has 0 ≤ p ≤ d.
+//!
+//! Blind rounds (Martinez-Mateo, Elkouss, Martin, "Blind reconciliation",
+//! QIC 12 (2012), arXiv:1205.5729): when Bob's decoder fails on a frame,
+//! Alice reveals the values of the next `step` punctured positions (after
+//! those, key positions); every revealed value is one more leaked bit. Step:
+//! 2.5 % of x·h2(q̂) per round (at least 4 bits); a frame that still fails
+//! after revealing its punctured bits and a quarter of its key bits fails the
+//! reconciliation.
+
+use super::codes::{Length, QcCode, Rate};
+use crate::reconcile::binary_entropy;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Starting efficiency f₀ of the blind protocol.
+pub const START_EFFICIENCY: f64 = 1.05;
+/// Extra leakage per blind round, as a fraction of x·h2(q̂).
+pub const STEP_FRACTION: f64 = 0.025;
+/// Smallest q̂ used for planning (a sample with no errors still plans for some).
+const MIN_PLAN_QBER: f64 = 0.003;
+/// Domain separation of the plan's seed.
+const PLAN_SEED_TAG: u64 = 0x6c64_7063_706c_616e;
+
+/// The code list the plan can pick from; the id travels on the wire.
+pub fn code_by_id(id: u8) -> Option<QcCode> {
+    let l = *Length::ALL.get(usize::from(id / 4))?;
+    let r = *Rate::ALL.get(usize::from(id % 4))?;
+    Some(QcCode::ieee80211n(l, r))
+}
+
+/// One frame of the plan.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    /// Block positions carried by this frame's key slots, in slot order.
+    pub key: Vec<u32>,
+    /// Permutation of the n codeword positions: `[0, p)` punctured,
+    /// `[p, p + s)` shortened, `[p + s, n)` key slots.
+    pub slots: Vec<u32>,
+    /// Punctured positions.
+    pub p: usize,
+    /// Shortened positions.
+    pub s: usize,
+    /// Values revealed per blind round.
+    pub step: usize,
+    /// Most values that may be revealed in all.
+    pub max_reveal: usize,
+}
+
+impl Frame {
+    /// Codeword position of the `t`-th revealed value (punctured first, then key slots).
+    pub fn reveal_slot(&self, t: usize) -> Option<usize> {
+        if t < self.p {
+            Some(self.slots[t] as usize)
+        } else {
+            self.slots
+                .get(self.p + self.s + (t - self.p))
+                .map(|&v| v as usize)
+        }
+    }
+
+    /// Codeword positions of the key slots (parallel to [`Frame::key`]).
+    pub fn key_slots(&self) -> &[u32] {
+        &self.slots[self.p + self.s..]
+    }
+
+    /// Codeword positions of the shortened slots.
+    pub fn shortened_slots(&self) -> &[u32] {
+        &self.slots[self.p..self.p + self.s]
+    }
+
+    /// Codeword positions of the punctured slots.
+    pub fn punctured_slots(&self) -> &[u32] {
+        &self.slots[..self.p]
+    }
+}
+
+/// The whole plan of one reconciliation.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Wire id of the mother code (see [`code_by_id`]).
+    pub code_id: u8,
+    /// The mother code.
+    pub code: QcCode,
+    /// Frames, in order.
+    pub frames: Vec<Frame>,
+}
+
+impl Plan {
+    /// Plans the reconciliation of `n_bits` bits at disagreement `qber` with the public `seed`.
+    pub fn new(n_bits: usize, qber: f64, seed: u64) -> Plan {
+        let q = if qber.is_nan() {
+            0.5
+        } else {
+            qber.clamp(MIN_PLAN_QBER, 0.5)
+        };
+        let h = binary_entropy(q);
+        let len_idx = match n_bits {
+            b if b >= 1944 * 7 / 10 => 2,
+            b if b >= 1296 * 7 / 10 => 1,
+            _ => 0,
+        };
+        let n = Length::ALL[len_idx].bits();
+        // Smallest δ with a rate whose puncturing count fits in [0, d].
+        let mut choice = None;
+        'outer: for pct in 5..=30 {
+            let d = n * pct / 100;
+            let x = (n - d) as f64;
+            for (ri, r) in Rate::ALL.iter().enumerate().rev() {
+                let (a, b) = r.fraction();
+                let m = n - n * a / b;
+                let p = m as f64 - START_EFFICIENCY * x * h;
+                if p >= 0.0 && p <= d as f64 {
+                    choice = Some((d, ri));
+                    break 'outer;
+                }
+            }
+        }
+        // Nothing fits (q̂ very high): the lowest rate, most modulation.
+        let (d_min, ri) = choice.unwrap_or((n * 30 / 100, 0));
+        let code_id = (len_idx * 4 + ri) as u8;
+        let code = QcCode::ieee80211n(Length::ALL[len_idx], Rate::ALL[ri]);
+        let m = code.m();
+        let x_nom = n - d_min;
+        let frames_n = n_bits.div_ceil(x_nom);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ PLAN_SEED_TAG);
+        let mut order: Vec<u32> = (0..n_bits as u32).collect();
+        order.shuffle(&mut rng);
+        let mut frames = Vec::with_capacity(frames_n);
+        let mut start = 0;
+        for j in 0..frames_n {
+            let end = n_bits * (j + 1) / frames_n;
+            let x = end - start;
+            let d = n - x;
+            let xh = x as f64 * h;
+            let p = (m as f64 - START_EFFICIENCY * xh)
+                .round()
+                .clamp(0.0, d as f64) as usize;
+            let mut slots: Vec<u32> = (0..n as u32).collect();
+            let mut frng = ChaCha8Rng::seed_from_u64(seed ^ PLAN_SEED_TAG);
+            frng.set_stream(1 + j as u64);
+            slots.shuffle(&mut frng);
+            frames.push(Frame {
+                key: order[start..end].to_vec(),
+                slots,
+                p,
+                s: d - p,
+                step: ((STEP_FRACTION * xh).ceil() as usize).max(4),
+                max_reveal: p + x / 4,
+            });
+            start = end;
+        }
+        Plan {
+            code_id,
+            code,
+            frames,
+        }
+    }
+
+    /// Public pseudo-random values of frame `j`'s shortened slots (parallel to
+    /// [`Frame::shortened_slots`]).
+    pub fn shortened_values(&self, seed: u64, j: usize) -> Vec<u8> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ PLAN_SEED_TAG ^ 0x5348_4f52_5400_0000);
+        rng.set_stream(1 + j as u64);
+        (0..self.frames[j].s)
+            .map(|_| rng.random::<bool>() as u8)
+            .collect()
+    }
+
+    /// Leakage of the syndromes: Σ (m − p) over frames.
+    pub fn syndrome_leak(&self) -> u64 {
+        let m = self.code.m();
+        self.frames.iter().map(|f| (m - f.p.min(m)) as u64).sum()
+    }
+}

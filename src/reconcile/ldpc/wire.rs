@@ -1,0 +1,219 @@
+//! LDPC reconciliation wire messages and their codec.
+//!
+//! Layout (integers LEB128 varints, bit lists as a varint count then
+//! ⌈count/8⌉ bytes, LSB first, zero padding):
+//!
+//! | message | bytes |
+//! |---|---|
+//! | `Syndromes` | `0x21`, n, code id (1 byte), hash (4 bytes), bit list |
+//! | `Status`    | `0x22`, bit list (one bit per frame, 1 = still failing) |
+//! | `Reveal`    | `0x23`, bit list (revealed values, frame by frame) |
+//! | `Done`      | `0x24`, 0 (failed) or 1 (confirmed) |
+//!
+//! The decoder checks every count against the bytes left before allocating,
+//! never panics, and rejects trailing bytes (cf. quinn's `Codec`).
+
+use crate::reconcile::DecodeError;
+
+const TAG_SYNDROMES: u8 = 0x21;
+const TAG_STATUS: u8 = 0x22;
+const TAG_REVEAL: u8 = 0x23;
+const TAG_DONE: u8 = 0x24;
+
+/// One LDPC reconciliation message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// Alice → Bob, first: block length, mother code, confirmation hash of
+    /// her block and the syndromes of all frames (m bits each, frame order).
+    Syndromes {
+        /// Alice's block length in bits.
+        n: u64,
+        /// Mother code id (see `plan::code_by_id`).
+        code: u8,
+        /// Confirmation hash of Alice's block (32 bits).
+        hash: [u8; 4],
+        /// Syndrome bits, one byte 0/1 each.
+        syndromes: Vec<u8>,
+    },
+    /// Bob → Alice: which frames still fail (one byte 0/1 per frame).
+    Status {
+        /// 1 for each frame that did not decode.
+        failing: Vec<u8>,
+    },
+    /// Alice → Bob: the next revealed values of every failing frame.
+    Reveal {
+        /// Values, one byte 0/1 each.
+        values: Vec<u8>,
+    },
+    /// Bob → Alice: finished; `ok` if every frame decoded and the hash matched.
+    Done {
+        /// Success.
+        ok: bool,
+    },
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_bits(out: &mut Vec<u8>, bits: &[u8]) {
+    put_varint(out, bits.len() as u64);
+    for chunk in bits.chunks(8) {
+        out.push(
+            chunk
+                .iter()
+                .enumerate()
+                .fold(0u8, |b, (i, &x)| b | ((x & 1) << i)),
+        );
+    }
+}
+
+impl Message {
+    /// Appends the encoding of `self` to `out` (bit values are taken mod 2).
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        match self {
+            Message::Syndromes {
+                n,
+                code,
+                hash,
+                syndromes,
+            } => {
+                out.push(TAG_SYNDROMES);
+                put_varint(out, *n);
+                out.push(*code);
+                out.extend_from_slice(hash);
+                put_bits(out, syndromes);
+            }
+            Message::Status { failing } => {
+                out.push(TAG_STATUS);
+                put_bits(out, failing);
+            }
+            Message::Reveal { values } => {
+                out.push(TAG_REVEAL);
+                put_bits(out, values);
+            }
+            Message::Done { ok } => {
+                out.push(TAG_DONE);
+                out.push(u8::from(*ok));
+            }
+        }
+    }
+
+    /// The encoding of `self`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        self.encode_into(&mut v);
+        v
+    }
+
+    /// Decodes one whole message.
+    ///
+    /// # Errors
+    /// A [`DecodeError`] naming the first problem; never panics.
+    pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
+        let mut r = Reader { b: bytes };
+        let m = match r.byte()? {
+            TAG_SYNDROMES => {
+                let n = r.varint()?;
+                let code = r.byte()?;
+                let hash = [r.byte()?, r.byte()?, r.byte()?, r.byte()?];
+                Message::Syndromes {
+                    n,
+                    code,
+                    hash,
+                    syndromes: r.bits()?,
+                }
+            }
+            TAG_STATUS => Message::Status { failing: r.bits()? },
+            TAG_REVEAL => Message::Reveal { values: r.bits()? },
+            TAG_DONE => match r.byte()? {
+                0 => Message::Done { ok: false },
+                1 => Message::Done { ok: true },
+                _ => return Err(DecodeError::ValueOutOfRange),
+            },
+            t => return Err(DecodeError::UnknownTag(t)),
+        };
+        if !r.b.is_empty() {
+            return Err(DecodeError::TrailingBytes);
+        }
+        Ok(m)
+    }
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+}
+
+impl Reader<'_> {
+    fn byte(&mut self) -> Result<u8, DecodeError> {
+        let (&x, rest) = self.b.split_first().ok_or(DecodeError::UnexpectedEnd)?;
+        self.b = rest;
+        Ok(x)
+    }
+
+    fn varint(&mut self) -> Result<u64, DecodeError> {
+        let mut v = 0u64;
+        for i in 0..10 {
+            let x = self.byte()?;
+            let part = u64::from(x & 0x7f);
+            if i == 9 && part > 1 {
+                return Err(DecodeError::VarintOverflow);
+            }
+            v |= part << (7 * i);
+            if x & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(DecodeError::VarintOverflow)
+    }
+
+    fn bits(&mut self) -> Result<Vec<u8>, DecodeError> {
+        let c = self.varint()?;
+        if c > (self.b.len() as u64).saturating_mul(8) {
+            return Err(DecodeError::CountTooLarge);
+        }
+        let c = c as usize;
+        let nbytes = c.div_ceil(8);
+        let (bytes, rest) = self.b.split_at(nbytes);
+        self.b = rest;
+        if c % 8 != 0 && bytes[nbytes - 1] >> (c % 8) != 0 {
+            return Err(DecodeError::NonZeroPadding);
+        }
+        Ok((0..c).map(|i| (bytes[i / 8] >> (i % 8)) & 1).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_input() {
+        assert_eq!(Message::decode(&[]), Err(DecodeError::UnexpectedEnd));
+        assert_eq!(Message::decode(&[0x99]), Err(DecodeError::UnknownTag(0x99)));
+        assert_eq!(
+            Message::decode(&[TAG_DONE, 2]),
+            Err(DecodeError::ValueOutOfRange)
+        );
+        assert_eq!(
+            Message::decode(&[TAG_STATUS, 0xff, 0x01]),
+            Err(DecodeError::CountTooLarge)
+        );
+        assert_eq!(
+            Message::decode(&[TAG_REVEAL, 3, 0b1000]),
+            Err(DecodeError::NonZeroPadding)
+        );
+        assert_eq!(
+            Message::decode(&[TAG_DONE, 1, 0]),
+            Err(DecodeError::TrailingBytes)
+        );
+        assert_eq!(
+            Message::decode(&[TAG_SYNDROMES, 5, 0, 1, 2]),
+            Err(DecodeError::UnexpectedEnd)
+        );
+    }
+}

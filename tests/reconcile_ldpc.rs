@@ -1,0 +1,354 @@
+//! LDPC reconciliation: the IEEE 802.11n matrices, the encoder, a worked
+//! decoder example, the wire codec (property round trip, hostile input), and
+//! both state machines over binary symmetric and Gaussian soft channels.
+
+use proptest::prelude::*;
+use qwave::reconcile::ldpc::codes::{Length, QcCode, Rate};
+use qwave::reconcile::ldpc::decoder::LayeredDecoder;
+use qwave::reconcile::ldpc::llr;
+use qwave::reconcile::ldpc::wire::Message;
+use qwave::reconcile::{
+    binary_entropy, new_reconciler, new_reconciler_with_soft, run_pair, ReconcileError,
+    ReconcileParams, ReconcilerKind, Role,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+
+fn random_bits(n: usize, rng: &mut ChaCha8Rng) -> Vec<u8> {
+    (0..n).map(|_| rng.random::<bool>() as u8).collect()
+}
+
+fn bsc(bits: &[u8], q: f64, rng: &mut ChaCha8Rng) -> Vec<u8> {
+    bits.iter()
+        .map(|&b| b ^ (rng.random::<f64>() < q) as u8)
+        .collect()
+}
+
+#[test]
+fn every_80211n_matrix_has_the_right_size_rate_and_degrees() {
+    for l in Length::ALL {
+        for r in Rate::ALL {
+            let c = QcCode::ieee80211n(l, r);
+            let (a, b) = r.fraction();
+            assert_eq!(c.n(), l.bits(), "{}", c.name());
+            assert_eq!(c.z(), l.z());
+            assert_eq!(c.block_cols(), 24);
+            assert_eq!(c.k() * b, c.n() * a, "{}: rate", c.name());
+            assert_eq!(c.m(), c.n() - c.n() * a / b);
+            // Every block column is used; no block row repeats a column.
+            let mut used = [false; 24];
+            for i in 0..c.block_rows() {
+                let cols: Vec<usize> = c
+                    .row(i)
+                    .map(|(j, s)| {
+                        assert!(s < c.z());
+                        j
+                    })
+                    .collect();
+                let mut d = cols.clone();
+                d.dedup();
+                assert_eq!(d.len(), cols.len());
+                for j in cols {
+                    used[j] = true;
+                }
+            }
+            assert!(used.iter().all(|&u| u), "{}", c.name());
+        }
+    }
+    // Edge counts of the rate-1/2 base matrices as tabulated in Annex F
+    // (88 nonzero entries for n = 648, 86 for n = 1944).
+    assert_eq!(QcCode::ieee80211n(Length::N648, Rate::R12).edges(), 88 * 27);
+    assert_eq!(
+        QcCode::ieee80211n(Length::N1944, Rate::R12).edges(),
+        86 * 81
+    );
+}
+
+#[test]
+fn encoding_satisfies_all_parity_checks() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    for l in Length::ALL {
+        for r in Rate::ALL {
+            let c = QcCode::ieee80211n(l, r);
+            for _ in 0..5 {
+                let info = random_bits(c.k(), &mut rng);
+                let w = c.encode(&info).expect("802.11n codes are dual-diagonal");
+                assert_eq!(&w[..c.k()], &info[..], "systematic");
+                assert!(c.is_codeword(&w), "{}", c.name());
+                // A single flipped bit breaks at least one check.
+                let mut bad = w.clone();
+                let i = rng.random_range(0..c.n());
+                bad[i] ^= 1;
+                assert!(!c.is_codeword(&bad));
+            }
+        }
+    }
+}
+
+/// Worked example: the (7,4) Hamming code as a QC code with Z = 1,
+/// H = [1 1 0 1 1 0 0; 1 0 1 1 0 1 0; 0 1 1 1 0 0 1].
+fn hamming() -> QcCode {
+    let rows = vec![
+        vec![(0, 0), (1, 0), (3, 0), (4, 0)],
+        vec![(0, 0), (2, 0), (3, 0), (5, 0)],
+        vec![(1, 0), (2, 0), (3, 0), (6, 0)],
+    ];
+    QcCode::from_rows("Hamming(7,4)", 1, 7, &rows).expect("valid")
+}
+
+#[test]
+fn worked_example_hamming_7_4() {
+    let c = hamming();
+    // Alice holds x = 1011010; its syndrome H·x = (1+0+1+0, 1+1+1+1, 0+1+1+0) = 100 + ... computed:
+    let x = [1u8, 0, 1, 1, 0, 1, 0];
+    let mut s = [0u8; 3];
+    c.syndrome(&x, &mut s).expect("sizes");
+    // Row 0: x0+x1+x3+x4 = 1+0+1+0 = 0; row 1: x0+x2+x3+x5 = 1+1+1+1 = 0;
+    // row 2: x1+x2+x3+x6 = 0+1+1+0 = 0 → x is a codeword.
+    assert_eq!(s, [0, 0, 0]);
+    // Bob sees x with bit 2 flipped, reliable elsewhere except a weak bit 2:
+    // LLRs +4 for a 0, −4 for a 1, and +1 (weakly "0") at the flipped bit.
+    let y = [1u8, 0, 0, 1, 0, 1, 0];
+    let mut l: Vec<f32> = y.iter().map(|&b| if b == 0 { 4.0 } else { -4.0 }).collect();
+    l[2] = 1.0;
+    let mut dec = LayeredDecoder::new(c.clone(), 1.0);
+    let mut out = [0u8; 7];
+    let st = dec.decode(&l, &s, 10, &mut out).expect("sizes");
+    // Layer 0 leaves bit 2 alone (not in row 0); layer 1: the other three
+    // inputs of row 1 are −4, −4, −4 (bits 0, 3, 5 are 1) → parity of signs
+    // odd, message to bit 2 = −min(4, 4, 4) = −4; posterior 1 − 4 = −3 → bit 1.
+    assert!(st.converged);
+    assert_eq!(st.iterations, 1);
+    assert_eq!(out, x);
+    // Syndrome decoding of a non-codeword: flip x's bit 6 → syndrome 001.
+    let x2 = [1u8, 0, 1, 1, 0, 1, 1];
+    c.syndrome(&x2, &mut s).expect("sizes");
+    assert_eq!(s, [0, 0, 1]);
+    let mut l2: Vec<f32> = x2
+        .iter()
+        .map(|&b| if b == 0 { 4.0 } else { -4.0 })
+        .collect();
+    l2[3] = 0.5; // Bob's bit 3 is wrong (0 instead of 1) but unreliable
+    let st = dec.decode(&l2, &s, 10, &mut out).expect("sizes");
+    assert!(st.converged);
+    assert_eq!(out, x2);
+    // Wrong lengths are typed errors.
+    assert!(dec.decode(&l2[..6], &s, 10, &mut out).is_err());
+}
+
+#[test]
+fn decoder_corrects_bsc_noise_on_the_1944_half_rate_code() {
+    let c = QcCode::ieee80211n(Length::N1944, Rate::R12);
+    let mut dec = LayeredDecoder::new(c.clone(), 0.75);
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let q = 0.05;
+    let mut ok = 0;
+    for _ in 0..20 {
+        let x = random_bits(c.n(), &mut rng);
+        let mut s = vec![0u8; c.m()];
+        c.syndrome(&x, &mut s).expect("sizes");
+        let y = bsc(&x, q, &mut rng);
+        let mut l = Vec::new();
+        llr::hard_llrs(&y, q, &mut l);
+        let mut out = vec![0u8; c.n()];
+        let st = dec.decode(&l, &s, 50, &mut out).expect("sizes");
+        if st.converged {
+            assert_eq!(out, x, "converged to the wrong word");
+            ok += 1;
+        }
+    }
+    // Rate 1/2 at Q = 5 % (capacity 0.71) is far inside the waterfall.
+    assert_eq!(ok, 20);
+}
+
+fn params(q: f64, seed: u64) -> ReconcileParams {
+    ReconcileParams {
+        qber: q,
+        shuffle_seed: seed,
+    }
+}
+
+#[test]
+fn bsc_reconciliation_confirms_equal_keys() {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    for (q, n) in [
+        (0.02, 6000),
+        (0.05, 5000),
+        (0.10, 4000),
+        (0.05, 700),
+        (0.03, 300),
+    ] {
+        let a = random_bits(n, &mut rng);
+        let b = bsc(&a, q, &mut rng);
+        let p = params(q, 77);
+        let (oa, ob) = run_pair(
+            new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.clone(), &p),
+            new_reconciler(ReconcilerKind::Ldpc, Role::Bob, b, &p),
+        )
+        .expect("reconciles");
+        assert_eq!(oa.bits, a);
+        assert_eq!(ob.bits, a);
+        assert_eq!(oa.leaked_bits, ob.leaked_bits);
+        assert_eq!(oa.messages, ob.messages);
+        let f = ob.leaked_bits as f64 / (n as f64 * binary_entropy(q));
+        // Short blocks pay for the 32-bit hash and a short mother code.
+        let limit = if n >= 4000 { 1.6 } else { 3.5 };
+        assert!(f > 1.0 && f < limit, "Q={q} n={n}: efficiency {f}");
+    }
+}
+
+#[test]
+fn empty_block_is_trivially_reconciled() {
+    let p = params(0.05, 1);
+    let (oa, ob) = run_pair(
+        new_reconciler(ReconcilerKind::Ldpc, Role::Alice, Vec::new(), &p),
+        new_reconciler(ReconcilerKind::Ldpc, Role::Bob, Vec::new(), &p),
+    )
+    .expect("trivial");
+    assert!(oa.bits.is_empty() && ob.bits.is_empty());
+    assert_eq!(ob.leaked_bits, 32);
+}
+
+/// Gaussian pair: Alice x, Bob x + e; one bit per sample (sign), soft = Bob's value.
+fn gaussian_pair(n: usize, noise: f64, rng: &mut ChaCha8Rng) -> (Vec<u8>, Vec<u8>, Vec<f32>) {
+    let g = Normal::new(0.0, 1.0).expect("valid");
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    let mut soft = Vec::new();
+    for _ in 0..n {
+        let x: f64 = g.sample(rng);
+        let y = x + noise * g.sample(rng);
+        a.push((x > 0.0) as u8);
+        b.push((y > 0.0) as u8);
+        soft.push(y as f32);
+    }
+    (a, b, soft)
+}
+
+#[test]
+fn soft_input_leaks_less_than_hard_input() {
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let (mut soft_leak, mut hard_leak) = (0u64, 0u64);
+    for trial in 0..3 {
+        let (a, b, soft) = gaussian_pair(5000, 0.25, &mut rng);
+        let q = a.iter().zip(&b).filter(|(x, y)| x != y).count() as f64 / a.len() as f64;
+        let p = params(q, trial);
+        let (_, ob) = run_pair(
+            new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.clone(), &p),
+            new_reconciler_with_soft(ReconcilerKind::Ldpc, Role::Bob, b.clone(), Some(soft), &p),
+        )
+        .expect("soft reconciles");
+        assert_eq!(ob.bits, a);
+        soft_leak += ob.leaked_bits;
+        let (_, oh) = run_pair(
+            new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.clone(), &p),
+            new_reconciler(ReconcilerKind::Ldpc, Role::Bob, b, &p),
+        )
+        .expect("hard reconciles");
+        assert_eq!(oh.bits, a);
+        hard_leak += oh.leaked_bits;
+    }
+    assert!(
+        soft_leak < hard_leak,
+        "soft {soft_leak} vs hard {hard_leak}"
+    );
+}
+
+#[test]
+fn bad_input_and_hostile_messages_give_typed_errors() {
+    let p = params(0.05, 3);
+    let mut bad = vec![0u8; 100];
+    bad[7] = 2;
+    let mut a = new_reconciler(ReconcilerKind::Ldpc, Role::Alice, bad, &p);
+    assert!(matches!(
+        a.handle_message(&[0x24, 1]),
+        Err(ReconcileError::InvalidBit { index: 7, value: 2 })
+    ));
+    let mut b = new_reconciler_with_soft(
+        ReconcilerKind::Ldpc,
+        Role::Bob,
+        vec![0; 10],
+        Some(vec![0.5; 9]),
+        &p,
+    );
+    assert!(matches!(
+        b.handle_message(&[0x24, 1]),
+        Err(ReconcileError::SoftLength { bits: 10, soft: 9 })
+    ));
+    // Length mismatch between Alice and Bob.
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let bits = random_bits(1000, &mut rng);
+    let mut alice = new_reconciler(ReconcilerKind::Ldpc, Role::Alice, bits.clone(), &p);
+    let mut bob = new_reconciler(ReconcilerKind::Ldpc, Role::Bob, bits[..999].to_vec(), &p);
+    let first = alice.poll_message().expect("syndromes");
+    assert!(matches!(
+        bob.handle_message(&first),
+        Err(ReconcileError::LengthMismatch { .. })
+    ));
+    // Garbage and out-of-order messages never panic.
+    let mut bob = new_reconciler(ReconcilerKind::Ldpc, Role::Bob, bits.clone(), &p);
+    // (1000 bits make one frame, so a two-frame status is malformed.)
+    for junk in [
+        &[][..],
+        &[0x22, 2, 3],
+        &[0x23, 0],
+        &[0x21, 0xff],
+        &[0x22, 1, 0],
+    ] {
+        assert!(bob.handle_message(junk).is_err());
+        assert!(alice.handle_message(junk).is_err());
+    }
+    assert!(matches!(bob.finish(), Err(ReconcileError::NotDone)));
+}
+
+#[test]
+fn decoding_failure_is_reported_as_failed_with_leakage() {
+    // Q far above what the plan expects: reveal budget runs out, both sides fail.
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let a = random_bits(2000, &mut rng);
+    let b = bsc(&a, 0.2, &mut rng);
+    let p = params(0.01, 5);
+    let r = run_pair(
+        new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a, &p),
+        new_reconciler(ReconcilerKind::Ldpc, Role::Bob, b, &p),
+    );
+    match r {
+        Err(ReconcileError::Failed { leaked_bits }) => assert!(leaked_bits > 32),
+        other => panic!("expected Failed, got {other:?}"),
+    }
+}
+
+fn arb_bits() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(0u8..2, 0..300)
+}
+
+fn arb_message() -> impl Strategy<Value = Message> {
+    prop_oneof![
+        (any::<u64>(), any::<u8>(), any::<[u8; 4]>(), arb_bits()).prop_map(
+            |(n, code, hash, syndromes)| Message::Syndromes {
+                n,
+                code,
+                hash,
+                syndromes
+            }
+        ),
+        arb_bits().prop_map(|failing| Message::Status { failing }),
+        arb_bits().prop_map(|values| Message::Reveal { values }),
+        any::<bool>().prop_map(|ok| Message::Done { ok }),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn wire_round_trip(m in arb_message()) {
+        prop_assert_eq!(Message::decode(&m.encode()), Ok(m));
+    }
+
+    #[test]
+    fn wire_decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+        if let Ok(m) = Message::decode(&bytes) {
+            prop_assert_eq!(m.encode(), bytes);
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! Slow statistical runs of the LDPC reconciler (`#[ignore]`, run in release
+//! by `scripts/test`); they print their numbers.
+//!
+//! * Binary symmetric channel, Q = 2, 5, 10 %: 1000 single-frame
+//!   reconciliations (n = 1944 mother code) per point through the full
+//!   protocol (rate adaptation, blind rounds, hash); frame error rate and
+//!   efficiency f = leaked / (N·h2(Q)).
+//! * Soft input on the simulated `walk` scenario (2-bit Gray quantization,
+//!   DCT features as in the session): for ≥ 1000 frames, the blind protocol
+//!   is replayed frame by frame to find the leakage at which each frame
+//!   decodes; the leakage that ≥ 99.9 % of frames need (FER ≤ 1e−3 at that
+//!   fixed leakage) is printed next to n·h2(Q) for the same bits, for soft
+//!   and for hard-decision LLRs.
+
+use num_complex::Complex32;
+use qwave::extract::{self, FeatureBlock, Quantizer};
+use qwave::pipeline::sounding::amplitude_features;
+use qwave::reconcile::ldpc::decoder::{LayeredDecoder, KNOWN_LLR};
+use qwave::reconcile::ldpc::plan::Plan;
+use qwave::reconcile::ldpc::{llr, ALPHA, MAX_ITERATIONS};
+use qwave::reconcile::{
+    binary_entropy, new_reconciler, run_pair, ReconcileError, ReconcileParams, ReconcilerKind, Role,
+};
+use qwave::session::party::clamp_preprocess;
+use qwave::session::SessionConfig;
+use qwave_dsp::channel::{ChannelSim, Node, Scenario};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+
+#[test]
+#[ignore = "statistical run (≈ 1 min in release); run by scripts/test"]
+fn bsc_frame_error_rate_and_efficiency() {
+    // 1360 bits make exactly one frame of the n = 1944 mother code.
+    let n = 1360;
+    let frames = 1000;
+    for q in [0.02, 0.05, 0.10] {
+        let mut rng = ChaCha8Rng::seed_from_u64((q * 1e4) as u64);
+        let (mut failed, mut wrong, mut leaked, mut msgs) = (0u32, 0u32, 0u64, 0u64);
+        for i in 0..frames {
+            let a: Vec<u8> = (0..n).map(|_| rng.random::<bool>() as u8).collect();
+            let b: Vec<u8> = a
+                .iter()
+                .map(|&x| x ^ (rng.random::<f64>() < q) as u8)
+                .collect();
+            let p = ReconcileParams {
+                qber: q,
+                shuffle_seed: i,
+            };
+            match run_pair(
+                new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.clone(), &p),
+                new_reconciler(ReconcilerKind::Ldpc, Role::Bob, b, &p),
+            ) {
+                Ok((_, ob)) => {
+                    wrong += u32::from(ob.bits != a);
+                    leaked += ob.leaked_bits;
+                    msgs += u64::from(ob.messages);
+                }
+                Err(ReconcileError::Failed { leaked_bits }) => {
+                    failed += 1;
+                    leaked += leaked_bits;
+                }
+                Err(e) => panic!("protocol error {e}"),
+            }
+        }
+        let h = binary_entropy(q);
+        let f = leaked as f64 / (frames as f64 * n as f64 * h);
+        let f_nohash = (leaked - 32 * frames) as f64 / (frames as f64 * n as f64 * h);
+        println!(
+            "ldpc BSC Q = {:>4.1} %: {frames} frames of {n} bits, FER = {:.4} ({failed} failed), \
+             f = {f:.3} ({f_nohash:.3} without the 32-bit hash), {:.1} messages/frame",
+            q * 100.0,
+            f64::from(failed) / f64::from(frames as u32),
+            msgs as f64 / frames as f64
+        );
+        assert_eq!(wrong, 0, "a confirmed key differed from Alice's");
+        assert!(failed <= 10, "Q = {q}: {failed} of {frames} frames failed");
+        assert!(
+            f_nohash < 1.6,
+            "Q = {q}: efficiency {f_nohash} without the hash"
+        );
+    }
+}
+
+/// Alice's and Bob's feature rows from the simulator plus estimation noise
+/// (as in tests/session_pair.rs).
+fn rows(scenario: &Scenario, exchanges: u64, seed: u64) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let sim = ChannelSim::new(scenario, seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
+    let sigma = (10f64.powf(-scenario.snr_db / 10.0) / 2.0).sqrt() as f32;
+    let n = Normal::new(0.0f32, sigma).expect("valid");
+    let mut noisy = |h: [Complex32; 52]| {
+        let mut a = h;
+        for x in &mut a {
+            *x += Complex32::new(n.sample(&mut rng), n.sample(&mut rng));
+        }
+        amplitude_features(&a)
+    };
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for k in 0..exchanges {
+        let t = k as f64 / scenario.exchange_rate_hz;
+        b.push(noisy(sim.measured_response(Node::Alice, Node::Bob, t)));
+        a.push(noisy(sim.measured_response(
+            Node::Bob,
+            Node::Alice,
+            t + scenario.tdd_gap_s,
+        )));
+    }
+    (a, b)
+}
+
+fn block(rows: &[Vec<f32>]) -> FeatureBlock {
+    FeatureBlock {
+        rows: rows.len(),
+        cols: rows[0].len(),
+        data: rows.iter().flatten().map(|&x| f64::from(x)).collect(),
+    }
+}
+
+/// Replays the blind protocol on one frame; returns the leakage (m − p +
+/// revealed) at which Bob decodes Alice's word, or `None` if it never does.
+fn blind_leak(
+    dec: &mut LayeredDecoder,
+    plan: &Plan,
+    j: usize,
+    alice_word: &[u8],
+    mut frame_llr: Vec<f32>,
+) -> Option<u64> {
+    let code = dec.code().clone();
+    let fr = &plan.frames[j];
+    let mut syn = vec![0u8; code.m()];
+    code.syndrome(alice_word, &mut syn).ok()?;
+    let mut out = vec![0u8; code.n()];
+    let mut revealed = 0;
+    loop {
+        let st = dec
+            .decode(&frame_llr, &syn, MAX_ITERATIONS, &mut out)
+            .ok()?;
+        if st.converged && out == alice_word {
+            return Some((code.m() - fr.p) as u64 + revealed as u64);
+        }
+        if revealed >= fr.max_reveal {
+            return None;
+        }
+        let t1 = (revealed + fr.step).min(fr.max_reveal);
+        for t in revealed..t1 {
+            let slot = fr.reveal_slot(t)?;
+            frame_llr[slot] = if alice_word[slot] == 0 {
+                KNOWN_LLR
+            } else {
+                -KNOWN_LLR
+            };
+        }
+        revealed = t1;
+    }
+}
+
+/// (key bits, errors, soft-input leakage, hard-input leakage) of one frame.
+type FrameStat = (usize, usize, Option<u64>, Option<u64>);
+
+#[test]
+#[ignore = "statistical run (≈ 2 min in release); run by scripts/test"]
+fn walk_soft_input_leakage_for_fer_1e3() {
+    let scenario = Scenario::walk();
+    let cfg = SessionConfig::default();
+    let per_block = 500u64;
+    let mut rng = ChaCha8Rng::seed_from_u64(2027);
+    let mut stats: Vec<FrameStat> = Vec::new();
+    let mut sigmas = Vec::new();
+    let mut seed = 0u64;
+    while stats.len() < 1000 {
+        seed += 1;
+        let (ra, rb) = rows(&scenario, per_block, seed);
+        let (fa, fb) = (block(&ra), block(&rb));
+        let pre = clamp_preprocess(&cfg.preprocess, fa.cols);
+        let stride = extract::stride_for(&fa, &pre).unwrap_or(1).max(1);
+        let (Ok(sa), Ok(sb)) = (
+            extract::preprocess(&fa, &pre, stride),
+            extract::preprocess(&fb, &pre, stride),
+        ) else {
+            continue;
+        };
+        let quant = extract::EquiprobableQuantizer::new(2);
+        let (qa, qb) = (quant.quantize(&sa, &[]), quant.quantize(&sb, &[]));
+        if qa.bits.len() != qb.bits.len() || qa.bits.len() < 2000 {
+            continue;
+        }
+        // Public sample: 5 % of the positions are compared and discarded.
+        let n_all = qa.bits.len();
+        let sample: Vec<bool> = (0..n_all).map(|_| rng.random::<f64>() < 0.05).collect();
+        let sampled = sample.iter().filter(|&&s| s).count().max(1);
+        let errs = (0..n_all)
+            .filter(|&i| sample[i] && qa.bits[i] != qb.bits[i])
+            .count();
+        let q_hat = (errs as f64 / sampled as f64).max(0.5 / sampled as f64);
+        let keep = |v: &[u8]| -> Vec<u8> {
+            v.iter()
+                .zip(&sample)
+                .filter(|(_, &s)| !s)
+                .map(|(&x, _)| x)
+                .collect()
+        };
+        let a = keep(&qa.bits);
+        let b = keep(&qb.bits);
+        let soft: Vec<f32> = qb
+            .soft
+            .iter()
+            .zip(&sample)
+            .filter(|(_, &s)| !s)
+            .map(|(&x, _)| x)
+            .collect();
+        let n = a.len();
+        let plan = Plan::new(n, q_hat, seed);
+        let mut soft_llr = Vec::new();
+        if let Some(s) = llr::channel_llrs(&b, Some(&soft), q_hat, &mut soft_llr) {
+            sigmas.push(s);
+        }
+        let mut hard_llr = Vec::new();
+        llr::hard_llrs(&b, q_hat, &mut hard_llr);
+        let code = plan.code.clone();
+        let mut dec = LayeredDecoder::new(code.clone(), ALPHA);
+        for (j, fr) in plan.frames.iter().enumerate() {
+            let mut word = vec![0u8; code.n()];
+            let mut l_soft = vec![0f32; code.n()];
+            let mut l_hard = vec![0f32; code.n()];
+            for (&slot, &pos) in fr.key_slots().iter().zip(&fr.key) {
+                word[slot as usize] = a[pos as usize];
+                l_soft[slot as usize] = soft_llr[pos as usize];
+                l_hard[slot as usize] = hard_llr[pos as usize];
+            }
+            let short = plan.shortened_values(seed, j);
+            for (&slot, &v) in fr.shortened_slots().iter().zip(&short) {
+                word[slot as usize] = v;
+                let l = if v == 0 { KNOWN_LLR } else { -KNOWN_LLR };
+                l_soft[slot as usize] = l;
+                l_hard[slot as usize] = l;
+            }
+            for &slot in fr.punctured_slots() {
+                word[slot as usize] = rng.random::<bool>() as u8;
+            }
+            let errors = fr
+                .key
+                .iter()
+                .filter(|&&p| a[p as usize] != b[p as usize])
+                .count();
+            let ls = blind_leak(&mut dec, &plan, j, &word, l_soft);
+            let lh = blind_leak(&mut dec, &plan, j, &word, l_hard);
+            stats.push((fr.key.len(), errors, ls, lh));
+        }
+    }
+    let frames = stats.len();
+    let bits: usize = stats.iter().map(|s| s.0).sum();
+    let errors: usize = stats.iter().map(|s| s.1).sum();
+    let q = errors as f64 / bits as f64;
+    let mean_x = bits as f64 / frames as f64;
+    let nh = mean_x * binary_entropy(q);
+    // Leakage per frame, as efficiency relative to x·h2(Q) of all frames.
+    let quantile = |pick: fn(&FrameStat) -> Option<u64>| {
+        let mut f: Vec<f64> = stats
+            .iter()
+            .map(|s| {
+                pick(s).map_or(f64::INFINITY, |l| {
+                    l as f64 / (s.0 as f64 * binary_entropy(q))
+                })
+            })
+            .collect();
+        f.sort_by(f64::total_cmp);
+        let idx = ((frames as f64) * 0.999).ceil() as usize - 1;
+        let mean = f.iter().filter(|x| x.is_finite()).sum::<f64>()
+            / f.iter().filter(|x| x.is_finite()).count().max(1) as f64;
+        (
+            f[idx.min(frames - 1)],
+            mean,
+            f.iter().filter(|x| !x.is_finite()).count(),
+        )
+    };
+    let (soft_q, soft_mean, soft_fail) = quantile(|s| s.2);
+    let (hard_q, hard_mean, hard_fail) = quantile(|s| s.3);
+    let sigma_mean = sigmas.iter().sum::<f64>() / sigmas.len().max(1) as f64;
+    println!(
+        "ldpc walk (2-bit Gray, {frames} frames, mean {mean_x:.0} key bits/frame, Q = {:.2} %, \
+         fitted σ mean {sigma_mean:.3}):",
+        q * 100.0
+    );
+    println!("  n·h2(Q) per frame                      = {nh:.1} bits");
+    println!(
+        "  soft LLRs: leakage for FER ≤ 1e-3      = {:.1} bits/frame (f = {soft_q:.3}); blind mean f = {soft_mean:.3}; {soft_fail} frames never decoded",
+        soft_q * nh
+    );
+    println!(
+        "  hard LLRs: leakage for FER ≤ 1e-3      = {:.1} bits/frame (f = {hard_q:.3}); blind mean f = {hard_mean:.3}; {hard_fail} frames never decoded",
+        hard_q * nh
+    );
+    assert!(frames >= 1000);
+    assert!(soft_mean < hard_mean, "soft input should need less leakage");
+}
