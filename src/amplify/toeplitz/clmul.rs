@@ -246,7 +246,22 @@ fn base_case(backend: Backend, s: &[u64], x: &[u64], y: &mut [u64]) {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Backend::Pclmul` is only constructed after `is_x86_feature_detected!("pclmulqdq")`
         // returned true, so the CPU supports the instructions `base_pclmul` is compiled for.
-        Backend::Pclmul => unsafe { base_pclmul(s, x, y) },
+        Backend::Pclmul => unsafe {
+            match x.len() {
+                2 => base_pclmul_fixed::<2>(s, x, y),
+                3 => base_pclmul_fixed::<3>(s, x, y),
+                4 => base_pclmul_fixed::<4>(s, x, y),
+                5 => base_pclmul_fixed::<5>(s, x, y),
+                6 => base_pclmul_fixed::<6>(s, x, y),
+                7 => base_pclmul_fixed::<7>(s, x, y),
+                8 => base_pclmul_fixed::<8>(s, x, y),
+                9 => base_pclmul_fixed::<9>(s, x, y),
+                10 => base_pclmul_fixed::<10>(s, x, y),
+                11 => base_pclmul_fixed::<11>(s, x, y),
+                12 => base_pclmul_fixed::<12>(s, x, y),
+                _ => base_pclmul(s, x, y),
+            }
+        },
         Backend::Portable => base_portable(s, x, y),
     }
 }
@@ -287,23 +302,79 @@ unsafe fn base_pclmul(s: &[u64], x: &[u64], y: &mut [u64]) {
     for (v, &w) in sv.iter_mut().zip(s) {
         *v = _mm_cvtsi64_si128(w as i64);
     }
-    // acc[q]: 128-bit partial products at word position q + c − 2.
+    let mut xv = [_mm_setzero_si128(); MAX_BASE];
+    for (v, &w) in xv.iter_mut().zip(x) {
+        *v = _mm_cvtsi64_si128(w as i64);
+    }
+    let (sv, xv) = (&sv[..2 * c], &xv[..c]);
+    // One accumulator per product word position p = w + j (c − 2 ..= 2c − 1): a single XOR chain
+    // (1-cycle latency) over independent multiplies.
+    let position = |p: usize| -> __m128i {
+        let j_lo = p.saturating_sub(2 * c - 1);
+        let j_hi = p.min(c - 1);
+        let mut acc = _mm_setzero_si128();
+        for (&sw, &xj) in sv[p - j_hi..=p - j_lo].iter().rev().zip(&xv[j_lo..=j_hi]) {
+            acc = _mm_xor_si128(acc, _mm_clmulepi64_si128::<0x00>(sw, xj));
+        }
+        acc
+    };
+    let lo = |v: __m128i| _mm_cvtsi128_si64(v) as u64;
+    let hi = |v: __m128i| _mm_cvtsi128_si64(_mm_unpackhi_epi64(v, v)) as u64;
+    // Product word r is lo(A[r]) ^ hi(A[r − 1]); y word i takes words c − 1 + i and c + i
+    // shifted by 63. Position c − 2 exists only for c ≥ 2 (for c = 1 its term is zero).
+    let mut a_prev = if c >= 2 {
+        position(c - 2)
+    } else {
+        _mm_setzero_si128()
+    };
+    let mut a_cur = position(c - 1);
+    let mut word_prev = lo(a_cur) ^ hi(a_prev);
+    for (i, yi) in y.iter_mut().enumerate() {
+        a_prev = a_cur;
+        a_cur = if c + i < 2 * c {
+            position(c + i)
+        } else {
+            _mm_setzero_si128()
+        };
+        let word = lo(a_cur) ^ hi(a_prev);
+        *yi ^= (word_prev >> 63) | (word << 1);
+        word_prev = word;
+    }
+}
+
+/// [`base_pclmul`] for a compile-time block size `C` (2 ≤ C ≤ MAX_BASE): every loop has
+/// constant bounds, so it unrolls into straight-line code with the `C + 2` accumulators held in
+/// registers.
+///
+/// # Safety
+/// The CPU must support PCLMULQDQ.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+unsafe fn base_pclmul_fixed<const C: usize>(s: &[u64], x: &[u64], y: &mut [u64]) {
+    use std::arch::x86_64::{
+        __m128i, _mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_cvtsi64_si128, _mm_setzero_si128,
+        _mm_unpackhi_epi64, _mm_xor_si128,
+    };
+    let (s, x, y) = (&s[..2 * C], &x[..C], &mut y[..C]);
+    // acc[q]: partial products at word position q + C − 2.
     let mut acc: [__m128i; MAX_BASE + 2] = [_mm_setzero_si128(); MAX_BASE + 2];
-    for (j, &xj) in x.iter().enumerate() {
-        let xv = _mm_cvtsi64_si128(xj as i64);
-        for w in c.saturating_sub(j + 2)..2 * c - j {
-            let q = w + j + 2 - c;
-            acc[q] = _mm_xor_si128(acc[q], _mm_clmulepi64_si128::<0x00>(sv[w], xv));
+    for j in 0..C {
+        let xv = _mm_cvtsi64_si128(x[j] as i64);
+        for w in 0..2 * C {
+            if w + j + 2 >= C && w + j < 2 * C {
+                let q = w + j + 2 - C;
+                let sw = _mm_cvtsi64_si128(s[w] as i64);
+                acc[q] = _mm_xor_si128(acc[q], _mm_clmulepi64_si128::<0x00>(sw, xv));
+            }
         }
     }
     let lo = |v: __m128i| _mm_cvtsi128_si64(v) as u64;
     let hi = |v: __m128i| _mm_cvtsi128_si64(_mm_unpackhi_epi64(v, v)) as u64;
-    // Word q + c − 2 of the product is lo(acc[q]) ^ hi(acc[q − 1]).
-    let mut prev = lo(acc[1]) ^ hi(acc[0]);
-    for (i, yi) in y.iter_mut().enumerate() {
-        let next = lo(acc[i + 2]) ^ hi(acc[i + 1]);
-        *yi ^= (prev >> 63) | (next << 1);
-        prev = next;
+    for i in 0..C {
+        // Product words C − 1 + i and C + i, i.e. acc indices i + 1 and i + 2.
+        let w0 = lo(acc[i + 1]) ^ hi(acc[i]);
+        let w1 = lo(acc[i + 2]) ^ hi(acc[i + 1]);
+        y[i] ^= (w0 >> 63) | (w1 << 1);
     }
 }
 
@@ -480,6 +551,35 @@ mod tests {
             let mut back = vec![9u8; 3];
             unpack_bits(&words, len, &mut back);
             assert_eq!(back, bits);
+        }
+    }
+
+    /// Every base-case size (fixed-size and run-time-size PCLMULQDQ kernels) against the
+    /// portable one, and the portable one against a bit-level reference at c = 1..=3.
+    #[test]
+    fn base_cases_agree_for_every_size() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0xBA5E);
+        for c in 1..=MAX_BASE {
+            for _ in 0..20 {
+                let s: Vec<u64> = (0..2 * c).map(|_| rng.random()).collect();
+                let x: Vec<u64> = (0..c).map(|_| rng.random()).collect();
+                let y0: Vec<u64> = (0..c).map(|_| rng.random()).collect();
+                let mut want = y0.clone();
+                base_portable(&s, &x, &mut want);
+                if c <= 3 {
+                    let bit = |v: &[u64], k: usize| ((v[k / 64] >> (k % 64)) & 1) as u8;
+                    let n = 64 * c;
+                    for i in 0..n {
+                        let row = (0..n).fold(0, |acc, j| acc ^ (bit(&s, i + n - 1 - j) & bit(&x, j)));
+                        assert_eq!(bit(&want, i), bit(&y0, i) ^ row, "c = {c}, bit {i}");
+                    }
+                }
+                for backend in backends() {
+                    let mut got = y0.clone();
+                    base_case(backend, &s, &x, &mut got);
+                    assert_eq!(got, want, "{backend:?}, c = {c}");
+                }
+            }
         }
     }
 

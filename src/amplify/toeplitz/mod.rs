@@ -57,7 +57,7 @@ pub const MAX_INPUT_BITS: usize = 1 << 24;
 
 /// Largest input (bits) for which [`Method::Auto`] picks the portable carry-less multiply on a
 /// CPU without PCLMULQDQ; the FFT is used above.
-pub const PORTABLE_MAX_INPUT_BITS: usize = 1 << 16;
+pub const PORTABLE_MAX_INPUT_BITS: usize = 1 << 14;
 
 /// How [`ToeplitzHasher`] computes the product (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
