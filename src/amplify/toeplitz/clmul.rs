@@ -517,7 +517,12 @@ mod tests {
     #[test]
     fn soft_clmul_matches_shift_xor() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let mut cases = vec![(0, 0), (u64::MAX, u64::MAX), (1, u64::MAX), (1 << 63, 1 << 63)];
+        let mut cases = vec![
+            (0, 0),
+            (u64::MAX, u64::MAX),
+            (1, u64::MAX),
+            (1 << 63, 1 << 63),
+        ];
         cases.extend((0..2000).map(|_| (rng.random(), rng.random())));
         for (a, b) in cases {
             let (lo, hi) = clmul64_soft(a, b);
@@ -543,7 +548,11 @@ mod tests {
                         .and_then(|i| bits.get(i))
                         .copied()
                         .unwrap_or(0);
-                    assert_eq!((words[p / 64] >> (p % 64)) as u8 & 1, want, "len {len} lead {lead} p {p}");
+                    assert_eq!(
+                        (words[p / 64] >> (p % 64)) as u8 & 1,
+                        want,
+                        "len {len} lead {lead} p {p}"
+                    );
                 }
             }
             let mut words = vec![0u64; len.div_ceil(64)];
@@ -570,7 +579,8 @@ mod tests {
                     let bit = |v: &[u64], k: usize| ((v[k / 64] >> (k % 64)) & 1) as u8;
                     let n = 64 * c;
                     for i in 0..n {
-                        let row = (0..n).fold(0, |acc, j| acc ^ (bit(&s, i + n - 1 - j) & bit(&x, j)));
+                        let row =
+                            (0..n).fold(0, |acc, j| acc ^ (bit(&s, i + n - 1 - j) & bit(&x, j)));
                         assert_eq!(bit(&want, i), bit(&y0, i) ^ row, "c = {c}, bit {i}");
                     }
                 }
@@ -585,10 +595,21 @@ mod tests {
 
     #[test]
     fn grid_covers_shape() {
-        for (i, o) in [(1, 1), (1, 9), (9, 1), (16384, 8192), (47, 40), (1000, 3), (5, 5000)] {
+        for (i, o) in [
+            (1, 1),
+            (1, 9),
+            (9, 1),
+            (16384, 8192),
+            (47, 40),
+            (1000, 3),
+            (5, 5000),
+        ] {
             let g = Grid::choose(i, o);
             assert!(g.base <= MAX_BASE);
-            assert!(g.rows * g.block() >= o && g.cols * g.block() >= i, "{i} {o} {g:?}");
+            assert!(
+                g.rows * g.block() >= o && g.cols * g.block() >= i,
+                "{i} {o} {g:?}"
+            );
         }
         // Powers of two split evenly into square power-of-two-sized blocks.
         let g = Grid::choose(16384, 8192);
@@ -620,10 +641,17 @@ mod tests {
                 let mut e = ClmulEngine::new(n_in, n_out, backend);
                 let mut out = Vec::new();
                 for _ in 0..2 {
-                    let seed: Vec<u8> = (0..n_in + n_out - 1).map(|_| rng.random_range(0..2u8)).collect();
+                    let seed: Vec<u8> = (0..n_in + n_out - 1)
+                        .map(|_| rng.random_range(0..2u8))
+                        .collect();
                     let x: Vec<u8> = (0..n_in).map(|_| rng.random_range(0..2u8)).collect();
                     e.hash(&seed, &x, &mut out);
-                    assert_eq!(out, naive(&seed, &x, n_out), "{backend:?} ({n_in}, {n_out}) grid {:?}", e.grid());
+                    assert_eq!(
+                        out,
+                        naive(&seed, &x, n_out),
+                        "{backend:?} ({n_in}, {n_out}) grid {:?}",
+                        e.grid()
+                    );
                 }
             }
         }

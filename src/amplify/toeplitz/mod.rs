@@ -281,4 +281,3 @@ fn check_bits(what: &'static str, bits: &[u8]) -> Result<(), AmplifyError> {
         None => Ok(()),
     }
 }
-
