@@ -16,7 +16,7 @@
 //!   square Toeplitz blocks of `c·2^j` words, each multiplied with `j` levels of the Toeplitz
 //!   Karatsuba split `T = [[T1, T0], [T2, T1]]`: `P = T1·(x0 ⊕ x1)`, `y0 = P ⊕ (T0 ⊕ T1)·x1`,
 //!   `y1 = P ⊕ (T1 ⊕ T2)·x0` (Karatsuba–Ofman 1962; for Toeplitz matrix–vector products Fan and
-//!   Hasan, IEEE Trans. Computers 56(2), 2007), down to a schoolbook base case of `c ≤ 16` words
+//!   Hasan, IEEE Trans. Computers 56(2), 2007), down to a schoolbook base case of `c ≤ 12` words
 //!   built on the x86_64 PCLMULQDQ carry-less multiply, selected at run time
 //!   (`is_x86_feature_detected!`). Pure GF(2) arithmetic: exact by construction, `O(n^1.58)`.
 //! - [`Method::CarryLessPortable`]: the same with a constant-time software 64×64-bit carry-less
@@ -28,10 +28,12 @@
 //!   `t ± N` fall outside the support `[0, 2·n_in + n_out − 3]`), so one real FFT of each operand
 //!   at a smooth length `N = 2^a·3^b·5^c ≥ n_in + n_out − 1`, a pointwise product and one inverse
 //!   real FFT give the needed values; each is rounded and reduced mod 2.
-//! - [`Method::Auto`] (what [`ToeplitzHasher::new`] uses): `CarryLess` when the CPU has
-//!   PCLMULQDQ (faster than the FFT at every size up to [`MAX_INPUT_BITS`]: at n = 2²⁰, ℓ = n/2 it
-//!   measured ~12× faster on one core); otherwise `CarryLessPortable` for
-//!   `n_in ≤ PORTABLE_MAX_INPUT_BITS` and `Fft` above, where the FFT's `O(n log n)` wins.
+//! - [`Method::Auto`] (what [`ToeplitzHasher::new`] uses): `CarryLess` whenever the CPU has
+//!   PCLMULQDQ — it beat the FFT at every measured size (n = 2¹⁶ and 2²⁰, ℓ = n/2, one core: about
+//!   13× and 8× faster; `benches/amplify.rs`) and its `O(n^1.58)` cost stays below the FFT's up to
+//!   [`MAX_INPUT_BITS`] by the same scaling. Without PCLMULQDQ: `CarryLessPortable` for
+//!   `n_in ≤` [`PORTABLE_MAX_INPUT_BITS`] (2¹⁴, the measured crossover region: at 2¹⁶ the FFT
+//!   was already 1.6× faster) and `Fft` above.
 //!
 //! # Exactness of the FFT method
 //! The exact values are integers in `[0, n_in]`. Percival ("Rapid multiplication modulo the sum and
