@@ -29,11 +29,12 @@
 //!   at a smooth length `N = 2^a·3^b·5^c ≥ n_in + n_out − 1`, a pointwise product and one inverse
 //!   real FFT give the needed values; each is rounded and reduced mod 2.
 //! - [`Method::Auto`] (what [`ToeplitzHasher::new`] uses): `CarryLess` whenever the CPU has
-//!   PCLMULQDQ — it beat the FFT at every measured size (n = 2¹⁶ and 2²⁰, ℓ = n/2, one core: thread CPU time
-//!   about 13× and 7× faster; `benches/amplify.rs`) and its `O(n^1.58)` cost stays below the FFT's up to
-//!   [`MAX_INPUT_BITS`] by the same scaling. Without PCLMULQDQ: `CarryLessPortable` for
-//!   `n_in ≤` [`PORTABLE_MAX_INPUT_BITS`] (2¹⁴, the crossover extrapolated from measurements: at 2¹⁶ the FFT
-//!   was already 1.6× faster) and `Fft` above.
+//!   PCLMULQDQ. It beat the FFT at every measured size (n = 2¹⁶ and 2²⁰, ℓ = n/2, one core,
+//!   thread CPU time: about 13× and 7× faster; `benches/amplify.rs`); extrapolating the
+//!   `O(n^1.58)` against the `O(n log n)` growth it still wins at [`MAX_INPUT_BITS`], by a
+//!   smaller margin (≈ 1.5×). Without PCLMULQDQ: `CarryLessPortable` for
+//!   `n_in ≤` [`PORTABLE_MAX_INPUT_BITS`] (2¹⁴, the crossover extrapolated from measurements: at
+//!   2¹⁶ the FFT was already 1.6× faster) and `Fft` above.
 //!
 //! # Exactness of the FFT method
 //! The exact values are integers in `[0, n_in]`. Percival ("Rapid multiplication modulo the sum and
