@@ -8,7 +8,7 @@
 //! `out[i] = XOR_j T[i][j]·x[j]` with `T[i][j] = seed[i − j + n_in − 1]`, for `i < n_out`, `j < n_in`.
 //! So `seed[n_in − 1]` is the main diagonal, `seed[0]` the top-right corner `T[0][n_in − 1]`, and
 //! `seed[n_in + n_out − 2]` the bottom-left corner `T[n_out − 1][0]`. Then `out[i] = c[i + n_in − 1]`,
-//! where `c = seed · x` is the product in GF(2)[z] (`c[t] = XOR_j x[j]·seed[t − j]`): the hash is
+//! where `c = seed · x` is the product in `GF(2)[z]` (`c[t] = XOR_j x[j]·seed[t − j]`): the hash is
 //! the *middle product* of the two polynomials.
 //!
 //! # Methods ([`Method`])
