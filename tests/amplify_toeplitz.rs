@@ -1,6 +1,17 @@
-//! Toeplitz hashing: FFT path against the O(n·ℓ) reference, linearity, typed errors.
+//! Toeplitz hashing: every method (FFT, carry-less with PCLMULQDQ, portable carry-less) against
+//! the O(n·ℓ) reference and against each other, linearity, typed errors.
 
-use qwave::amplify::{toeplitz_naive, AmplifyError, ToeplitzHasher, MAX_INPUT_BITS};
+use qwave::amplify::{
+    toeplitz_naive, AmplifyError, Method, ToeplitzHasher, MAX_INPUT_BITS, PORTABLE_MAX_INPUT_BITS,
+};
+
+/// Every forcible method.
+const METHODS: [Method; 4] = [
+    Method::Auto,
+    Method::Fft,
+    Method::CarryLess,
+    Method::CarryLessPortable,
+];
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -26,35 +37,134 @@ fn naive_matches_hand_worked_matrix() {
 }
 
 #[test]
-fn fft_matches_naive_on_random_shapes() {
+fn every_method_matches_naive_on_random_shapes() {
     let mut rng = ChaCha8Rng::seed_from_u64(0x7031_1771);
-    // (n_in, n_out): tiny, odd, primes, powers of two, ℓ > n/2, ℓ = n, ℓ = 1.
+    // (n_in, n_out): tiny, odd, primes, around and off multiples of 64, powers of two,
+    // ℓ > n/2, ℓ = n, ℓ = 1 (ℓ > n is rejected by the API; the carry-less core is tested for it
+    // in its unit tests).
     let shapes = [
         (1, 1),
         (2, 1),
+        (2, 2),
         (5, 3),
         (7, 7),
+        (63, 63),
         (64, 32),
+        (65, 64),
         (97, 61),
         (128, 1),
+        (129, 128),
         (1000, 999),
         (1023, 700),
         (1024, 512),
         (3001, 2500),
         (4096, 4096),
         (5003, 1234),
+        (9000, 1),
     ];
-    for &(n_in, n_out) in &shapes {
-        let mut hasher = ToeplitzHasher::new(n_in, n_out).unwrap();
-        let mut out = Vec::new();
-        for _ in 0..3 {
-            let seed = random_bits(&mut rng, hasher.seed_bits());
-            let x = random_bits(&mut rng, n_in);
-            hasher.hash(&seed, &x, &mut out).unwrap();
-            let reference = toeplitz_naive(&seed, &x, n_out).unwrap();
-            assert_eq!(out, reference, "shape ({n_in}, {n_out})");
+    for method in METHODS {
+        for &(n_in, n_out) in &shapes {
+            check_against_naive(&mut rng, method, n_in, n_out);
         }
     }
+}
+
+fn check_against_naive(rng: &mut ChaCha8Rng, method: Method, n_in: usize, n_out: usize) {
+    let mut hasher = ToeplitzHasher::new_with(n_in, n_out, method).unwrap();
+    let mut out = Vec::new();
+    for _ in 0..3 {
+        let seed = random_bits(rng, hasher.seed_bits());
+        let x = random_bits(rng, n_in);
+        hasher.hash(&seed, &x, &mut out).unwrap();
+        let reference = toeplitz_naive(&seed, &x, n_out).unwrap();
+        assert_eq!(out, reference, "{method:?} shape ({n_in}, {n_out})");
+    }
+}
+
+/// All-ones seed and input: every output bit is the parity of n_in, for every method.
+#[test]
+fn every_method_on_all_ones() {
+    for method in METHODS {
+        for (n_in, n_out) in [(6000, 4500), (6001, 3000), (64, 64)] {
+            let mut hasher = ToeplitzHasher::new_with(n_in, n_out, method).unwrap();
+            let mut out = Vec::new();
+            hasher
+                .hash(&vec![1; hasher.seed_bits()], &vec![1; n_in], &mut out)
+                .unwrap();
+            assert_eq!(out.len(), n_out);
+            assert!(
+                out.iter().all(|&b| b == (n_in % 2) as u8),
+                "{method:?} ({n_in}, {n_out})"
+            );
+        }
+    }
+}
+
+/// Auto resolves to a concrete method; forced methods are honoured.
+#[test]
+fn methods_resolve_as_documented() {
+    let auto_small = ToeplitzHasher::new(1000, 500).unwrap().method();
+    assert!(matches!(
+        auto_small,
+        Method::CarryLess | Method::CarryLessPortable
+    ));
+    let auto_big = ToeplitzHasher::new(PORTABLE_MAX_INPUT_BITS + 1, 8)
+        .unwrap()
+        .method();
+    assert!(matches!(auto_big, Method::CarryLess | Method::Fft));
+    assert_eq!(
+        ToeplitzHasher::new_with(100, 50, Method::Fft)
+            .unwrap()
+            .method(),
+        Method::Fft
+    );
+    let fft = ToeplitzHasher::new_with(100, 50, Method::Fft).unwrap();
+    assert!(fft.fft_len().is_some_and(|n| n >= 149));
+    let portable = ToeplitzHasher::new_with(100, 50, Method::CarryLessPortable).unwrap();
+    assert_eq!(portable.method(), Method::CarryLessPortable);
+    assert_eq!(portable.fft_len(), None);
+    let hw = ToeplitzHasher::new_with(100, 50, Method::CarryLess)
+        .unwrap()
+        .method();
+    assert!(matches!(hw, Method::CarryLess | Method::CarryLessPortable));
+}
+
+/// All methods give identical outputs on one large random instance.
+fn methods_agree(n: usize, l: usize, seed_u64: u64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed_u64);
+    let seed = random_bits(&mut rng, n + l - 1);
+    let x = random_bits(&mut rng, n);
+    let mut reference: Option<Vec<u8>> = None;
+    for method in METHODS {
+        let mut hasher = ToeplitzHasher::new_with(n, l, method).unwrap();
+        let mut out = Vec::new();
+        hasher.hash(&seed, &x, &mut out).unwrap();
+        assert_eq!(out.len(), l);
+        match &reference {
+            None => reference = Some(out),
+            Some(r) => assert!(*r == out, "{method:?} differs at n = {n}, l = {l}"),
+        }
+    }
+    // Spot-check rows against the definition.
+    let r = reference.unwrap_or_default();
+    for i in (0..16).map(|_| rng.random_range(0..l)).chain([0, l - 1]) {
+        let row: u8 = (0..n).fold(0, |acc, j| acc ^ (seed[i + n - 1 - j] & x[j]));
+        assert_eq!(r[i], row, "row {i}");
+    }
+}
+
+#[test]
+fn methods_agree_at_2_pow_16() {
+    methods_agree(1 << 16, 1 << 15, 16);
+    methods_agree((1 << 16) - 3, 40_001, 17);
+}
+
+/// n = 2²⁰ (slow in debug builds: run by the full test script, `cargo test --release -- --ignored`).
+#[test]
+#[ignore]
+fn methods_agree_at_2_pow_20() {
+    methods_agree(1 << 20, 1 << 19, 20);
+    methods_agree((1 << 20) + 77, 700_001, 21);
 }
 
 /// Dense inputs give the largest convolution values (up to n_in) and the hardest rounding.
@@ -62,7 +172,7 @@ fn fft_matches_naive_on_random_shapes() {
 fn fft_matches_naive_on_all_ones_and_sparse() {
     let mut rng = ChaCha8Rng::seed_from_u64(99);
     let (n_in, n_out) = (6000, 4500);
-    let mut hasher = ToeplitzHasher::new(n_in, n_out).unwrap();
+    let mut hasher = ToeplitzHasher::new_with(n_in, n_out, Method::Fft).unwrap();
     let mut out = Vec::new();
     let ones_seed = vec![1u8; hasher.seed_bits()];
     let ones_x = vec![1u8; n_in];
@@ -87,7 +197,7 @@ fn fft_matches_naive_on_all_ones_and_sparse() {
 fn fft_matches_naive_rows_at_large_non_power_of_two() {
     let mut rng = ChaCha8Rng::seed_from_u64(2024);
     let (n_in, n_out) = (150_001, 100_003);
-    let mut hasher = ToeplitzHasher::new(n_in, n_out).unwrap();
+    let mut hasher = ToeplitzHasher::new_with(n_in, n_out, Method::Fft).unwrap();
     let seed = random_bits(&mut rng, hasher.seed_bits());
     let x = random_bits(&mut rng, n_in);
     let mut out = Vec::new();
@@ -228,7 +338,7 @@ fn bad_shapes_and_lengths_give_typed_errors() {
 fn fft_exact_at_spec_sizes() {
     let mut rng = ChaCha8Rng::seed_from_u64(1 << 20);
     for (n, l) in [(1usize << 20, 1usize << 19), (1 << 22, 3 << 20)] {
-        let mut hasher = ToeplitzHasher::new(n, l).unwrap();
+        let mut hasher = ToeplitzHasher::new_with(n, l, Method::Fft).unwrap();
         let seed: Vec<u8> = (0..hasher.seed_bits())
             .map(|_| u8::from(rng.random_bool(0.9)))
             .collect();

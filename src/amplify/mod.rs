@@ -7,7 +7,8 @@
 //!                          remaining ℓ bits:            SecretKey (zeroized on drop)
 //! ```
 //!
-//! - [`toeplitz`]: Toeplitz universal hashing over GF(2) computed by FFT convolution
+//! - [`toeplitz`]: Toeplitz universal hashing over GF(2), computed exactly by a carry-less
+//!   Karatsuba product (PCLMULQDQ; Fan–Hasan 2007) or an FFT convolution
 //!   (Carter–Wegman 1979; Krawczyk, CRYPTO 1994; Tang et al., Sci. Rep. 9, 2019, "HiLS").
 //! - [`length`]: the final key length from the leftover hash lemma
 //!   (Impagliazzo–Levin–Luby 1989; Tomamichel et al., IEEE Trans. Inf. Theory 57(8), 2011).
@@ -22,7 +23,9 @@ pub use confirm::{
     CONFIRM_CUSTOMIZATION, CONFIRM_KEY_BITS, CONFIRM_TAG_BITS,
 };
 pub use length::{final_key_length, LengthInputs, DEFAULT_SECURITY_LOG2};
-pub use toeplitz::{toeplitz_naive, ToeplitzHasher, MAX_INPUT_BITS};
+pub use toeplitz::{
+    toeplitz_naive, Method, ToeplitzHasher, MAX_INPUT_BITS, PORTABLE_MAX_INPUT_BITS,
+};
 
 /// Errors of privacy amplification, the final-length rule and key confirmation.
 #[derive(Debug, thiserror::Error)]
