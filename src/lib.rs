@@ -10,6 +10,7 @@
 
 pub mod amplify;
 pub mod capture;
+pub mod centre;
 pub mod cli;
 pub mod extract;
 pub mod pipeline;

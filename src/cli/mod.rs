@@ -10,6 +10,7 @@ use crate::extract::QuantizerKind;
 use crate::reconcile::ReconcilerKind;
 use crate::session::SessionConfig;
 
+mod centre;
 mod csi;
 mod keygen;
 mod sound;
@@ -35,6 +36,8 @@ pub enum Command {
     Sound(sound::SoundArgs),
     /// Runs the 802.11 receiver over an IQ recording and lists every frame.
     Csi(csi::CsiArgs),
+    /// Key centre: ETSI GS QKD 014 key delivery over mutual TLS, terminals, audit.
+    Centre(centre::CentreArgs),
 }
 
 /// Key-generation options shared by demo, replay and lab.
@@ -117,5 +120,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Replay(a) => keygen::replay(a),
         Command::Sound(a) => sound::run(a),
         Command::Csi(a) => csi::run(a),
+        Command::Centre(a) => centre::run(a),
     }
 }
