@@ -80,7 +80,7 @@ pub enum Redeemed {
     Key(PendingKey),
     /// The key exists for this master but another slave: the caller is not authorised.
     NotYours(String),
-    /// No such key for this master (never issued, already delivered, or destroyed).
+    /// No such key for this master and slave (never issued, already delivered to this slave, or destroyed).
     Missing(String),
 }
 

@@ -17,7 +17,7 @@ use crate::centre::audit::{AuditEntry, AuditRecord};
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS pool (seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, sealed BYTEA NOT NULL);
 CREATE TABLE IF NOT EXISTS pending (key_id TEXT NOT NULL, slave TEXT NOT NULL, master TEXT NOT NULL,
-  size_bits BIGINT NOT NULL, sealed BYTEA NOT NULL, PRIMARY KEY (key_id, slave));
+  size_bits BIGINT NOT NULL, sealed BYTEA NOT NULL, delivered BOOLEAN NOT NULL DEFAULT FALSE, PRIMARY KEY (key_id, slave));
 CREATE INDEX IF NOT EXISTS pending_master ON pending(master);
 CREATE INDEX IF NOT EXISTS pending_slave ON pending(slave);
 CREATE TABLE IF NOT EXISTS devices (serial TEXT PRIMARY KEY, state TEXT NOT NULL, user_name TEXT,
@@ -109,8 +109,8 @@ impl KeyStore for PostgresStore {
             &[&(units as i64)],
         )?;
         if (rows.len() as u64) < units {
-            let available: i64 = tx.query_one("SELECT COUNT(*) FROM pool", &[])?.try_get(0)?;
             tx.rollback()?;
+            let available: i64 = c.query_one("SELECT COUNT(*) FROM pool", &[])?.try_get(0)?;
             return Err(StoreError::Insufficient {
                 available: available as u64,
                 needed: units,
@@ -143,15 +143,15 @@ impl KeyStore for PostgresStore {
     fn redeem(&self, master: &str, slave: &str, key_ids: &[String]) -> Result<Vec<Redeemed>, StoreError> {
         let mut c = self.client()?;
         let mut tx = c.transaction()?;
-        let del = tx.prepare(
-            "DELETE FROM pending WHERE key_id = $1 AND master = $2 AND slave = $3 RETURNING size_bits, sealed",
+        let mine = tx.prepare(
+            "SELECT size_bits, sealed, delivered FROM pending WHERE key_id = $1 AND master = $2 AND slave = $3 FOR UPDATE",
         )?;
         let other = tx.prepare("SELECT COUNT(*) FROM pending WHERE key_id = $1 AND master = $2")?;
         let mut out = Vec::with_capacity(key_ids.len());
         let mut complete = true;
         for id in key_ids {
-            match tx.query_opt(&del, &[id, &master, &slave])? {
-                Some(r) => {
+            match tx.query_opt(&mine, &[id, &master, &slave])? {
+                Some(r) if !r.try_get::<_, bool>(2)? => {
                     let bits: i64 = r.try_get(0)?;
                     out.push(Redeemed::Key(PendingKey {
                         key_id: id.clone(),
@@ -160,6 +160,10 @@ impl KeyStore for PostgresStore {
                         size_bits: u32::try_from(bits).map_err(|_| StoreError::Corrupt("size_bits".into()))?,
                         sealed: r.try_get(1)?,
                     }))
+                }
+                Some(_) => {
+                    complete = false;
+                    out.push(Redeemed::Missing(id.clone()));
                 }
                 None => {
                     complete = false;
@@ -173,6 +177,16 @@ impl KeyStore for PostgresStore {
             }
         }
         if complete {
+            // Mark delivered (material wiped) while other slaves still wait, then
+            // drop keys every slave has fetched.
+            let mark = tx.prepare("UPDATE pending SET delivered = TRUE, sealed = ''::bytea WHERE key_id = $1 AND slave = $2")?;
+            let done = tx.prepare(
+                "DELETE FROM pending WHERE key_id = $1 AND NOT EXISTS (SELECT 1 FROM pending q WHERE q.key_id = $1 AND NOT q.delivered)",
+            )?;
+            for id in key_ids {
+                tx.execute(&mark, &[id, &slave])?;
+                tx.execute(&done, &[id])?;
+            }
             tx.commit()?;
         } else {
             tx.rollback()?;
@@ -183,7 +197,7 @@ impl KeyStore for PostgresStore {
     fn pending_count_for(&self, sae: &str) -> Result<u64, StoreError> {
         let n: i64 = self
             .client()?
-            .query_one("SELECT COUNT(*) FROM pending WHERE master = $1 OR slave = $1", &[&sae])?
+            .query_one("SELECT COUNT(*) FROM pending WHERE (master = $1 OR slave = $1) AND NOT delivered", &[&sae])?
             .try_get(0)?;
         Ok(n as u64)
     }

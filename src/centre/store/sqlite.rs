@@ -14,7 +14,7 @@ use crate::centre::audit::{AuditEntry, AuditRecord};
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS pool (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, sealed BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS pending (key_id TEXT NOT NULL, slave TEXT NOT NULL, master TEXT NOT NULL,
-  size_bits INTEGER NOT NULL, sealed BLOB NOT NULL, PRIMARY KEY (key_id, slave));
+  size_bits INTEGER NOT NULL, sealed BLOB NOT NULL, delivered INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (key_id, slave));
 CREATE INDEX IF NOT EXISTS pending_master ON pending(master);
 CREATE INDEX IF NOT EXISTS pending_slave ON pending(slave);
 CREATE TABLE IF NOT EXISTS devices (serial TEXT PRIMARY KEY, state TEXT NOT NULL, user_name TEXT,
@@ -130,21 +130,25 @@ impl KeyStore for SqliteStore {
         let mut complete = true;
         {
             let mut mine = tx.prepare_cached(
-                "SELECT size_bits, sealed FROM pending WHERE key_id = ?1 AND master = ?2 AND slave = ?3",
+                "SELECT size_bits, sealed, delivered FROM pending WHERE key_id = ?1 AND master = ?2 AND slave = ?3",
             )?;
             let mut other = tx.prepare_cached("SELECT COUNT(*) FROM pending WHERE key_id = ?1 AND master = ?2")?;
             for id in key_ids {
-                let row: Option<(u32, Vec<u8>)> = mine
-                    .query_row(params![id, master, slave], |r| Ok((r.get(0)?, r.get(1)?)))
+                let row: Option<(u32, Vec<u8>, bool)> = mine
+                    .query_row(params![id, master, slave], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                     .optional()?;
                 match row {
-                    Some((size_bits, sealed)) => out.push(Redeemed::Key(PendingKey {
+                    Some((size_bits, sealed, false)) => out.push(Redeemed::Key(PendingKey {
                         key_id: id.clone(),
                         slave: slave.to_owned(),
                         master: master.to_owned(),
                         size_bits,
                         sealed,
                     })),
+                    Some((_, _, true)) => {
+                        complete = false;
+                        out.push(Redeemed::Missing(id.clone()));
+                    }
                     None => {
                         complete = false;
                         let n: i64 = other.query_row(params![id, master], |r| r.get(0))?;
@@ -158,11 +162,20 @@ impl KeyStore for SqliteStore {
             }
         }
         if complete {
-            let mut del = tx.prepare_cached("DELETE FROM pending WHERE key_id = ?1 AND slave = ?2")?;
-            for id in key_ids {
-                del.execute(params![id, slave])?;
+            {
+                // Mark delivered (material wiped) while other slaves still wait, then
+                // drop keys every slave has fetched.
+                let mut mark = tx.prepare_cached(
+                    "UPDATE pending SET delivered = 1, sealed = X'' WHERE key_id = ?1 AND slave = ?2",
+                )?;
+                let mut done = tx.prepare_cached(
+                    "DELETE FROM pending WHERE key_id = ?1 AND NOT EXISTS (SELECT 1 FROM pending WHERE key_id = ?1 AND delivered = 0)",
+                )?;
+                for id in key_ids {
+                    mark.execute(params![id, slave])?;
+                    done.execute(params![id])?;
+                }
             }
-            drop(del);
             tx.commit()?;
         }
         Ok(out)
@@ -171,7 +184,7 @@ impl KeyStore for SqliteStore {
     fn pending_count_for(&self, sae: &str) -> Result<u64, StoreError> {
         let c = self.lock()?;
         let n: i64 = c.query_row(
-            "SELECT COUNT(*) FROM pending WHERE master = ?1 OR slave = ?1",
+            "SELECT COUNT(*) FROM pending WHERE (master = ?1 OR slave = ?1) AND delivered = 0",
             params![sae],
             |r| r.get(0),
         )?;
