@@ -24,7 +24,10 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
@@ -63,7 +66,11 @@ fn main() {
         ..CentreConfig::default()
     };
     cfg.known_saes = names.iter().cloned().collect();
-    let centre = Arc::new(Centre::new(cfg, store, MasterKey::load(&d.master_key()).expect("master key")));
+    let centre = Arc::new(Centre::new(
+        cfg,
+        store,
+        MasterKey::load(&d.master_key()).expect("master key"),
+    ));
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let mut m = vec![0u8; 32 * saes * per];
     rng.fill_bytes(&mut m);
@@ -162,5 +169,7 @@ fn main() {
         println!("invariants held: {} distinct key IDs, each delivered once to its master and once to its slave", all.len());
         handle.shutdown().await;
     });
-    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("qwave-centre-load-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(
+        std::env::temp_dir().join(format!("qwave-centre-load-{}", std::process::id())),
+    );
 }

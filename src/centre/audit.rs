@@ -252,7 +252,10 @@ mod tests {
         let mut v: Vec<AuditRecord> = Vec::new();
         for i in 0..n {
             let (s, p) = v.last().map_or((0, [0; 32]), |r| (r.seq, r.hash));
-            v.push(AuditEntry::new(AuditEvent::EncKeys, "a", "b", format!("{i}")).chain(s, p, i as i64));
+            v.push(
+                AuditEntry::new(AuditEvent::EncKeys, "a", "b", format!("{i}"))
+                    .chain(s, p, i as i64),
+            );
         }
         v
     }
@@ -263,17 +266,29 @@ mod tests {
         assert!(verify_chain(&v, Some((5, v[4].hash))).is_empty());
         let mut e = v.clone();
         e[2].detail = "x".into();
-        assert_eq!(verify_chain(&e, None), vec![AuditFinding::Edited { seq: 3 }]);
+        assert_eq!(
+            verify_chain(&e, None),
+            vec![AuditFinding::Edited { seq: 3 }]
+        );
         let mut r = v.clone();
         r.remove(1);
-        assert_eq!(verify_chain(&r, None)[0], AuditFinding::Gap { expected: 2, found: 3 });
+        assert_eq!(
+            verify_chain(&r, None)[0],
+            AuditFinding::Gap {
+                expected: 2,
+                found: 3
+            }
+        );
         let mut s = v.clone();
         s.swap(1, 2);
         assert!(!verify_chain(&s, None).is_empty());
         let t = &v[..3];
         assert_eq!(
             verify_chain(t, Some((5, v[4].hash))),
-            vec![AuditFinding::HeadMismatch { head_seq: 5, last_seq: 3 }]
+            vec![AuditFinding::HeadMismatch {
+                head_seq: 5,
+                last_seq: 3
+            }]
         );
     }
 }

@@ -78,9 +78,15 @@ impl CentreClient {
     ///
     /// # Errors
     /// Unreadable PEM files, a bad server name.
-    pub fn new(ca: &Path, cert_key: Option<(&Path, &Path)>, addr: &str, server_name: &str) -> Result<Self, ClientError> {
+    pub fn new(
+        ca: &Path,
+        cert_key: Option<(&Path, &Path)>,
+        addr: &str,
+        server_name: &str,
+    ) -> Result<Self, ClientError> {
         let cfg = client_config(ca, cert_key)?;
-        let name = ServerName::try_from(server_name.to_owned()).map_err(|_| ClientError::BadName(server_name.into()))?;
+        let name = ServerName::try_from(server_name.to_owned())
+            .map_err(|_| ClientError::BadName(server_name.into()))?;
         Ok(Self {
             connector: TlsConnector::from(Arc::new(cfg)),
             addr: addr.to_owned(),
@@ -95,7 +101,10 @@ impl CentreClient {
     pub fn from_dir(dir: &Path, who: &str, addr: &str) -> Result<Self, ClientError> {
         let d = CentreDir(dir.to_owned());
         let (c, k) = d.client(who);
-        let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h).trim_matches(['[', ']']);
+        let host = addr
+            .rsplit_once(':')
+            .map_or(addr, |(h, _)| h)
+            .trim_matches(['[', ']']);
         Self::new(&d.ca_cert(), Some((&c, &k)), addr, host)
     }
 
@@ -121,7 +130,12 @@ impl CentreClient {
     ///
     /// # Errors
     /// As [`Connection::request`].
-    pub async fn request(&self, method: &str, path: &str, body: Option<&[u8]>) -> Result<Reply, ClientError> {
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<Reply, ClientError> {
         self.connect().await?.request(method, path, body).await
     }
 }
@@ -137,9 +151,17 @@ impl Connection {
     ///
     /// # Errors
     /// HTTP errors (including a server that closed the connection, e.g. after refusing the certificate).
-    pub async fn request(&mut self, method: &str, path: &str, body: Option<&[u8]>) -> Result<Reply, ClientError> {
+    pub async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<Reply, ClientError> {
         self.sender.ready().await?;
-        let mut b = hyper::Request::builder().method(method).uri(path).header("host", &self.host);
+        let mut b = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", &self.host);
         if body.is_some() {
             b = b.header("content-type", "application/json");
         }

@@ -135,33 +135,60 @@ fn int_field(v: Option<&Value>, name: &str) -> Result<Option<i128>, BadRequest> 
                 if f.is_finite() && f.fract() == 0.0 {
                     Ok(Some(f.clamp(-1e30, 1e30) as i128))
                 } else {
-                    Err(BadRequest::field(format!("{name} shall be an integer"), name, &Value::Number(n.clone())))
+                    Err(BadRequest::field(
+                        format!("{name} shall be an integer"),
+                        name,
+                        &Value::Number(n.clone()),
+                    ))
                 }
             }
         }
-        Some(other) => Err(BadRequest::field(format!("{name} shall be an integer"), name, other)),
+        Some(other) => Err(BadRequest::field(
+            format!("{name} shall be an integer"),
+            name,
+            other,
+        )),
     }
 }
 
 /// Validates `number` and `size` (shared by GET query and POST body).
-fn number_and_size(number: Option<i128>, size: Option<i128>, lim: &Limits) -> Result<(u32, u32), BadRequest> {
+fn number_and_size(
+    number: Option<i128>,
+    size: Option<i128>,
+    lim: &Limits,
+) -> Result<(u32, u32), BadRequest> {
     let number = number.unwrap_or(1);
     if number < 1 {
-        return Err(BadRequest::field("number shall be a positive integer", "number", &num(number)));
+        return Err(BadRequest::field(
+            "number shall be a positive integer",
+            "number",
+            &num(number),
+        ));
     }
     if number > i128::from(lim.max_key_per_request) {
         return Err(BadRequest::field(
-            format!("number shall not exceed max_key_per_request ({})", lim.max_key_per_request),
+            format!(
+                "number shall not exceed max_key_per_request ({})",
+                lim.max_key_per_request
+            ),
             "number",
             &num(number),
         ));
     }
     let size = size.unwrap_or(i128::from(lim.key_size));
     if size < 1 {
-        return Err(BadRequest::field("size shall be a positive integer", "size", &num(size)));
+        return Err(BadRequest::field(
+            "size shall be a positive integer",
+            "size",
+            &num(size),
+        ));
     }
     if size % 8 != 0 {
-        return Err(BadRequest::field("size shall be a multiple of 8", "size", &num(size)));
+        return Err(BadRequest::field(
+            "size shall be a multiple of 8",
+            "size",
+            &num(size),
+        ));
     }
     if size < i128::from(lim.min_key_size) || size > i128::from(lim.max_key_size) {
         return Err(BadRequest::field(
@@ -191,7 +218,11 @@ pub fn key_request_from_query(query: Option<&str>, lim: &Limits) -> Result<KeyRe
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let parsed = || {
             v.parse::<i128>().map_err(|_| {
-                BadRequest::field(format!("{k} shall be an integer"), k, &Value::String(v.to_owned()))
+                BadRequest::field(
+                    format!("{k} shall be an integer"),
+                    k,
+                    &Value::String(v.to_owned()),
+                )
             })
         };
         match k {
@@ -243,7 +274,11 @@ pub fn key_request_from_body(body: &[u8], lim: &Limits) -> Result<KeyRequest, Ba
             }
             for id in a {
                 let s = id.as_str().ok_or_else(|| {
-                    BadRequest::field("additional_slave_SAE_IDs shall be strings", "additional_slave_SAE_IDs", id)
+                    BadRequest::field(
+                        "additional_slave_SAE_IDs shall be strings",
+                        "additional_slave_SAE_IDs",
+                        id,
+                    )
                 })?;
                 if additional_slaves.iter().any(|x: &String| x == s) {
                     return Err(BadRequest::field(
@@ -268,7 +303,11 @@ pub fn key_request_from_body(body: &[u8], lim: &Limits) -> Result<KeyRequest, Ba
             Value::Null => Vec::new(),
             Value::Array(a) => a
                 .iter()
-                .flat_map(|o| o.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default())
+                .flat_map(|o| {
+                    o.as_object()
+                        .map(|m| m.keys().cloned().collect::<Vec<_>>())
+                        .unwrap_or_default()
+                })
                 .map(Value::String)
                 .collect(),
             Value::Object(m) => m.keys().cloned().map(Value::String).collect(),
@@ -318,10 +357,13 @@ pub fn key_ids_from_body(body: &[u8], max: u32) -> Result<Vec<String>, BadReques
         .ok_or_else(|| BadRequest::new("key_IDs shall be an array of objects with key_ID"))?;
     let mut ids = Vec::with_capacity(arr.len());
     for item in arr {
-        let id = item
-            .get("key_ID")
-            .and_then(Value::as_str)
-            .ok_or_else(|| BadRequest::field("each key_IDs item shall have a key_ID string", "key_IDs", item))?;
+        let id = item.get("key_ID").and_then(Value::as_str).ok_or_else(|| {
+            BadRequest::field(
+                "each key_IDs item shall have a key_ID string",
+                "key_IDs",
+                item,
+            )
+        })?;
         ids.push(id.to_owned());
     }
     check_ids(ids, max)
@@ -338,10 +380,18 @@ fn check_ids(ids: Vec<String>, max: u32) -> Result<Vec<String>, BadRequest> {
     }
     for (i, id) in ids.iter().enumerate() {
         if uuid::Uuid::parse_str(id).is_err() {
-            return Err(BadRequest::field("key_ID shall be a UUID", "key_ID", &Value::String(id.clone())));
+            return Err(BadRequest::field(
+                "key_ID shall be a UUID",
+                "key_ID",
+                &Value::String(id.clone()),
+            ));
         }
         if ids[..i].contains(id) {
-            return Err(BadRequest::field("key_ID repeated", "key_ID", &Value::String(id.clone())));
+            return Err(BadRequest::field(
+                "key_ID repeated",
+                "key_ID",
+                &Value::String(id.clone()),
+            ));
         }
     }
     Ok(ids)
@@ -368,7 +418,10 @@ mod tests {
         let msg = |b: &[u8]| key_request_from_body(b, &LIM).unwrap_err().message;
         assert_eq!(msg(br#"{"size": 100}"#), "size shall be a multiple of 8");
         assert_eq!(msg(br#"{"size": -8}"#), "size shall be a positive integer");
-        assert_eq!(msg(br#"{"number": 0}"#), "number shall be a positive integer");
+        assert_eq!(
+            msg(br#"{"number": 0}"#),
+            "number shall be a positive integer"
+        );
         assert!(msg(br#"{"number": 99999999999999999999999}"#).contains("max_key_per_request"));
         assert!(msg(br#"{"size": 1e300}"#).contains("max_key_size"));
         assert_eq!(msg(br#"{"number": "two"}"#), "number shall be an integer");

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose,
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -53,7 +54,9 @@ pub enum PkiError {
     #[error("{0} already holds a centre (ca.pem exists)")]
     Exists(PathBuf),
     /// An SAE name that cannot be a certificate CN or file name, or is reserved.
-    #[error("bad SAE ID {0:?}: use 1–64 characters of [A-Za-z0-9._-], not \"operator\" or \"centre\"")]
+    #[error(
+        "bad SAE ID {0:?}: use 1–64 characters of [A-Za-z0-9._-], not \"operator\" or \"centre\""
+    )]
     BadName(String),
     /// The master key could not be created.
     #[error(transparent)]
@@ -74,7 +77,8 @@ fn valid_name(n: &str) -> bool {
         && n.len() <= 64
         && n != "operator"
         && n != "centre"
-        && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
         && !n.starts_with('.')
 }
 
@@ -132,7 +136,11 @@ fn ca_params() -> Result<CertificateParams, rcgen::Error> {
     p.distinguished_name.push(DnType::CommonName, CA_CN);
     p.distinguished_name.push(DnType::OrganizationName, "qwave");
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     Ok(p)
 }
 
@@ -141,7 +149,15 @@ struct Ca {
     key: KeyPair,
 }
 
-fn issue(dir: &Path, ca: &Ca, cn: &str, sans: Vec<String>, server: bool, pem: &Path, key: &Path) -> Result<(), PkiError> {
+fn issue(
+    dir: &Path,
+    ca: &Ca,
+    cn: &str,
+    sans: Vec<String>,
+    server: bool,
+    pem: &Path,
+    key: &Path,
+) -> Result<(), PkiError> {
     let mut p = CertificateParams::new(sans)?;
     p.distinguished_name.push(DnType::CommonName, cn);
     p.extended_key_usages = vec![if server {
@@ -192,9 +208,21 @@ pub fn init_dir(dir: &Path, saes: &[String], hosts: &[String]) -> Result<CentreD
     let ca_key = dir.join("ca.key");
     write_private(&ca_key, key.serialize_pem().as_bytes()).map_err(io(&ca_key))?;
     let ca = Ca { cert, key };
-    let mut sans = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let mut sans = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
     sans.extend(hosts.iter().cloned());
-    issue(dir, &ca, "qwave centre", sans, true, &dir.join("centre.pem"), &dir.join("centre.key"))?;
+    issue(
+        dir,
+        &ca,
+        "qwave centre",
+        sans,
+        true,
+        &dir.join("centre.pem"),
+        &dir.join("centre.key"),
+    )?;
     let (op_pem, op_key) = cd.client("operator");
     issue(dir, &ca, "operator", Vec::new(), false, &op_pem, &op_key)?;
     for s in saes {
@@ -285,7 +313,10 @@ pub fn server_config(cert: &Path, key: &Path, ca: &Path) -> Result<ServerConfig,
 ///
 /// # Errors
 /// Unreadable files or a configuration rustls refuses.
-pub fn client_config(ca: &Path, cert_key: Option<(&Path, &Path)>) -> Result<ClientConfig, PkiError> {
+pub fn client_config(
+    ca: &Path,
+    cert_key: Option<(&Path, &Path)>,
+) -> Result<ClientConfig, PkiError> {
     let b = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots(ca)?);
@@ -298,6 +329,12 @@ pub fn client_config(ca: &Path, cert_key: Option<(&Path, &Path)>) -> Result<Clie
 /// The SAE ID a verified client certificate names: its subject CN.
 pub fn sae_id_of(cert: &CertificateDer<'_>) -> Option<String> {
     let (_, x) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
-    let cn = x.subject().iter_common_name().next()?.as_str().ok()?.to_owned();
+    let cn = x
+        .subject()
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()?
+        .to_owned();
     Some(cn)
 }

@@ -49,7 +49,10 @@ pub fn error_response(e: CentreError) -> Response {
         CentreError::Conflict(m) => (StatusCode::CONFLICT, msg(m)),
         e @ (CentreError::Store(_) | CentreError::Crypto(_) | CentreError::Audit(_)) => {
             eprintln!("centre: internal error: {e}");
-            (StatusCode::SERVICE_UNAVAILABLE, msg("internal error of the key management entity".into()))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                msg("internal error of the key management entity".into()),
+            )
         }
     };
     (code, Json(body)).into_response()
@@ -81,7 +84,12 @@ async fn status(State(c): St, Extension(who): Who, Path(slave): Path<String>) ->
     run(c, move |c| c.status(&who.0, &slave)).await
 }
 
-async fn enc_get(State(c): St, Extension(who): Who, Path(slave): Path<String>, RawQuery(q): RawQuery) -> Response {
+async fn enc_get(
+    State(c): St,
+    Extension(who): Who,
+    Path(slave): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
     let req = match etsi::key_request_from_query(q.as_deref(), &c.config().limits) {
         Ok(r) => r,
         Err(e) => return error_response(e.into()),
@@ -89,7 +97,12 @@ async fn enc_get(State(c): St, Extension(who): Who, Path(slave): Path<String>, R
     run(c, move |c| c.enc_keys(&who.0, &slave, &req)).await
 }
 
-async fn enc_post(State(c): St, Extension(who): Who, Path(slave): Path<String>, body: Bytes) -> Response {
+async fn enc_post(
+    State(c): St,
+    Extension(who): Who,
+    Path(slave): Path<String>,
+    body: Bytes,
+) -> Response {
     let req = match etsi::key_request_from_body(&body, &c.config().limits) {
         Ok(r) => r,
         Err(e) => return error_response(e.into()),
@@ -97,7 +110,12 @@ async fn enc_post(State(c): St, Extension(who): Who, Path(slave): Path<String>, 
     run(c, move |c| c.enc_keys(&who.0, &slave, &req)).await
 }
 
-async fn dec_get(State(c): St, Extension(who): Who, Path(master): Path<String>, RawQuery(q): RawQuery) -> Response {
+async fn dec_get(
+    State(c): St,
+    Extension(who): Who,
+    Path(master): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
     let ids = match etsi::key_ids_from_query(q.as_deref(), c.config().limits.max_key_per_request) {
         Ok(r) => r,
         Err(e) => return error_response(e.into()),
@@ -105,7 +123,12 @@ async fn dec_get(State(c): St, Extension(who): Who, Path(master): Path<String>, 
     run(c, move |c| c.dec_keys(&who.0, &master, &ids)).await
 }
 
-async fn dec_post(State(c): St, Extension(who): Who, Path(master): Path<String>, body: Bytes) -> Response {
+async fn dec_post(
+    State(c): St,
+    Extension(who): Who,
+    Path(master): Path<String>,
+    body: Bytes,
+) -> Response {
     let ids = match etsi::key_ids_from_body(&body, c.config().limits.max_key_per_request) {
         Ok(r) => r,
         Err(e) => return error_response(e.into()),
@@ -150,7 +173,12 @@ async fn dev_get(State(c): St, Extension(who): Who, Path(serial): Path<String>) 
     run(c, move |c| c.device_info(&who.0, &serial)).await
 }
 
-async fn dev_action(State(c): St, Extension(who): Who, Path((serial, action)): Path<(String, String)>, body: Bytes) -> Response {
+async fn dev_action(
+    State(c): St,
+    Extension(who): Who,
+    Path((serial, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     run(c, move |c| {
         let v = parse_body(&body)?;
         let op = who.0.as_str();
@@ -185,7 +213,10 @@ pub fn router(centre: Arc<Centre>) -> Router {
     Router::new()
         .route("/api/v1/keys/{slave}/status", get(status))
         .route("/api/v1/keys/{slave}/enc_keys", get(enc_get).post(enc_post))
-        .route("/api/v1/keys/{master}/dec_keys", get(dec_get).post(dec_post))
+        .route(
+            "/api/v1/keys/{master}/dec_keys",
+            get(dec_get).post(dec_post),
+        )
         .route("/api/qwave/v1/devices", post(dev_init))
         .route("/api/qwave/v1/devices/{serial}", get(dev_get))
         .route("/api/qwave/v1/devices/{serial}/{action}", post(dev_action))
@@ -214,13 +245,19 @@ impl ServerHandle {
 fn is_cert_failure(e: &std::io::Error) -> Option<String> {
     let inner = e.get_ref()?.downcast_ref::<rustls::Error>()?;
     match inner {
-        rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => Some(inner.to_string()),
+        rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => {
+            Some(inner.to_string())
+        }
         _ => None,
     }
 }
 
 /// Serves `centre` on `listener` with mutual TLS until the handle is shut down.
-pub fn serve(centre: Arc<Centre>, tls: rustls::ServerConfig, listener: TcpListener) -> std::io::Result<ServerHandle> {
+pub fn serve(
+    centre: Arc<Centre>,
+    tls: rustls::ServerConfig,
+    listener: TcpListener,
+) -> std::io::Result<ServerHandle> {
     let addr = listener.local_addr()?;
     let acceptor = TlsAcceptor::from(Arc::new(tls));
     let app = router(centre.clone());
@@ -243,7 +280,9 @@ pub fn serve(centre: Arc<Centre>, tls: rustls::ServerConfig, listener: TcpListen
             let app = app.clone();
             let centre = centre.clone();
             tokio::spawn(async move {
-                let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+                let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp))
+                    .await
+                {
                     Ok(Ok(s)) => s,
                     Ok(Err(e)) => {
                         if let Some(why) = is_cert_failure(&e) {
@@ -267,11 +306,12 @@ pub fn serve(centre: Arc<Centre>, tls: rustls::ServerConfig, listener: TcpListen
                     return;
                 };
                 let caller = Caller(caller);
-                let svc = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(caller.clone());
-                    let mut app = app.clone();
-                    async move { app.call(req).await }
-                });
+                let svc =
+                    hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+                        req.extensions_mut().insert(caller.clone());
+                        let mut app = app.clone();
+                        async move { app.call(req).await }
+                    });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(tls), svc)
                     .await;

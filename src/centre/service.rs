@@ -16,7 +16,9 @@ use zeroize::Zeroizing;
 use super::audit::{self, AuditEntry, AuditEvent, AuditFinding};
 use super::crypto::{random_bytes, CryptoError, MasterKey};
 use super::etsi::{BadRequest, KeyContainer, KeyItem, KeyRequest, Limits, Status};
-use super::store::{DeviceRecord, DeviceState, KeyStore, PendingKey, PoolUnit, Redeemed, StoreError};
+use super::store::{
+    DeviceRecord, DeviceState, KeyStore, PendingKey, PoolUnit, Redeemed, StoreError,
+};
 
 /// Centre configuration.
 #[derive(Debug, Clone)]
@@ -150,10 +152,14 @@ impl Centre {
     /// # Errors
     /// [`CentreError::Store`] or [`CentreError::Audit`].
     pub fn audit(&self, e: AuditEntry) -> Result<(), CentreError> {
-        let _g = self.audit_lock.lock().map_err(|_| CentreError::Audit("lock poisoned".into()))?;
+        let _g = self
+            .audit_lock
+            .lock()
+            .map_err(|_| CentreError::Audit("lock poisoned".into()))?;
         let rec = self.store.audit_append(&e, now_ms())?;
         if let Some(p) = &self.cfg.audit_head {
-            audit::write_head(p, rec.seq, &rec.hash).map_err(|e| CentreError::Audit(e.to_string()))?;
+            audit::write_head(p, rec.seq, &rec.hash)
+                .map_err(|e| CentreError::Audit(e.to_string()))?;
         }
         Ok(())
     }
@@ -188,12 +194,17 @@ impl Centre {
             Some(DeviceState::Active) => Ok(()),
             Some(s) => {
                 self.auth_failed(caller, caller, &format!("terminal is {}", s.as_str()));
-                Err(CentreError::Unauthorized(format!("SAE {caller} is {}", s.as_str())))
+                Err(CentreError::Unauthorized(format!(
+                    "SAE {caller} is {}",
+                    s.as_str()
+                )))
             }
             None if self.cfg.known_saes.contains(caller) => Ok(()),
             None => {
                 self.auth_failed(caller, caller, "SAE not registered");
-                Err(CentreError::Unauthorized(format!("SAE {caller} is not registered with this KME")))
+                Err(CentreError::Unauthorized(format!(
+                    "SAE {caller} is not registered with this KME"
+                )))
             }
         }
     }
@@ -241,18 +252,33 @@ impl Centre {
     ///
     /// # Errors
     /// 401/400 as for status; 400 when a slave repeats or is the caller; 503 when the pool is short.
-    pub fn enc_keys(&self, caller: &str, slave: &str, req: &KeyRequest) -> Result<KeyContainer, CentreError> {
+    pub fn enc_keys(
+        &self,
+        caller: &str,
+        slave: &str,
+        req: &KeyRequest,
+    ) -> Result<KeyContainer, CentreError> {
         self.authorise_sae(caller)?;
         let mut slaves = Vec::with_capacity(1 + req.additional_slaves.len());
         slaves.push(slave.to_owned());
         slaves.extend(req.additional_slaves.iter().cloned());
         for (i, s) in slaves.iter().enumerate() {
-            self.check_peer(if i == 0 { "slave_SAE_ID" } else { "additional_slave_SAE_IDs" }, s)?;
+            self.check_peer(
+                if i == 0 {
+                    "slave_SAE_ID"
+                } else {
+                    "additional_slave_SAE_IDs"
+                },
+                s,
+            )?;
             if s == caller {
                 return Err(BadRequest::new("slave SAE shall differ from the master SAE").into());
             }
             if slaves[..i].contains(s) {
-                return Err(BadRequest::new("additional_slave_SAE_IDs shall not repeat the slave SAE").into());
+                return Err(BadRequest::new(
+                    "additional_slave_SAE_IDs shall not repeat the slave SAE",
+                )
+                .into());
             }
         }
         let unit_bytes = (self.cfg.limits.key_size / 8) as usize;
@@ -266,7 +292,9 @@ impl Centre {
             for chunk in taken.chunks(per_key) {
                 let mut key = Zeroizing::new(Vec::with_capacity(per_key * unit_bytes));
                 for u in chunk {
-                    key.extend_from_slice(&master.open(format!("pool:{}", u.id).as_bytes(), &u.sealed)?);
+                    key.extend_from_slice(
+                        &master.open(format!("pool:{}", u.id).as_bytes(), &u.sealed)?,
+                    );
                 }
                 key.truncate(key_bytes);
                 let key_id = new_uuid()?;
@@ -311,7 +339,12 @@ impl Centre {
     /// # Errors
     /// 401 when a key belongs to another slave (or the caller is refused),
     /// 400 for an unknown master or unknown key IDs.
-    pub fn dec_keys(&self, caller: &str, master_id: &str, ids: &[String]) -> Result<KeyContainer, CentreError> {
+    pub fn dec_keys(
+        &self,
+        caller: &str,
+        master_id: &str,
+        ids: &[String],
+    ) -> Result<KeyContainer, CentreError> {
         self.authorise_sae(caller)?;
         self.check_peer("master_SAE_ID", master_id)?;
         let got = self.store.redeem(master_id, caller, ids)?;
@@ -323,7 +356,11 @@ impl Centre {
             })
             .collect();
         if !not_yours.is_empty() {
-            self.auth_failed(caller, master_id, &format!("not the slave of key_IDs={}", not_yours.join(",")));
+            self.auth_failed(
+                caller,
+                master_id,
+                &format!("not the slave of key_IDs={}", not_yours.join(",")),
+            );
             return Err(CentreError::Unauthorized(format!(
                 "SAE {caller} is not a slave SAE of the requested keys"
             )));
@@ -345,14 +382,21 @@ impl Centre {
         let mut keys = Vec::with_capacity(got.len());
         for r in got {
             if let Redeemed::Key(p) = r {
-                let k = self.master.open(&pending_aad(&p.key_id, &p.slave), &p.sealed)?;
+                let k = self
+                    .master
+                    .open(&pending_aad(&p.key_id, &p.slave), &p.sealed)?;
                 keys.push(KeyItem {
                     key_id: p.key_id,
                     key: b64(&k),
                 });
             }
         }
-        self.audit(AuditEntry::new(AuditEvent::DecKeys, caller, master_id, format!("key_IDs={}", ids.join(","))))?;
+        self.audit(AuditEntry::new(
+            AuditEvent::DecKeys,
+            caller,
+            master_id,
+            format!("key_IDs={}", ids.join(",")),
+        ))?;
         Ok(KeyContainer { keys })
     }
 
@@ -392,11 +436,20 @@ impl Centre {
             Ok(())
         } else {
             self.auth_failed(who, "operator-api", "not an operator");
-            Err(CentreError::Unauthorized(format!("{who} is not an operator")))
+            Err(CentreError::Unauthorized(format!(
+                "{who} is not an operator"
+            )))
         }
     }
 
-    fn save(&self, mut d: DeviceRecord, to: DeviceState, ev: AuditEvent, op: &str, detail: &str) -> Result<DeviceInfo, CentreError> {
+    fn save(
+        &self,
+        mut d: DeviceRecord,
+        to: DeviceState,
+        ev: AuditEvent,
+        op: &str,
+        detail: &str,
+    ) -> Result<DeviceInfo, CentreError> {
         d.state = to;
         d.updated_ms = now_ms();
         self.store.device_update(&d)?;
@@ -414,12 +467,18 @@ impl Centre {
         self.is_operator(op)?;
         if serial.is_empty()
             || serial.len() > 64
-            || !serial.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+            || !serial
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
         {
-            return Err(BadRequest::new("serial shall be 1–64 characters of [A-Za-z0-9._-]").into());
+            return Err(
+                BadRequest::new("serial shall be 1–64 characters of [A-Za-z0-9._-]").into(),
+            );
         }
         if self.cfg.known_saes.contains(serial) || self.cfg.operators.contains(serial) {
-            return Err(CentreError::Conflict(format!("{serial} is already an SAE or operator name")));
+            return Err(CentreError::Conflict(format!(
+                "{serial} is already an SAE or operator name"
+            )));
         }
         let mut cred = Zeroizing::new([0u8; 32]);
         random_bytes(cred.as_mut())?;
@@ -428,15 +487,24 @@ impl Centre {
             state: DeviceState::Initialised,
             user: None,
             pin_hash: None,
-            credential: self.master.seal(format!("device:{serial}").as_bytes(), cred.as_ref())?,
+            credential: self
+                .master
+                .seal(format!("device:{serial}").as_bytes(), cred.as_ref())?,
             updated_ms: now_ms(),
         };
         match self.store.device_insert(&d) {
             Ok(()) => {}
-            Err(StoreError::DeviceExists(s)) => return Err(CentreError::Conflict(format!("device {s} already exists"))),
+            Err(StoreError::DeviceExists(s)) => {
+                return Err(CentreError::Conflict(format!("device {s} already exists")))
+            }
             Err(e) => return Err(e.into()),
         }
-        self.audit(AuditEntry::new(AuditEvent::Initialise, op, serial, "credential issued"))?;
+        self.audit(AuditEntry::new(
+            AuditEvent::Initialise,
+            op,
+            serial,
+            "credential issued",
+        ))?;
         Ok(cred)
     }
 
@@ -447,10 +515,19 @@ impl Centre {
     pub fn device_credential(&self, serial: &str) -> Result<Zeroizing<[u8; 32]>, CentreError> {
         let d = self.device(serial)?;
         if d.state != DeviceState::Active {
-            self.auth_failed("centre", serial, &format!("credential use while {}", d.state.as_str()));
-            return Err(CentreError::Unauthorized(format!("terminal {serial} is {}", d.state.as_str())));
+            self.auth_failed(
+                "centre",
+                serial,
+                &format!("credential use while {}", d.state.as_str()),
+            );
+            return Err(CentreError::Unauthorized(format!(
+                "terminal {serial} is {}",
+                d.state.as_str()
+            )));
         }
-        let plain = self.master.open(format!("device:{serial}").as_bytes(), &d.credential)?;
+        let plain = self
+            .master
+            .open(format!("device:{serial}").as_bytes(), &d.credential)?;
         let arr: [u8; 32] = plain
             .as_slice()
             .try_into()
@@ -462,11 +539,20 @@ impl Centre {
     ///
     /// # Errors
     /// 401, 404, 400 for a bad PIN, 409 in the wrong state.
-    pub fn device_bind(&self, op: &str, serial: &str, user: &str, pin: &str) -> Result<DeviceInfo, CentreError> {
+    pub fn device_bind(
+        &self,
+        op: &str,
+        serial: &str,
+        user: &str,
+        pin: &str,
+    ) -> Result<DeviceInfo, CentreError> {
         self.is_operator(op)?;
         let mut d = self.device(serial)?;
         if !matches!(d.state, DeviceState::Initialised | DeviceState::Bound) {
-            return Err(CentreError::Conflict(format!("device {serial} is {}: cannot bind", d.state.as_str())));
+            return Err(CentreError::Conflict(format!(
+                "device {serial} is {}: cannot bind",
+                d.state.as_str()
+            )));
         }
         if user.is_empty() || user.len() > 128 {
             return Err(BadRequest::new("user shall be 1–128 characters").into());
@@ -483,7 +569,13 @@ impl Centre {
             .to_string();
         d.user = Some(user.to_owned());
         d.pin_hash = Some(hash);
-        self.save(d, DeviceState::Bound, AuditEvent::Bind, op, &format!("user={user}"))
+        self.save(
+            d,
+            DeviceState::Bound,
+            AuditEvent::Bind,
+            op,
+            &format!("user={user}"),
+        )
     }
 
     fn check_pin(&self, op: &str, d: &DeviceRecord, pin: &str) -> Result<(), CentreError> {
@@ -491,7 +583,11 @@ impl Centre {
             .pin_hash
             .as_deref()
             .and_then(|h| PasswordHash::new(h).ok())
-            .is_some_and(|h| Argon2::default().verify_password(pin.as_bytes(), &h).is_ok());
+            .is_some_and(|h| {
+                Argon2::default()
+                    .verify_password(pin.as_bytes(), &h)
+                    .is_ok()
+            });
         if ok {
             Ok(())
         } else {
@@ -504,11 +600,19 @@ impl Centre {
     ///
     /// # Errors
     /// 401 (wrong PIN), 404, 409.
-    pub fn device_activate(&self, op: &str, serial: &str, pin: &str) -> Result<DeviceInfo, CentreError> {
+    pub fn device_activate(
+        &self,
+        op: &str,
+        serial: &str,
+        pin: &str,
+    ) -> Result<DeviceInfo, CentreError> {
         self.is_operator(op)?;
         let d = self.device(serial)?;
         if d.state != DeviceState::Bound {
-            return Err(CentreError::Conflict(format!("device {serial} is {}: cannot activate", d.state.as_str())));
+            return Err(CentreError::Conflict(format!(
+                "device {serial} is {}: cannot activate",
+                d.state.as_str()
+            )));
         }
         self.check_pin(op, &d, pin)?;
         self.save(d, DeviceState::Active, AuditEvent::Activate, op, "")
@@ -522,7 +626,10 @@ impl Centre {
         self.is_operator(op)?;
         let d = self.device(serial)?;
         if d.state != DeviceState::Active {
-            return Err(CentreError::Conflict(format!("device {serial} is {}: cannot freeze", d.state.as_str())));
+            return Err(CentreError::Conflict(format!(
+                "device {serial} is {}: cannot freeze",
+                d.state.as_str()
+            )));
         }
         self.save(d, DeviceState::Frozen, AuditEvent::Freeze, op, "")
     }
@@ -531,11 +638,19 @@ impl Centre {
     ///
     /// # Errors
     /// 401 (wrong PIN), 404, 409.
-    pub fn device_unfreeze(&self, op: &str, serial: &str, pin: &str) -> Result<DeviceInfo, CentreError> {
+    pub fn device_unfreeze(
+        &self,
+        op: &str,
+        serial: &str,
+        pin: &str,
+    ) -> Result<DeviceInfo, CentreError> {
         self.is_operator(op)?;
         let d = self.device(serial)?;
         if d.state != DeviceState::Frozen {
-            return Err(CentreError::Conflict(format!("device {serial} is {}: cannot unfreeze", d.state.as_str())));
+            return Err(CentreError::Conflict(format!(
+                "device {serial} is {}: cannot unfreeze",
+                d.state.as_str()
+            )));
         }
         self.check_pin(op, &d, pin)?;
         self.save(d, DeviceState::Active, AuditEvent::Unfreeze, op, "")
@@ -549,10 +664,19 @@ impl Centre {
         self.is_operator(op)?;
         let d = self.device(serial)?;
         if matches!(d.state, DeviceState::Lost | DeviceState::Destroyed) {
-            return Err(CentreError::Conflict(format!("device {serial} is already {}", d.state.as_str())));
+            return Err(CentreError::Conflict(format!(
+                "device {serial} is already {}",
+                d.state.as_str()
+            )));
         }
         let purged = self.store.purge_for(serial)?;
-        self.save(d, DeviceState::Lost, AuditEvent::Lost, op, &format!("pending_keys_destroyed={purged}"))
+        self.save(
+            d,
+            DeviceState::Lost,
+            AuditEvent::Lost,
+            op,
+            &format!("pending_keys_destroyed={purged}"),
+        )
     }
 
     /// Destroys a terminal: credential and PIN erased, undelivered keys destroyed.
@@ -563,12 +687,20 @@ impl Centre {
         self.is_operator(op)?;
         let mut d = self.device(serial)?;
         if d.state == DeviceState::Destroyed {
-            return Err(CentreError::Conflict(format!("device {serial} is already destroyed")));
+            return Err(CentreError::Conflict(format!(
+                "device {serial} is already destroyed"
+            )));
         }
         let purged = self.store.purge_for(serial)?;
         d.credential.clear();
         d.pin_hash = None;
-        self.save(d, DeviceState::Destroyed, AuditEvent::Destroy, op, &format!("pending_keys_destroyed={purged}"))
+        self.save(
+            d,
+            DeviceState::Destroyed,
+            AuditEvent::Destroy,
+            op,
+            &format!("pending_keys_destroyed={purged}"),
+        )
     }
 
     /// A device's public state.

@@ -116,7 +116,9 @@ impl FileSource {
                 .map(|e| e.path())
                 .filter(|p| {
                     p.is_file()
-                        && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| !n.starts_with('.') && !n.ends_with(".tmp"))
+                        && p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| !n.starts_with('.') && !n.ends_with(".tmp"))
                 })
                 .collect();
             names.sort();
@@ -199,7 +201,10 @@ impl KeySource for EtsiUpstream {
             }
             let body = serde_json::json!({ "number": number, "size": self.size_bits }).to_string();
             let path = format!("/api/v1/keys/{}/enc_keys", self.slave);
-            let r = self.client.request("POST", &path, Some(body.as_bytes())).await?;
+            let r = self
+                .client
+                .request("POST", &path, Some(body.as_bytes()))
+                .await?;
             if r.status == 503 {
                 return Ok(Zeroizing::new(Vec::new()));
             }
@@ -208,17 +213,22 @@ impl KeySource for EtsiUpstream {
                     .ok()
                     .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
                     .unwrap_or_default();
-                return Err(SourceError::UpstreamReply { status: r.status, message });
+                return Err(SourceError::UpstreamReply {
+                    status: r.status,
+                    message,
+                });
             }
             let c: KeyContainer = r.json()?;
             let mut out = Zeroizing::new(Vec::with_capacity(number * per));
             for k in &c.keys {
-                let bytes = Zeroizing::new(base64::engine::general_purpose::STANDARD.decode(&k.key).map_err(|e| {
-                    SourceError::UpstreamReply {
-                        status: r.status,
-                        message: format!("key is not base64: {e}"),
-                    }
-                })?);
+                let bytes = Zeroizing::new(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(&k.key)
+                        .map_err(|e| SourceError::UpstreamReply {
+                            status: r.status,
+                            message: format!("key is not base64: {e}"),
+                        })?,
+                );
                 out.extend_from_slice(&bytes);
             }
             Ok(out)
@@ -241,12 +251,19 @@ pub fn parse_source(
         Ok(Box::new(FileSource::new(PathBuf::from(p))))
     } else if let Some(rest) = spec.strip_prefix("etsi:") {
         let rest = rest.strip_prefix("https://").unwrap_or(rest);
-        let (addr, slave) = rest.split_once('/').ok_or_else(|| SourceError::BadSpec(spec.into()))?;
+        let (addr, slave) = rest
+            .split_once('/')
+            .ok_or_else(|| SourceError::BadSpec(spec.into()))?;
         if slave.is_empty() || addr.is_empty() {
             return Err(SourceError::BadSpec(spec.into()));
         }
         let client = upstream(addr, slave)?;
-        Ok(Box::new(EtsiUpstream::new(client, slave.to_owned(), size_bits, 128)))
+        Ok(Box::new(EtsiUpstream::new(
+            client,
+            slave.to_owned(),
+            size_bits,
+            128,
+        )))
     } else {
         Err(SourceError::BadSpec(spec.into()))
     }
@@ -281,7 +298,12 @@ impl PoolFiller {
             .await
             .map_err(|e| CentreError::Audit(e.to_string()))?
             .map_err(CentreError::from)?;
-        let need = self.centre.config().max_key_count.saturating_sub(have).min(self.batch_units);
+        let need = self
+            .centre
+            .config()
+            .max_key_count
+            .saturating_sub(have)
+            .min(self.batch_units);
         if need == 0 {
             return Ok(0);
         }

@@ -223,15 +223,24 @@ pub fn run(a: CentreArgs) -> Result<()> {
             println!("  centre        {}", dir.join("centre.pem").display());
             println!("  operator      {}", dir.join("operator.pem").display());
             for s in &saes {
-                println!("  SAE {s:<9} {}", dir.join("sae").join(format!("{s}.pem")).display());
+                println!(
+                    "  SAE {s:<9} {}",
+                    dir.join("sae").join(format!("{s}.pem")).display()
+                );
             }
-            println!("  master key    {} (0600; keep it off the database host's backups)", dir.join("master.key").display());
+            println!(
+                "  master key    {} (0600; keep it off the database host's backups)",
+                dir.join("master.key").display()
+            );
             println!("next: qwave centre serve --dir {}", dir.display());
             Ok(())
         }
         CentreCmd::AddSae { dir, sae } => {
             pki::add_sae(&dir, &sae)?;
-            println!("SAE {sae}: {}", dir.join("sae").join(format!("{sae}.pem")).display());
+            println!(
+                "SAE {sae}: {}",
+                dir.join("sae").join(format!("{sae}.pem")).display()
+            );
             Ok(())
         }
         CentreCmd::Serve(s) => serve(s),
@@ -248,12 +257,22 @@ pub fn run(a: CentreArgs) -> Result<()> {
                 for f in &findings {
                     println!("TAMPERED: {f}");
                 }
-                bail!("audit log verification failed ({} findings over {n} records)", findings.len())
+                bail!(
+                    "audit log verification failed ({} findings over {n} records)",
+                    findings.len()
+                )
             }
         }
-        CentreCmd::Status { dir, url, sae, slave } => runtime()?.block_on(async move {
+        CentreCmd::Status {
+            dir,
+            url,
+            sae,
+            slave,
+        } => runtime()?.block_on(async move {
             let c = CentreClient::from_dir(&dir, &sae, &url)?;
-            let r = c.request("GET", &format!("/api/v1/keys/{slave}/status"), None).await?;
+            let r = c
+                .request("GET", &format!("/api/v1/keys/{slave}/status"), None)
+                .await?;
             println!("{}", String::from_utf8_lossy(&r.body));
             if r.status != 200 {
                 bail!("status {}", r.status);
@@ -277,16 +296,25 @@ fn serve(s: ServeArgs) -> Result<()> {
     cfg.limits.max_key_size = cfg.limits.max_key_size.max(s.key_size);
     let centre = Arc::new(open_centre(&s.dir, s.db.clone(), cfg)?);
     let d = CentreDir(s.dir.clone());
-    let tls = pki::server_config(&s.dir.join("centre.pem"), &s.dir.join("centre.key"), &d.ca_cert())?;
+    let tls = pki::server_config(
+        &s.dir.join("centre.pem"),
+        &s.dir.join("centre.key"),
+        &d.ca_cert(),
+    )?;
     let upstream = |addr: &str, _slave: &str| -> Result<CentreClient, SourceError> {
         let (Some(udir), Some(usae)) = (&s.upstream_dir, &s.upstream_sae) else {
-            return Err(SourceError::BadSpec("etsi: needs --upstream-dir and --upstream-sae".into()));
+            return Err(SourceError::BadSpec(
+                "etsi: needs --upstream-dir and --upstream-sae".into(),
+            ));
         };
         Ok(CentreClient::from_dir(udir, usae, addr)?)
     };
     let source = parse_source(&s.source, upstream, s.key_size)?;
     if !source.quantum() {
-        eprintln!("centre: key source {} is NOT quantum (OS CSPRNG): for development only", source.name());
+        eprintln!(
+            "centre: key source {} is NOT quantum (OS CSPRNG): for development only",
+            source.name()
+        );
     }
     let rt = runtime()?;
     rt.block_on(async move {
@@ -294,10 +322,19 @@ fn serve(s: ServeArgs) -> Result<()> {
             .await
             .with_context(|| format!("binding {}", s.listen))?;
         let handle = server::serve(centre.clone(), tls, listener)?;
-        let filler = tokio::spawn(PoolFiller::new(centre.clone(), source, 1024).run(Duration::from_millis(s.fill_interval_ms)));
-        println!("qwave centre listening on https://{} (store {})", handle.addr, centre.store().backend());
+        let filler = tokio::spawn(
+            PoolFiller::new(centre.clone(), source, 1024)
+                .run(Duration::from_millis(s.fill_interval_ms)),
+        );
+        println!(
+            "qwave centre listening on https://{} (store {})",
+            handle.addr,
+            centre.store().backend()
+        );
         std::io::stdout().flush()?;
-        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
         eprintln!("centre: shutting down");
         filler.abort();
         handle.shutdown().await;
@@ -308,8 +345,15 @@ fn serve(s: ServeArgs) -> Result<()> {
 async fn device(dir: PathBuf, url: String, action: DeviceCmd) -> Result<()> {
     let c = CentreClient::from_dir(&dir, "operator", &url)?;
     let (path, body) = match &action {
-        DeviceCmd::Init { serial } => ("/api/qwave/v1/devices".to_owned(), Some(serde_json::json!({ "serial": serial }))),
-        DeviceCmd::Bind { serial, user, pin: p } => (
+        DeviceCmd::Init { serial } => (
+            "/api/qwave/v1/devices".to_owned(),
+            Some(serde_json::json!({ "serial": serial })),
+        ),
+        DeviceCmd::Bind {
+            serial,
+            user,
+            pin: p,
+        } => (
             format!("/api/qwave/v1/devices/{serial}/bind"),
             Some(serde_json::json!({ "user": user, "pin": pin(p.clone())? })),
         ),
@@ -321,13 +365,25 @@ async fn device(dir: PathBuf, url: String, action: DeviceCmd) -> Result<()> {
             format!("/api/qwave/v1/devices/{serial}/unfreeze"),
             Some(serde_json::json!({ "pin": pin(p.clone())? })),
         ),
-        DeviceCmd::Freeze { serial } => (format!("/api/qwave/v1/devices/{serial}/freeze"), Some(serde_json::json!({}))),
-        DeviceCmd::Lost { serial } => (format!("/api/qwave/v1/devices/{serial}/lost"), Some(serde_json::json!({}))),
-        DeviceCmd::Destroy { serial } => (format!("/api/qwave/v1/devices/{serial}/destroy"), Some(serde_json::json!({}))),
+        DeviceCmd::Freeze { serial } => (
+            format!("/api/qwave/v1/devices/{serial}/freeze"),
+            Some(serde_json::json!({})),
+        ),
+        DeviceCmd::Lost { serial } => (
+            format!("/api/qwave/v1/devices/{serial}/lost"),
+            Some(serde_json::json!({})),
+        ),
+        DeviceCmd::Destroy { serial } => (
+            format!("/api/qwave/v1/devices/{serial}/destroy"),
+            Some(serde_json::json!({})),
+        ),
         DeviceCmd::Show { serial } => (format!("/api/qwave/v1/devices/{serial}"), None),
     };
     let r = match body {
-        Some(b) => c.request("POST", &path, Some(b.to_string().as_bytes())).await?,
+        Some(b) => {
+            c.request("POST", &path, Some(b.to_string().as_bytes()))
+                .await?
+        }
         None => c.request("GET", &path, None).await?,
     };
     println!("{}", String::from_utf8_lossy(&r.body));

@@ -168,7 +168,12 @@ pub trait KeyStore: Send + Sync {
     /// In one transaction: for each key ID issued by `master`, delivers it to
     /// `slave` and removes it. If any is [`Redeemed::NotYours`] or
     /// [`Redeemed::Missing`], nothing is removed.
-    fn redeem(&self, master: &str, slave: &str, key_ids: &[String]) -> Result<Vec<Redeemed>, StoreError>;
+    fn redeem(
+        &self,
+        master: &str,
+        slave: &str,
+        key_ids: &[String],
+    ) -> Result<Vec<Redeemed>, StoreError>;
     /// Pending keys whose master or slave is `sae`.
     fn pending_count_for(&self, sae: &str) -> Result<u64, StoreError>;
     /// Removes every pending key whose master or slave is `sae`; returns how many.

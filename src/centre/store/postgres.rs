@@ -82,7 +82,10 @@ impl KeyStore for PostgresStore {
     }
 
     fn pool_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = self.client()?.query_one("SELECT COUNT(*) FROM pool", &[])?.try_get(0)?;
+        let n: i64 = self
+            .client()?
+            .query_one("SELECT COUNT(*) FROM pool", &[])?
+            .try_get(0)?;
         Ok(n as u64)
     }
 
@@ -134,13 +137,27 @@ impl KeyStore for PostgresStore {
             "INSERT INTO pending (key_id, slave, master, size_bits, sealed) VALUES ($1, $2, $3, $4, $5)",
         )?;
         for p in &pending {
-            tx.execute(&st, &[&p.key_id, &p.slave, &p.master, &i64::from(p.size_bits), &p.sealed])?;
+            tx.execute(
+                &st,
+                &[
+                    &p.key_id,
+                    &p.slave,
+                    &p.master,
+                    &i64::from(p.size_bits),
+                    &p.sealed,
+                ],
+            )?;
         }
         tx.commit()?;
         Ok(())
     }
 
-    fn redeem(&self, master: &str, slave: &str, key_ids: &[String]) -> Result<Vec<Redeemed>, StoreError> {
+    fn redeem(
+        &self,
+        master: &str,
+        slave: &str,
+        key_ids: &[String],
+    ) -> Result<Vec<Redeemed>, StoreError> {
         let mut c = self.client()?;
         let mut tx = c.transaction()?;
         let mine = tx.prepare(
@@ -157,7 +174,8 @@ impl KeyStore for PostgresStore {
                         key_id: id.clone(),
                         slave: slave.to_owned(),
                         master: master.to_owned(),
-                        size_bits: u32::try_from(bits).map_err(|_| StoreError::Corrupt("size_bits".into()))?,
+                        size_bits: u32::try_from(bits)
+                            .map_err(|_| StoreError::Corrupt("size_bits".into()))?,
                         sealed: r.try_get(1)?,
                     }))
                 }
@@ -197,15 +215,19 @@ impl KeyStore for PostgresStore {
     fn pending_count_for(&self, sae: &str) -> Result<u64, StoreError> {
         let n: i64 = self
             .client()?
-            .query_one("SELECT COUNT(*) FROM pending WHERE (master = $1 OR slave = $1) AND NOT delivered", &[&sae])?
+            .query_one(
+                "SELECT COUNT(*) FROM pending WHERE (master = $1 OR slave = $1) AND NOT delivered",
+                &[&sae],
+            )?
             .try_get(0)?;
         Ok(n as u64)
     }
 
     fn purge_for(&self, sae: &str) -> Result<u64, StoreError> {
-        Ok(self
-            .client()?
-            .execute("DELETE FROM pending WHERE master = $1 OR slave = $1", &[&sae])?)
+        Ok(self.client()?.execute(
+            "DELETE FROM pending WHERE master = $1 OR slave = $1",
+            &[&sae],
+        )?)
     }
 
     fn device_insert(&self, d: &DeviceRecord) -> Result<(), StoreError> {
@@ -215,7 +237,9 @@ impl KeyStore for PostgresStore {
         );
         match r {
             Ok(_) => Ok(()),
-            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => Err(StoreError::DeviceExists(d.serial.clone())),
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                Err(StoreError::DeviceExists(d.serial.clone()))
+            }
             Err(e) => Err(e.into()),
         }
     }

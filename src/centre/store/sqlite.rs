@@ -49,8 +49,17 @@ impl SqliteStore {
     }
 }
 
-fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, Option<String>, Option<String>, Vec<u8>, i64)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+fn device_from_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, String, Option<String>, Option<String>, Vec<u8>, i64)> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
 }
 
 impl KeyStore for SqliteStore {
@@ -85,7 +94,8 @@ impl KeyStore for SqliteStore {
         let mut c = self.lock()?;
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let taken: Vec<(i64, PoolUnit)> = {
-            let mut st = tx.prepare_cached("SELECT seq, id, sealed FROM pool ORDER BY seq LIMIT ?1")?;
+            let mut st =
+                tx.prepare_cached("SELECT seq, id, sealed FROM pool ORDER BY seq LIMIT ?1")?;
             let rows = st.query_map(params![units as i64], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
@@ -123,7 +133,12 @@ impl KeyStore for SqliteStore {
         Ok(())
     }
 
-    fn redeem(&self, master: &str, slave: &str, key_ids: &[String]) -> Result<Vec<Redeemed>, StoreError> {
+    fn redeem(
+        &self,
+        master: &str,
+        slave: &str,
+        key_ids: &[String],
+    ) -> Result<Vec<Redeemed>, StoreError> {
         let mut c = self.lock()?;
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut out = Vec::with_capacity(key_ids.len());
@@ -132,10 +147,13 @@ impl KeyStore for SqliteStore {
             let mut mine = tx.prepare_cached(
                 "SELECT size_bits, sealed, delivered FROM pending WHERE key_id = ?1 AND master = ?2 AND slave = ?3",
             )?;
-            let mut other = tx.prepare_cached("SELECT COUNT(*) FROM pending WHERE key_id = ?1 AND master = ?2")?;
+            let mut other = tx
+                .prepare_cached("SELECT COUNT(*) FROM pending WHERE key_id = ?1 AND master = ?2")?;
             for id in key_ids {
                 let row: Option<(u32, Vec<u8>, bool)> = mine
-                    .query_row(params![id, master, slave], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .query_row(params![id, master, slave], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
                     .optional()?;
                 match row {
                     Some((size_bits, sealed, false)) => out.push(Redeemed::Key(PendingKey {
@@ -193,7 +211,10 @@ impl KeyStore for SqliteStore {
 
     fn purge_for(&self, sae: &str) -> Result<u64, StoreError> {
         let c = self.lock()?;
-        Ok(c.execute("DELETE FROM pending WHERE master = ?1 OR slave = ?1", params![sae])? as u64)
+        Ok(c.execute(
+            "DELETE FROM pending WHERE master = ?1 OR slave = ?1",
+            params![sae],
+        )? as u64)
     }
 
     fn device_insert(&self, d: &DeviceRecord) -> Result<(), StoreError> {
@@ -204,7 +225,9 @@ impl KeyStore for SqliteStore {
         );
         match r {
             Ok(_) => Ok(()),
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
                 Err(StoreError::DeviceExists(d.serial.clone()))
             }
             Err(e) => Err(e.into()),
@@ -249,9 +272,11 @@ impl KeyStore for SqliteStore {
         let mut c = self.lock()?;
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let last: Option<(i64, Vec<u8>)> = tx
-            .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?;
         let (seq, prev) = match last {
             Some((s, h)) => (s as u64, hash32(h)?),
@@ -268,7 +293,9 @@ impl KeyStore for SqliteStore {
 
     fn audit_all(&self) -> Result<Vec<AuditRecord>, StoreError> {
         let c = self.lock()?;
-        let mut st = c.prepare("SELECT seq, at_ms, event, actor, subject, detail, prev, hash FROM audit ORDER BY seq")?;
+        let mut st = c.prepare(
+            "SELECT seq, at_ms, event, actor, subject, detail, prev, hash FROM audit ORDER BY seq",
+        )?;
         let rows = st.query_map([], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
