@@ -60,12 +60,12 @@ fn main() {
     let d = CentreDir(dir.clone());
     let url = std::env::var("QWAVE_BENCH_DB").unwrap_or_else(|_| d.default_db());
     let store = open_store(&url).expect("store");
-    let mut cfg = CentreConfig {
+    let cfg = CentreConfig {
         max_key_count: (saes * per) as u64 + 16,
         audit_head: Some(d.audit_head()),
+        known_saes: names.iter().cloned().collect(),
         ..CentreConfig::default()
     };
-    cfg.known_saes = names.iter().cloned().collect();
     let centre = Arc::new(Centre::new(
         cfg,
         store,

@@ -35,12 +35,12 @@ fn tmpdir(tag: &str) -> PathBuf {
 
 fn open_centre(dir: &std::path::Path, max_key_count: u64) -> Arc<Centre> {
     let d = CentreDir(dir.to_owned());
-    let mut cfg = CentreConfig {
+    let cfg = CentreConfig {
         max_key_count,
         audit_head: Some(d.audit_head()),
+        known_saes: d.sae_ids().unwrap().into_iter().collect(),
         ..CentreConfig::default()
     };
-    cfg.known_saes = d.sae_ids().unwrap().into_iter().collect();
     let store = SqliteStore::open(&dir.join("centre.db")).unwrap();
     Arc::new(Centre::new(
         cfg,

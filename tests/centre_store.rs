@@ -199,11 +199,13 @@ fn check_audit(s: &dyn KeyStore, exec: &Exec) {
 }
 
 fn check_centre(store: Box<dyn KeyStore>) {
-    let mut cfg = CentreConfig::default();
-    cfg.known_saes = ["alice", "bob", "carol"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let cfg = CentreConfig {
+        known_saes: ["alice", "bob", "carol"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        ..CentreConfig::default()
+    };
     let c = Centre::new(cfg, store, MasterKey::from_bytes(&[3; 32]));
     let mut rng = ChaCha20Rng::seed_from_u64(7);
     let mut material = vec![0u8; 32 * 20];
@@ -342,8 +344,10 @@ fn sqlite_centre_semantics() {
 fn keys_are_encrypted_at_rest() {
     let d = tmpdir("rest");
     let path = d.join("c.db");
-    let mut cfg = CentreConfig::default();
-    cfg.known_saes = ["alice", "bob"].iter().map(|s| s.to_string()).collect();
+    let cfg = CentreConfig {
+        known_saes: ["alice", "bob"].iter().map(|s| s.to_string()).collect(),
+        ..CentreConfig::default()
+    };
     let c = Centre::new(
         cfg,
         Box::new(SqliteStore::open(&path).unwrap()),
@@ -375,8 +379,10 @@ fn keys_are_encrypted_at_rest() {
         );
     }
     // The same rows under another master key cannot be opened.
-    let mut cfg = CentreConfig::default();
-    cfg.known_saes = ["alice", "bob"].iter().map(|s| s.to_string()).collect();
+    let cfg = CentreConfig {
+        known_saes: ["alice", "bob"].iter().map(|s| s.to_string()).collect(),
+        ..CentreConfig::default()
+    };
     let wrong = Centre::new(
         cfg,
         Box::new(SqliteStore::open(&path).unwrap()),

@@ -150,7 +150,6 @@ struct Ca {
 }
 
 fn issue(
-    dir: &Path,
     ca: &Ca,
     cn: &str,
     sans: Vec<String>,
@@ -168,7 +167,6 @@ fn issue(
     p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     let k = KeyPair::generate()?;
     let c = p.signed_by(&k, &ca.cert, &ca.key)?;
-    let _ = dir;
     std::fs::write(pem, c.pem()).map_err(io(pem))?;
     write_private(key, k.serialize_pem().as_bytes()).map_err(io(key))?;
     Ok(())
@@ -215,7 +213,6 @@ pub fn init_dir(dir: &Path, saes: &[String], hosts: &[String]) -> Result<CentreD
     ];
     sans.extend(hosts.iter().cloned());
     issue(
-        dir,
         &ca,
         "qwave centre",
         sans,
@@ -224,10 +221,10 @@ pub fn init_dir(dir: &Path, saes: &[String], hosts: &[String]) -> Result<CentreD
         &dir.join("centre.key"),
     )?;
     let (op_pem, op_key) = cd.client("operator");
-    issue(dir, &ca, "operator", Vec::new(), false, &op_pem, &op_key)?;
+    issue(&ca, "operator", Vec::new(), false, &op_pem, &op_key)?;
     for s in saes {
         let (p, k) = cd.client(s);
-        issue(dir, &ca, s, Vec::new(), false, &p, &k)?;
+        issue(&ca, s, Vec::new(), false, &p, &k)?;
     }
     MasterKey::create(&cd.master_key())?;
     Ok(cd)
@@ -250,7 +247,7 @@ pub fn add_sae(dir: &Path, sae: &str) -> Result<(), PkiError> {
             source: std::io::ErrorKind::AlreadyExists.into(),
         });
     }
-    issue(dir, &ca, sae, Vec::new(), false, &p, &k)
+    issue(&ca, sae, Vec::new(), false, &p, &k)
 }
 
 fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, PkiError> {

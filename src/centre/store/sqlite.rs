@@ -49,9 +49,9 @@ impl SqliteStore {
     }
 }
 
-fn device_from_row(
-    r: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(String, String, Option<String>, Option<String>, Vec<u8>, i64)> {
+type DeviceRow = (String, String, Option<String>, Option<String>, Vec<u8>, i64);
+
+fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
     Ok((
         r.get(0)?,
         r.get(1)?,
