@@ -45,7 +45,7 @@ pub enum CentreCmd {
         /// SAE ID.
         sae: String,
     },
-    /// Runs the key centre (HTTPS with mutual TLS) until Ctrl-C.
+    /// Runs the key centre (HTTPS with mutual TLS) until Ctrl-C or SIGTERM.
     Serve(ServeArgs),
     /// Terminal lifecycle through a running centre (operator certificate).
     Device {
@@ -332,9 +332,12 @@ fn serve(s: ServeArgs) -> Result<()> {
             centre.store().backend()
         );
         std::io::stdout().flush()?;
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("installing the SIGTERM handler")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
         eprintln!("centre: shutting down");
         filler.abort();
         handle.shutdown().await;
