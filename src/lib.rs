@@ -11,6 +11,7 @@
 pub mod amplify;
 pub mod backup;
 pub mod capture;
+pub mod centre;
 pub mod cli;
 pub mod extract;
 pub mod pipeline;

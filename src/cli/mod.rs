@@ -11,6 +11,7 @@ use crate::reconcile::ReconcilerKind;
 use crate::session::SessionConfig;
 
 mod backup;
+mod centre;
 mod csi;
 mod keygen;
 mod sound;
@@ -38,6 +39,8 @@ pub enum Command {
     Csi(csi::CsiArgs),
     /// Splits a key-store master key into Reed–Solomon slices for backup nodes, or restores it.
     Backup(backup::BackupArgs),
+    /// Key centre: ETSI GS QKD 014 key delivery over mutual TLS, terminals, audit.
+    Centre(centre::CentreArgs),
 }
 
 /// Key-generation options shared by demo, replay and lab.
@@ -121,5 +124,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sound(a) => sound::run(a),
         Command::Csi(a) => csi::run(a),
         Command::Backup(a) => backup::run(a),
+        Command::Centre(a) => centre::run(a),
     }
 }

@@ -1,0 +1,326 @@
+//! HTTP/1.1 over mutual TLS. Our own accept loop (tokio-rustls) hands each
+//! connection's verified client identity (certificate CN) to the axum
+//! handlers as a [`Caller`] request extension. Routes only parse, call
+//! [`Centre`] on a blocking thread and serialise; [`error_response`] is the
+//! one error→status map (ETSI GS QKD 014 §5: 400, 401, 503).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use base64::Engine as _;
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
+use tower_service::Service;
+
+use super::audit::AuditFinding;
+use super::etsi::{self, BadRequest, ErrorBody};
+use super::pki::sae_id_of;
+use super::service::{Centre, CentreError};
+
+/// The authenticated caller: the CN of its verified client certificate.
+#[derive(Debug, Clone)]
+pub struct Caller(pub String);
+
+/// Maps a centre error to its HTTP status and §6.5 error body. Internal
+/// failures become 503 with a generic message; the cause goes to stderr.
+pub fn error_response(e: CentreError) -> Response {
+    let (code, body) = match e {
+        CentreError::BadRequest(b) => (
+            StatusCode::BAD_REQUEST,
+            ErrorBody {
+                message: b.message,
+                details: b.details,
+            },
+        ),
+        CentreError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, msg(m)),
+        CentreError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, msg(m)),
+        CentreError::NoDevice(s) => (StatusCode::NOT_FOUND, msg(format!("device {s} not found"))),
+        CentreError::Conflict(m) => (StatusCode::CONFLICT, msg(m)),
+        e @ (CentreError::Store(_) | CentreError::Crypto(_) | CentreError::Audit(_)) => {
+            eprintln!("centre: internal error: {e}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                msg("internal error of the key management entity".into()),
+            )
+        }
+    };
+    (code, Json(body)).into_response()
+}
+
+fn msg(message: String) -> ErrorBody {
+    ErrorBody {
+        message,
+        details: Vec::new(),
+    }
+}
+
+async fn run<T, F>(c: Arc<Centre>, f: F) -> Response
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&Centre) -> Result<T, CentreError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(move || f(&c)).await {
+        Ok(Ok(v)) => (StatusCode::OK, Json(v)).into_response(),
+        Ok(Err(e)) => error_response(e),
+        Err(_) => error_response(CentreError::Audit("worker task failed".into())),
+    }
+}
+
+type St = State<Arc<Centre>>;
+type Who = Extension<Caller>;
+
+async fn status(State(c): St, Extension(who): Who, Path(slave): Path<String>) -> Response {
+    run(c, move |c| c.status(&who.0, &slave)).await
+}
+
+async fn enc_get(
+    State(c): St,
+    Extension(who): Who,
+    Path(slave): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let req = match etsi::key_request_from_query(q.as_deref(), &c.config().limits) {
+        Ok(r) => r,
+        Err(e) => return error_response(e.into()),
+    };
+    run(c, move |c| c.enc_keys(&who.0, &slave, &req)).await
+}
+
+async fn enc_post(
+    State(c): St,
+    Extension(who): Who,
+    Path(slave): Path<String>,
+    body: Bytes,
+) -> Response {
+    let req = match etsi::key_request_from_body(&body, &c.config().limits) {
+        Ok(r) => r,
+        Err(e) => return error_response(e.into()),
+    };
+    run(c, move |c| c.enc_keys(&who.0, &slave, &req)).await
+}
+
+async fn dec_get(
+    State(c): St,
+    Extension(who): Who,
+    Path(master): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let ids = match etsi::key_ids_from_query(q.as_deref(), c.config().limits.max_key_per_request) {
+        Ok(r) => r,
+        Err(e) => return error_response(e.into()),
+    };
+    run(c, move |c| c.dec_keys(&who.0, &master, &ids)).await
+}
+
+async fn dec_post(
+    State(c): St,
+    Extension(who): Who,
+    Path(master): Path<String>,
+    body: Bytes,
+) -> Response {
+    let ids = match etsi::key_ids_from_body(&body, c.config().limits.max_key_per_request) {
+        Ok(r) => r,
+        Err(e) => return error_response(e.into()),
+    };
+    run(c, move |c| c.dec_keys(&who.0, &master, &ids)).await
+}
+
+fn body_str(v: &Value, field: &str) -> Result<String, CentreError> {
+    v.get(field)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| BadRequest::new(format!("{field} (string) is required")).into())
+}
+
+fn parse_body(body: &[u8]) -> Result<Value, CentreError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        BadRequest {
+            message: etsi::MSG_MALFORMED.into(),
+            details: vec![json!({ "error": e.to_string() })],
+        }
+        .into()
+    })
+}
+
+async fn dev_init(State(c): St, Extension(who): Who, body: Bytes) -> Response {
+    run(c, move |c| {
+        let serial = body_str(&parse_body(&body)?, "serial")?;
+        let cred = c.device_init(&who.0, &serial)?;
+        Ok(json!({
+            "serial": serial,
+            "state": "initialised",
+            "credential": base64::engine::general_purpose::STANDARD.encode(cred.as_ref()),
+        }))
+    })
+    .await
+}
+
+async fn dev_get(State(c): St, Extension(who): Who, Path(serial): Path<String>) -> Response {
+    run(c, move |c| c.device_info(&who.0, &serial)).await
+}
+
+async fn dev_action(
+    State(c): St,
+    Extension(who): Who,
+    Path((serial, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    run(c, move |c| {
+        let v = parse_body(&body)?;
+        let op = who.0.as_str();
+        match action.as_str() {
+            "bind" => c.device_bind(op, &serial, &body_str(&v, "user")?, &body_str(&v, "pin")?),
+            "activate" => c.device_activate(op, &serial, &body_str(&v, "pin")?),
+            "freeze" => c.device_freeze(op, &serial),
+            "unfreeze" => c.device_unfreeze(op, &serial, &body_str(&v, "pin")?),
+            "lost" => c.device_lost(op, &serial),
+            "destroy" => c.device_destroy(op, &serial),
+            other => Err(BadRequest::new(format!("unknown device action {other:?}")).into()),
+        }
+    })
+    .await
+}
+
+async fn audit_verify(State(c): St, Extension(who): Who) -> Response {
+    run(c, move |c| {
+        if !c.config().operators.contains(&who.0) {
+            c.auth_failed(&who.0, "operator-api", "not an operator");
+            return Err(CentreError::Unauthorized(format!("{} is not an operator", who.0)));
+        }
+        let (n, f) = c.audit_verify()?;
+        Ok(json!({ "records": n, "findings": f.iter().map(AuditFinding::to_string).collect::<Vec<_>>() }))
+    })
+    .await
+}
+
+/// The centre's routes: ETSI GS QKD 014 under `/api/v1/keys/…`, qwave's
+/// operator API under `/api/qwave/v1/…`.
+pub fn router(centre: Arc<Centre>) -> Router {
+    Router::new()
+        .route("/api/v1/keys/{slave}/status", get(status))
+        .route("/api/v1/keys/{slave}/enc_keys", get(enc_get).post(enc_post))
+        .route(
+            "/api/v1/keys/{master}/dec_keys",
+            get(dec_get).post(dec_post),
+        )
+        .route("/api/qwave/v1/devices", post(dev_init))
+        .route("/api/qwave/v1/devices/{serial}", get(dev_get))
+        .route("/api/qwave/v1/devices/{serial}/{action}", post(dev_action))
+        .route("/api/qwave/v1/audit/verify", get(audit_verify))
+        .with_state(centre)
+}
+
+/// A running centre server.
+pub struct ServerHandle {
+    /// The bound address.
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ServerHandle {
+    /// Stops accepting connections and waits for the accept loop to end.
+    pub async fn shutdown(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+fn is_cert_failure(e: &std::io::Error) -> Option<String> {
+    let inner = e.get_ref()?.downcast_ref::<rustls::Error>()?;
+    match inner {
+        rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => {
+            Some(inner.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// Serves `centre` on `listener` with mutual TLS until the handle is shut down.
+pub fn serve(
+    centre: Arc<Centre>,
+    tls: rustls::ServerConfig,
+    listener: TcpListener,
+) -> std::io::Result<ServerHandle> {
+    let addr = listener.local_addr()?;
+    let acceptor = TlsAcceptor::from(Arc::new(tls));
+    let app = router(centre.clone());
+    let (stop, mut stopped) = oneshot::channel();
+    let task = tokio::spawn(async move {
+        loop {
+            let (tcp, peer) = tokio::select! {
+                _ = &mut stopped => break,
+                r = listener.accept() => match r {
+                    Ok(x) => x,
+                    Err(e) => {
+                        eprintln!("centre: accept: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let _ = tcp.set_nodelay(true);
+            let acceptor = acceptor.clone();
+            let app = app.clone();
+            let centre = centre.clone();
+            tokio::spawn(async move {
+                let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp))
+                    .await
+                {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => {
+                        if let Some(why) = is_cert_failure(&e) {
+                            let peer = peer.to_string();
+                            let _ = tokio::task::spawn_blocking(move || {
+                                centre.auth_failed(&peer, "tls", &why);
+                            })
+                            .await;
+                        }
+                        return;
+                    }
+                    Err(_) => return,
+                };
+                let caller = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .and_then(sae_id_of);
+                let Some(caller) = caller else {
+                    return;
+                };
+                let caller = Caller(caller);
+                let svc =
+                    hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+                        req.extensions_mut().insert(caller.clone());
+                        let mut app = app.clone();
+                        async move { app.call(req).await }
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    Ok(ServerHandle {
+        addr,
+        stop: Some(stop),
+        task,
+    })
+}
