@@ -2,7 +2,7 @@
 //! LENGTH (12 bits, LSB first), even parity over bits 0–16 and six zero tail bits, coded at
 //! rate 1/2 (§17.3.5.6), interleaved (§17.3.5.7) and sent as one BPSK symbol (not scrambled).
 
-use crate::convcode::{self, Termination};
+use crate::convcode;
 
 /// Errors when building or decoding an L-SIG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -142,13 +142,7 @@ impl LSig {
     /// [`LSigError::Parity`], [`LSigError::Tail`] or [`LSigError::Rate`].
     pub fn decode(soft: &[f32; 48]) -> Result<Self, LSigError> {
         let d = convcode::deinterleave_bpsk48(soft);
-        let mut decisions = [0u64; 24];
-        let mut bits = [0u8; 24];
-        // lengths are fixed and matching: the decoder cannot fail
-        if convcode::viterbi_decode(&d, &mut decisions, &mut bits, Termination::BestState).is_err()
-        {
-            return Err(LSigError::Parity);
-        }
+        let bits = convcode::viterbi_decode_48(&d);
         Self::from_bits(&bits)
     }
 }
