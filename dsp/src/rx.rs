@@ -21,6 +21,10 @@
 //!
 //! Sampling-rate offsets of ±20 ppm move the timing by < 0.01 sample over a probe and are absorbed.
 
+mod refine;
+
+pub use refine::refine_cfo;
+
 use crate::lsig::{LSig, LSigError};
 use crate::ofdm::{
     l_ltf_time, subcarrier_to_bin, DATA_SUBCARRIERS, FFT_LEN, N_USED, PILOT_SUBCARRIERS,
