@@ -116,7 +116,9 @@ impl Metrics {
 
     /// One add-compare-select step for the soft pair `(sa, sb)`. Writes the survivor bit of
     /// every next state (`dec[s]` = 1 if state s came from the odd predecessor) and returns
-    /// the new metrics in parity layout. Branch-free over plain arrays so that it vectorises.
+    /// the new metrics in parity layout. Both generators tap the oldest bit, so the odd
+    /// predecessor's branch metric is the negative of the even one's: one metric per
+    /// butterfly. Branch-free over plain arrays so that it vectorises.
     #[inline(always)]
     fn step(&mut self, sa: f32, sb: f32, dec: &mut [u8; 64]) {
         let mut lo = [0f32; 32];
@@ -124,9 +126,9 @@ impl Metrics {
         let (dlo, dhi) = dec.split_at_mut(32);
         for j in 0..32 {
             let b0 = SIGNS[0][j] * sa + SIGNS[1][j] * sb;
-            let b1 = SIGNS[2][j] * sa + SIGNS[3][j] * sb;
-            let (l0, l1) = (self.even[j] + b0, self.odd[j] + b1);
-            let (h0, h1) = (self.even[j] - b0, self.odd[j] - b1);
+            let (e, o) = (self.even[j], self.odd[j]);
+            let (l0, l1) = (e + b0, o - b0);
+            let (h0, h1) = (e - b0, o + b0);
             lo[j] = if l1 > l0 { l1 } else { l0 };
             hi[j] = if h1 > h0 { h1 } else { h0 };
             dlo[j] = u8::from(l1 > l0);
@@ -225,6 +227,7 @@ pub const N_DBPS_BPSK: usize = 24;
 /// the fixed-size kernel behind the L-SIG decoder (IEEE 802.11-2020 §17.3.4, §17.3.5.6).
 /// Same result as [`viterbi_decode`] with [`Termination::BestState`] up to float rounding
 /// (no per-step renormalisation is needed over 24 steps); no allocation, survivors in bytes.
+#[inline(always)]
 pub fn viterbi_decode_48(soft: &[f32; 2 * N_DBPS_BPSK]) -> [u8; N_DBPS_BPSK] {
     let mut m = Metrics::start();
     let mut dec = [[0u8; 64]; N_DBPS_BPSK];
@@ -239,6 +242,33 @@ pub fn viterbi_decode_48(soft: &[f32; 2 * N_DBPS_BPSK]) -> [u8; N_DBPS_BPSK] {
         state = ((state & 31) << 1) | p;
     }
     out
+}
+
+/// Zero-error fast path for [`viterbi_decode_48`]: if the hard decisions of `soft` (all
+/// non-zero) form a codeword of the encoder started in state 0, returns its 24 information
+/// bits, else `None`. Such a codeword agrees in sign with every soft value, so its
+/// correlation Σ|s| is the largest any path can reach, and every other path (a different
+/// input gives different coded bits) falls short of it: it is exactly what the Viterbi
+/// decoder returns, found with 24 shift/parity steps instead of the 64-state trellis.
+#[inline]
+pub fn decode_if_codeword_48(soft: &[f32; 2 * N_DBPS_BPSK]) -> Option<[u8; N_DBPS_BPSK]> {
+    let mut out = [0u8; N_DBPS_BPSK];
+    let mut state: u8 = 0;
+    for (o, s) in out.iter_mut().zip(soft.chunks_exact(2)) {
+        if !(s[0] != 0.0 && s[1] != 0.0) {
+            return None; // zero or NaN: no unique sign
+        }
+        let (a, b) = (u8::from(s[0] > 0.0), u8::from(s[1] > 0.0));
+        // A = x ⊕ parity(state & G0), both generators tap the input bit (bit 6)
+        let x = a ^ parity(state & G0);
+        let reg = (x << 6) | state;
+        if parity(reg & G1) != b {
+            return None;
+        }
+        *o = x;
+        state = reg >> 1;
+    }
+    Some(out)
 }
 
 /// Hard-decision Viterbi decoding of coded bits (0/1) into `out`; see [`viterbi_decode`].
@@ -287,6 +317,7 @@ pub fn interleave_bpsk48<T: Copy>(input: &[T; N_CBPS_BPSK]) -> [T; N_CBPS_BPSK] 
 }
 
 /// Inverse of [`interleave_bpsk48`]: restores coded-bit order from subcarrier order.
+#[inline(always)]
 pub fn deinterleave_bpsk48<T: Copy>(input: &[T; N_CBPS_BPSK]) -> [T; N_CBPS_BPSK] {
     let mut out = *input;
     for (k, o) in out.iter_mut().enumerate() {
@@ -319,6 +350,45 @@ mod tests {
             let mut out = [0u8; 100];
             viterbi_decode_hard(&coded, &mut dec, &mut out, Termination::ZeroState).unwrap();
             assert_eq!(out, bits);
+        }
+    }
+
+    #[test]
+    fn codeword_fast_path_matches_viterbi() {
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        for trial in 0..200 {
+            let bits: [u8; 24] = core::array::from_fn(|_| rng.random_range(0..2));
+            let mut coded = [0u8; 48];
+            encode(&bits, &mut coded).unwrap();
+            // clean soft values with random confidence; every fourth trial has an error
+            let mut soft: [f32; 48] = core::array::from_fn(|i| {
+                let m = rng.random_range(0.1f32..1.0);
+                if coded[i] == 1 {
+                    m
+                } else {
+                    -m
+                }
+            });
+            if trial % 4 == 0 {
+                soft[rng.random_range(0..48)] *= -0.5;
+            }
+            let fast = decode_if_codeword_48(&soft);
+            if trial % 4 == 0 {
+                assert_eq!(fast, None);
+            } else {
+                assert_eq!(fast, Some(bits));
+            }
+            if let Some(f) = fast {
+                assert_eq!(f, viterbi_decode_48(&soft));
+            }
+        }
+    }
+
+    #[test]
+    fn odd_predecessor_outputs_are_complements() {
+        for j in 0..32 {
+            assert_eq!(SIGNS[2][j], -SIGNS[0][j]);
+            assert_eq!(SIGNS[3][j], -SIGNS[1][j]);
         }
     }
 

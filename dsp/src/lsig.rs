@@ -102,6 +102,7 @@ impl LSig {
     ///
     /// # Errors
     /// [`LSigError::Parity`], [`LSigError::Tail`] or [`LSigError::Rate`].
+    #[inline]
     pub fn from_bits(b: &[u8; 24]) -> Result<Self, LSigError> {
         if b[..18].iter().fold(0, |acc, &x| acc ^ (x & 1)) != 0 {
             return Err(LSigError::Parity);
@@ -136,13 +137,18 @@ impl LSig {
     /// Decodes an L-SIG from 48 equalised BPSK soft values in data-subcarrier order
     /// (positive = bit 1; weighting by channel gain, e.g. `Re(Y·conj(H))`, is welcome):
     /// deinterleave, soft Viterbi (traced back from the best state so that the tail check means
-    /// something), then [`LSig::from_bits`]. No allocation.
+    /// something; error-free hard decisions take the exact shortcut of
+    /// [`convcode::decode_if_codeword_48`]), then [`LSig::from_bits`]. No allocation.
     ///
     /// # Errors
     /// [`LSigError::Parity`], [`LSigError::Tail`] or [`LSigError::Rate`].
+    #[inline(always)]
     pub fn decode(soft: &[f32; 48]) -> Result<Self, LSigError> {
         let d = convcode::deinterleave_bpsk48(soft);
-        let bits = convcode::viterbi_decode_48(&d);
+        let bits = match convcode::decode_if_codeword_48(&d) {
+            Some(b) => b,
+            None => convcode::viterbi_decode_48(&d),
+        };
         Self::from_bits(&bits)
     }
 }

@@ -43,7 +43,7 @@ const LAG: usize = 16;
 /// Samples per detection block (scratch size).
 const BLOCK: usize = 2048;
 /// Size of the first detection block of each search.
-const FIRST_BLOCK: usize = 256;
+const FIRST_BLOCK: usize = 192;
 /// FFT windows start this many samples before the nominal symbol start (inside the CP), so
 /// that channel taps arriving slightly before the timing peak do not cause ISI.
 pub const FFT_BACKOFF: usize = 4;
@@ -152,6 +152,9 @@ pub struct Receiver {
     det: Detector,
     sym: Vec<Complex32>,
     backoff_rot: [Complex32; N_USED],
+    /// The CPU has AVX2 and FMA: `scan`/`receive` run their AVX2-compiled copies.
+    #[cfg(target_arch = "x86_64")]
+    avx2: bool,
     xc_fwd: Arc<dyn Fft<f32>>,
     xc_inv: Arc<dyn Fft<f32>>,
     xc_scratch: Vec<Complex32>,
@@ -176,6 +179,7 @@ const fn used_index(k: i16) -> usize {
 
 /// `(Σ x[k]·x*[k+lag], Σ |x[k]|² + |x[k+lag]|²)` over `k < x.len() − lag`, with 8 independent
 /// accumulators so that the sums vectorise.
+#[inline(always)]
 fn lag_corr(x: &[Complex32], lag: usize) -> (Complex32, f32) {
     let n = x.len().saturating_sub(lag);
     let (a, b) = (&x[..n], &x[lag..lag + n]);
@@ -198,12 +202,26 @@ fn lag_corr(x: &[Complex32], lag: usize) -> (Complex32, f32) {
     (c, en)
 }
 
-/// Multiplies `buf[i]` by `e^{jw·(i + rel0)}`. Blocks of 16 samples share an f64 block
-/// phasor (one sequential multiply per block) times a 16-entry f32 table, so the inner loop
-/// vectorises and the phase error stays at f32 rounding.
-fn rotate_in_place(buf: &mut [Complex32], w: f64, rel0: f64) {
+/// `z^n` for `n ≥ 0` by repeated squaring (used instead of further sin/cos calls).
+#[inline(always)]
+fn cpow(mut z: Complex64, mut n: u32) -> Complex64 {
+    let mut r = Complex64::new(1.0, 0.0);
+    while n > 0 {
+        if n & 1 == 1 {
+            r *= z;
+        }
+        z *= z;
+        n >>= 1;
+    }
+    r
+}
+
+/// Multiplies `buf[i]` by `ph0 · step^i` (`step = e^{jw}`). Blocks of 16 samples share an f64
+/// block phasor (one sequential multiply per block) times a 16-entry f32 table, so the inner
+/// loop vectorises and the phase error stays at f32 rounding.
+#[inline(always)]
+fn rotate_in_place(buf: &mut [Complex32], step: Complex64, ph0: Complex64) {
     const B: usize = 16;
-    let step = Complex64::from_polar(1.0, w);
     let mut tab = [Complex32::new(1.0, 0.0); B];
     let mut p = Complex64::new(1.0, 0.0);
     for t in tab.iter_mut() {
@@ -211,7 +229,7 @@ fn rotate_in_place(buf: &mut [Complex32], w: f64, rel0: f64) {
         p *= step;
     }
     let block_step = p; // e^{jwB}
-    let mut ph = Complex64::from_polar(1.0, w * rel0);
+    let mut ph = ph0;
     for d in buf.chunks_mut(B) {
         let b = Complex32::new(ph.re as f32, ph.im as f32);
         for (d, t) in d.iter_mut().zip(tab.iter()) {
@@ -298,6 +316,7 @@ impl Detector {
     /// The 64-sample window sums advance four indices at a time:
     /// `P(j+4) = P(j) + D4(j+64) − D4(j)` with `D4(i) = Σ_{k<4} prod(i+k)`, four lanes in
     /// parallel, so the loop vectorises instead of carrying one serial running sum.
+    #[inline(always)]
     fn evaluate(&mut self, x: &[Complex32], cnt: usize, k_thr: f32, e_min: f32) {
         let m = cnt + WIN - 1;
         let cntp = cnt.div_ceil(L) * L;
@@ -366,6 +385,7 @@ impl Detector {
     }
 
     /// First index `j ≥ from`, `j < end`, whose bit equals `bit`, or `end`.
+    #[inline(always)]
     fn next(&self, from: usize, end: usize, bit: bool) -> usize {
         let mut j = from;
         while j < end {
@@ -420,6 +440,9 @@ impl Receiver {
                     2.0 * PI * f64::from(USED_SUBCARRIERS[i]) * FFT_BACKOFF as f64 / FFT_LEN as f64;
                 Complex32::new(a.cos() as f32, a.sin() as f32)
             }),
+            #[cfg(target_arch = "x86_64")]
+            avx2: std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma"),
             xc_fwd,
             xc_inv,
             xc_scratch: tmp,
@@ -438,6 +461,26 @@ impl Receiver {
     /// are not reported: when streaming, overlap consecutive chunks by at least
     /// [`PROBE_LEN`] + 64 samples. Does not allocate (beyond `out` growing).
     pub fn scan(&mut self, iq: &[Complex32], out: &mut Vec<Frame>) {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: `avx2` is set only when the CPU reports AVX2 and FMA (see `new`).
+            return unsafe { self.scan_avx2(iq, out) };
+        }
+        self.scan_impl(iq, out)
+    }
+
+    /// [`Receiver::scan`] compiled for AVX2/FMA (the kernels are inlined into it).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn scan_avx2(&mut self, iq: &[Complex32], out: &mut Vec<Frame>) {
+        self.scan_impl(iq, out)
+    }
+
+    #[inline(always)]
+    fn scan_impl(&mut self, iq: &[Complex32], out: &mut Vec<Frame>) {
         let mut pos = 0;
         loop {
             match self.find_plateau(iq, pos) {
@@ -460,6 +503,26 @@ impl Receiver {
     /// [`RxError::Truncated`] if the window is shorter than [`PROBE_LEN`] or the first frame
     /// does not fit; [`RxError::NoPacket`] if no frame is found.
     pub fn receive(&mut self, iq: &[Complex32]) -> Result<Frame, RxError> {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: `avx2` is set only when the CPU reports AVX2 and FMA (see `new`).
+            return unsafe { self.receive_avx2(iq) };
+        }
+        self.receive_impl(iq)
+    }
+
+    /// [`Receiver::receive`] compiled for AVX2/FMA (the kernels are inlined into it).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn receive_avx2(&mut self, iq: &[Complex32]) -> Result<Frame, RxError> {
+        self.receive_impl(iq)
+    }
+
+    #[inline(always)]
+    fn receive_impl(&mut self, iq: &[Complex32]) -> Result<Frame, RxError> {
         let have = iq.len();
         if have < PROBE_LEN {
             return Err(RxError::Truncated {
@@ -489,6 +552,7 @@ impl Receiver {
     }
 
     /// Delay-and-correlate search for the next plateau starting at metric index `from`.
+    #[inline(always)]
     fn find_plateau(&mut self, iq: &[Complex32], from: usize) -> Plateau {
         let n = iq.len();
         if n < from + WIN + LAG {
@@ -542,6 +606,7 @@ impl Receiver {
     }
 
     /// Timing, CFO, channel estimate and L-SIG for the plateau `rise..fall`.
+    #[inline(always)]
     fn demod(&mut self, iq: &[Complex32], rise: usize, fall: usize) -> Result<Frame, Demod> {
         let n = iq.len();
         let fs = self.cfg.sample_rate_hz;
@@ -568,8 +633,9 @@ impl Receiver {
         let w = -2.0 * PI * cfo_coarse / fs;
         let n_lags = hi - lo + 1;
         let u_len = n_lags + FFT_LEN - 1;
-        let rot64 = Complex64::from_polar(1.0, w * FFT_LEN as f64);
-        let rot64 = Complex32::new(rot64.re as f32, rot64.im as f32);
+        let step = Complex64::from_polar(1.0, w);
+        let rot64_d = cpow(step, FFT_LEN as u32);
+        let rot64 = Complex32::new(rot64_d.re as f32, rot64_d.im as f32);
         for ((c, a), b) in self.corr[..u_len]
             .iter_mut()
             .zip(&iq[lo..lo + u_len])
@@ -578,7 +644,7 @@ impl Receiver {
             *c = a + b * rot64;
         }
         self.corr[u_len..].fill(Complex32::new(0.0, 0.0));
-        rotate_in_place(&mut self.corr[..u_len], w, 0.0);
+        rotate_in_place(&mut self.corr[..u_len], step, Complex64::new(1.0, 0.0));
         self.xc_fwd
             .process_with_scratch(&mut self.corr, &mut self.xc_scratch);
         for (c, r) in self.corr.iter_mut().zip(self.ref_spec_conj.iter()) {
@@ -607,8 +673,7 @@ impl Receiver {
         if !(corr_ok && power_ok && e12.is_finite()) {
             return Err(Demod::Reject);
         }
-        let c64 = Complex64::new(f64::from(c64.re), f64::from(c64.im))
-            * Complex64::from_polar(1.0, -w * FFT_LEN as f64);
+        let c64 = Complex64::new(f64::from(c64.re), f64::from(c64.im)) * rot64_d.conj();
         let cfo_fine = -c64.arg() * fs / (2.0 * PI * FFT_LEN as f64);
         let cfo_hz = cfo_coarse + cfo_fine;
 
@@ -616,7 +681,7 @@ impl Receiver {
         // are multiplied by the same 64-sample phasor table e^{jw(i − FFT_BACKOFF)}; the
         // missing per-window constant is applied to LTF2 in the frequency domain
         // (e^{jw64}) and left out for the SIG, whose common phase the pilots remove.
-        let w = -2.0 * PI * cfo_hz / fs;
+        let step = Complex64::from_polar(1.0, -2.0 * PI * cfo_hz / fs);
         let first = ltf_start - FFT_BACKOFF;
         for (i, off) in [0, FFT_LEN, SIG_FROM_LTF].into_iter().enumerate() {
             self.sym[i * FFT_LEN..(i + 1) * FFT_LEN]
@@ -624,7 +689,7 @@ impl Receiver {
         }
         {
             let mut tab = [Complex32::new(1.0, 0.0); FFT_LEN];
-            rotate_in_place(&mut tab, w, -(FFT_BACKOFF as f64));
+            rotate_in_place(&mut tab, step, cpow(step.conj(), FFT_BACKOFF as u32));
             for sym in self.sym.chunks_exact_mut(FFT_LEN) {
                 for (x, t) in sym.iter_mut().zip(tab.iter()) {
                     *x *= t;
@@ -637,7 +702,7 @@ impl Receiver {
         let (y2, y3) = rest.split_at(FFT_LEN);
 
         let scale = (N_USED as f32).sqrt() / FFT_LEN as f32;
-        let r2 = Complex64::from_polar(1.0, w * FFT_LEN as f64);
+        let r2 = cpow(step, FFT_LEN as u32);
         let scale2 = Complex32::new(r2.re as f32, r2.im as f32) * scale;
         let mut h_raw = [Complex32::new(0.0, 0.0); N_USED];
         let (mut sig_pow, mut diff_pow) = (0.0f32, 0.0f32);
