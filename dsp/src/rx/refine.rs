@@ -272,7 +272,7 @@ impl Fit {
     /// Preamble CFO plus the fitted slope in Hz, if at least 3 symbols entered the fit.
     fn finish(mut self, cfo_hz: f64, fs: f64) -> Option<f64> {
         self.new_segment();
-        if self.count < 3 || !(self.ctt > 0.0) {
+        if self.count < 3 || self.ctt.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             return None;
         }
         let slope = self.ctp / self.ctt; // rad per sample
