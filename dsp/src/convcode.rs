@@ -96,6 +96,85 @@ const fn butterfly_signs() -> [[f32; 32]; 4] {
 }
 const SIGNS: [[f32; 32]; 4] = butterfly_signs();
 
+/// Path metrics split by the parity of the state index (`even[j]` = state 2j, `odd[j]` =
+/// state 2j + 1), the layout the butterflies read.
+struct Metrics {
+    even: [f32; 32],
+    odd: [f32; 32],
+}
+
+impl Metrics {
+    /// Start in state 0; a large finite "minus infinity" keeps the arithmetic NaN-free.
+    fn start() -> Self {
+        let mut even = [-1e30f32; 32];
+        even[0] = 0.0;
+        Metrics {
+            even,
+            odd: [-1e30f32; 32],
+        }
+    }
+
+    /// One add-compare-select step for the soft pair `(sa, sb)`. Writes the survivor bit of
+    /// every next state (`dec[s]` = 1 if state s came from the odd predecessor) and returns
+    /// the new metrics in parity layout. Both generators tap the oldest bit, so the odd
+    /// predecessor's branch metric is the negative of the even one's: one metric per
+    /// butterfly. Branch-free over plain arrays so that it vectorises.
+    #[inline(always)]
+    fn step(&mut self, sa: f32, sb: f32, dec: &mut [u8; 64]) {
+        let mut lo = [0f32; 32];
+        let mut hi = [0f32; 32];
+        let (dlo, dhi) = dec.split_at_mut(32);
+        for j in 0..32 {
+            let b0 = SIGNS[0][j] * sa + SIGNS[1][j] * sb;
+            let (e, o) = (self.even[j], self.odd[j]);
+            let (l0, l1) = (e + b0, o - b0);
+            let (h0, h1) = (e - b0, o + b0);
+            lo[j] = if l1 > l0 { l1 } else { l0 };
+            hi[j] = if h1 > h0 { h1 } else { h0 };
+            dlo[j] = u8::from(l1 > l0);
+            dhi[j] = u8::from(h1 > h0);
+        }
+        for j in 0..16 {
+            self.even[j] = lo[2 * j];
+            self.odd[j] = lo[2 * j + 1];
+            self.even[16 + j] = hi[2 * j];
+            self.odd[16 + j] = hi[2 * j + 1];
+        }
+    }
+
+    /// Subtracts the metric of state 0 from all (keeps magnitudes bounded on long inputs).
+    fn renormalise(&mut self) {
+        let m0 = self.even[0];
+        for (e, o) in self.even.iter_mut().zip(self.odd.iter_mut()) {
+            *e -= m0;
+            *o -= m0;
+        }
+    }
+
+    fn get(&self, s: usize) -> f32 {
+        if s % 2 == 0 {
+            self.even[s / 2]
+        } else {
+            self.odd[s / 2]
+        }
+    }
+
+    fn final_state(&self, termination: Termination) -> usize {
+        match termination {
+            Termination::ZeroState => 0,
+            Termination::BestState => {
+                let mut best = 0;
+                for s in 1..N_STATES {
+                    if self.get(s) > self.get(best) {
+                        best = s;
+                    }
+                }
+                best
+            }
+        }
+    }
+}
+
 /// Soft-decision Viterbi decoding of `soft` (2 values per information bit) into `out`, using
 /// the caller's `decisions` buffer (one `u64` per information bit) for the survivor memory.
 /// Maximises the correlation metric Σ s·(2c − 1); with hard ±1 inputs this is Hamming distance.
@@ -121,57 +200,75 @@ pub fn viterbi_decode(
             got: decisions.len(),
         });
     }
-    // large finite "minus infinity" keeps the arithmetic NaN-free. Metrics are kept split by
-    // the parity of the state index (`even[j]` = state 2j, `odd[j]` = state 2j + 1), the layout
-    // the butterflies read; each step writes next states j and j + 32 back in that layout.
-    let mut even = [-1e30f32; 32];
-    let mut odd = [-1e30f32; 32];
-    even[0] = 0.0;
-    let mut lo = [0f32; 32];
-    let mut hi = [0f32; 32];
-    for t in 0..n {
-        let (sa, sb) = (soft[2 * t], soft[2 * t + 1]);
-        let mut dec_lo = 0u32;
-        let mut dec_hi = 0u32;
-        for j in 0..32 {
-            let b0 = SIGNS[0][j] * sa + SIGNS[1][j] * sb;
-            let b1 = SIGNS[2][j] * sa + SIGNS[3][j] * sb;
-            let (l0, l1) = (even[j] + b0, odd[j] + b1);
-            let (h0, h1) = (even[j] - b0, odd[j] - b1);
-            lo[j] = if l1 > l0 { l1 } else { l0 };
-            hi[j] = if h1 > h0 { h1 } else { h0 };
-            dec_lo |= u32::from(l1 > l0) << j;
-            dec_hi |= u32::from(h1 > h0) << j;
-        }
-        decisions[t] = u64::from(dec_lo) | (u64::from(dec_hi) << 32);
-        // back to parity layout, renormalised to keep magnitudes bounded on long inputs
-        let m0 = lo[0];
-        for j in 0..16 {
-            even[j] = lo[2 * j] - m0;
-            odd[j] = lo[2 * j + 1] - m0;
-            even[16 + j] = hi[2 * j] - m0;
-            odd[16 + j] = hi[2 * j + 1] - m0;
-        }
+    let mut m = Metrics::start();
+    let mut dec = [0u8; 64];
+    for (t, d) in decisions[..n].iter_mut().enumerate() {
+        m.step(soft[2 * t], soft[2 * t + 1], &mut dec);
+        m.renormalise();
+        *d = dec
+            .iter()
+            .enumerate()
+            .fold(0u64, |acc, (s, &b)| acc | (u64::from(b) << s));
     }
-    let metric = |s: usize| if s % 2 == 0 { even[s / 2] } else { odd[s / 2] };
-    let mut state = match termination {
-        Termination::ZeroState => 0usize,
-        Termination::BestState => {
-            let mut best = 0;
-            for s in 1..N_STATES {
-                if metric(s) > metric(best) {
-                    best = s;
-                }
-            }
-            best
-        }
-    };
+    let mut state = m.final_state(termination);
     for t in (0..n).rev() {
         let p = ((decisions[t] >> state) & 1) as usize;
         out[t] = (state >> 5) as u8;
         state = ((state & 31) << 1) | p;
     }
     Ok(())
+}
+
+/// Number of information bits of one BPSK rate-1/2 symbol (the L-SIG: 24 bits).
+pub const N_DBPS_BPSK: usize = 24;
+
+/// Soft Viterbi decoding of one BPSK rate-1/2 symbol (48 soft values in coded-bit order, i.e.
+/// deinterleaved) into its 24 information bits, traced back from the best final state:
+/// the fixed-size kernel behind the L-SIG decoder (IEEE 802.11-2020 §17.3.4, §17.3.5.6).
+/// Same result as [`viterbi_decode`] with [`Termination::BestState`] up to float rounding
+/// (no per-step renormalisation is needed over 24 steps); no allocation, survivors in bytes.
+#[inline(always)]
+pub fn viterbi_decode_48(soft: &[f32; 2 * N_DBPS_BPSK]) -> [u8; N_DBPS_BPSK] {
+    let mut m = Metrics::start();
+    let mut dec = [[0u8; 64]; N_DBPS_BPSK];
+    for (d, s) in dec.iter_mut().zip(soft.chunks_exact(2)) {
+        m.step(s[0], s[1], d);
+    }
+    let mut state = m.final_state(Termination::BestState);
+    let mut out = [0u8; N_DBPS_BPSK];
+    for t in (0..N_DBPS_BPSK).rev() {
+        let p = usize::from(dec[t][state] & 1);
+        out[t] = (state >> 5) as u8;
+        state = ((state & 31) << 1) | p;
+    }
+    out
+}
+
+/// Zero-error fast path for [`viterbi_decode_48`]: if the hard decisions of `soft` (all
+/// non-zero) form a codeword of the encoder started in state 0, returns its 24 information
+/// bits, else `None`. Such a codeword agrees in sign with every soft value, so its
+/// correlation Σ|s| is the largest any path can reach, and every other path (a different
+/// input gives different coded bits) falls short of it: it is exactly what the Viterbi
+/// decoder returns, found with 24 shift/parity steps instead of the 64-state trellis.
+#[inline]
+pub fn decode_if_codeword_48(soft: &[f32; 2 * N_DBPS_BPSK]) -> Option<[u8; N_DBPS_BPSK]> {
+    let mut out = [0u8; N_DBPS_BPSK];
+    let mut state: u8 = 0;
+    for (o, s) in out.iter_mut().zip(soft.chunks_exact(2)) {
+        if !(s[0] != 0.0 && s[1] != 0.0) {
+            return None; // zero or NaN: no unique sign
+        }
+        let (a, b) = (u8::from(s[0] > 0.0), u8::from(s[1] > 0.0));
+        // A = x ⊕ parity(state & G0), both generators tap the input bit (bit 6)
+        let x = a ^ parity(state & G0);
+        let reg = (x << 6) | state;
+        if parity(reg & G1) != b {
+            return None;
+        }
+        *o = x;
+        state = reg >> 1;
+    }
+    Some(out)
 }
 
 /// Hard-decision Viterbi decoding of coded bits (0/1) into `out`; see [`viterbi_decode`].
@@ -220,6 +317,7 @@ pub fn interleave_bpsk48<T: Copy>(input: &[T; N_CBPS_BPSK]) -> [T; N_CBPS_BPSK] 
 }
 
 /// Inverse of [`interleave_bpsk48`]: restores coded-bit order from subcarrier order.
+#[inline(always)]
 pub fn deinterleave_bpsk48<T: Copy>(input: &[T; N_CBPS_BPSK]) -> [T; N_CBPS_BPSK] {
     let mut out = *input;
     for (k, o) in out.iter_mut().enumerate() {
@@ -252,6 +350,56 @@ mod tests {
             let mut out = [0u8; 100];
             viterbi_decode_hard(&coded, &mut dec, &mut out, Termination::ZeroState).unwrap();
             assert_eq!(out, bits);
+        }
+    }
+
+    #[test]
+    fn codeword_fast_path_matches_viterbi() {
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        for trial in 0..200 {
+            let bits: [u8; 24] = core::array::from_fn(|_| rng.random_range(0..2));
+            let mut coded = [0u8; 48];
+            encode(&bits, &mut coded).unwrap();
+            // clean soft values with random confidence; every fourth trial has an error
+            let mut soft: [f32; 48] = core::array::from_fn(|i| {
+                let m = rng.random_range(0.1f32..1.0);
+                if coded[i] == 1 {
+                    m
+                } else {
+                    -m
+                }
+            });
+            if trial % 4 == 0 {
+                soft[rng.random_range(0..48)] *= -0.5;
+            }
+            let fast = decode_if_codeword_48(&soft);
+            if trial % 4 == 0 {
+                assert_eq!(fast, None);
+            } else {
+                assert_eq!(fast, Some(bits));
+            }
+            if let Some(f) = fast {
+                assert_eq!(f, viterbi_decode_48(&soft));
+            }
+        }
+    }
+
+    #[test]
+    fn odd_predecessor_outputs_are_complements() {
+        for (p, q) in SIGNS[..2].iter().zip(&SIGNS[2..]) {
+            assert!(p.iter().zip(q).all(|(a, b)| *a == -*b));
+        }
+    }
+
+    #[test]
+    fn fixed_kernel_matches_general_decoder() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        for _ in 0..200 {
+            let soft: [f32; 48] = core::array::from_fn(|_| rng.random_range(-1.0f32..1.0));
+            let mut dec = [0u64; 24];
+            let mut out = [0u8; 24];
+            viterbi_decode(&soft, &mut dec, &mut out, Termination::BestState).unwrap();
+            assert_eq!(viterbi_decode_48(&soft), out);
         }
     }
 

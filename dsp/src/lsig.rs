@@ -2,7 +2,7 @@
 //! LENGTH (12 bits, LSB first), even parity over bits 0–16 and six zero tail bits, coded at
 //! rate 1/2 (§17.3.5.6), interleaved (§17.3.5.7) and sent as one BPSK symbol (not scrambled).
 
-use crate::convcode::{self, Termination};
+use crate::convcode;
 
 /// Errors when building or decoding an L-SIG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -102,6 +102,7 @@ impl LSig {
     ///
     /// # Errors
     /// [`LSigError::Parity`], [`LSigError::Tail`] or [`LSigError::Rate`].
+    #[inline]
     pub fn from_bits(b: &[u8; 24]) -> Result<Self, LSigError> {
         if b[..18].iter().fold(0, |acc, &x| acc ^ (x & 1)) != 0 {
             return Err(LSigError::Parity);
@@ -136,19 +137,18 @@ impl LSig {
     /// Decodes an L-SIG from 48 equalised BPSK soft values in data-subcarrier order
     /// (positive = bit 1; weighting by channel gain, e.g. `Re(Y·conj(H))`, is welcome):
     /// deinterleave, soft Viterbi (traced back from the best state so that the tail check means
-    /// something), then [`LSig::from_bits`]. No allocation.
+    /// something; error-free hard decisions take the exact shortcut of
+    /// [`convcode::decode_if_codeword_48`]), then [`LSig::from_bits`]. No allocation.
     ///
     /// # Errors
     /// [`LSigError::Parity`], [`LSigError::Tail`] or [`LSigError::Rate`].
+    #[inline(always)]
     pub fn decode(soft: &[f32; 48]) -> Result<Self, LSigError> {
         let d = convcode::deinterleave_bpsk48(soft);
-        let mut decisions = [0u64; 24];
-        let mut bits = [0u8; 24];
-        // lengths are fixed and matching: the decoder cannot fail
-        if convcode::viterbi_decode(&d, &mut decisions, &mut bits, Termination::BestState).is_err()
-        {
-            return Err(LSigError::Parity);
-        }
+        let bits = match convcode::decode_if_codeword_48(&d) {
+            Some(b) => b,
+            None => convcode::viterbi_decode_48(&d),
+        };
         Self::from_bits(&bits)
     }
 }

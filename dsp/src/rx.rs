@@ -20,10 +20,22 @@
 //!    equalisation with pilot common-phase correction, soft Viterbi, parity/tail checks.
 //!
 //! Sampling-rate offsets of ±20 ppm move the timing by < 0.01 sample over a probe and are absorbed.
+//!
+//! For frames longer than a probe, [`refine_cfo`] adds the residual CFO tracked on the pilots
+//! over the whole frame (module `refine`).
+//!
+//! Speed: the detector advances its 64-sample window sums four indices at a time, the L-SIG
+//! Viterbi runs only when the hard decisions are not already a codeword, and on x86-64 CPUs
+//! with AVX2 and FMA (detected at run time) `scan`/`receive` run a copy of the same code
+//! compiled for those features.
+
+mod refine;
+
+pub use refine::refine_cfo;
 
 use crate::lsig::{LSig, LSigError};
 use crate::ofdm::{
-    l_ltf, l_ltf_time, subcarrier_to_bin, DATA_SUBCARRIERS, FFT_LEN, N_USED, PILOT_SUBCARRIERS,
+    l_ltf_time, subcarrier_to_bin, DATA_SUBCARRIERS, FFT_LEN, N_USED, PILOT_SUBCARRIERS,
     PILOT_VALUES, SAMPLE_RATE_HZ, USED_SUBCARRIERS,
 };
 use crate::preamble::{LTF_SYMBOL_OFFSET, PROBE_LEN, SIG_FROM_LTF};
@@ -39,7 +51,7 @@ const LAG: usize = 16;
 /// Samples per detection block (scratch size).
 const BLOCK: usize = 2048;
 /// Size of the first detection block of each search.
-const FIRST_BLOCK: usize = 256;
+const FIRST_BLOCK: usize = 192;
 /// FFT windows start this many samples before the nominal symbol start (inside the CP), so
 /// that channel taps arriving slightly before the timing peak do not cause ISI.
 pub const FFT_BACKOFF: usize = 4;
@@ -100,7 +112,8 @@ pub struct Frame {
     /// Index of the first sample of the L-LTF's first long symbol (after GI2).
     pub ltf_start: usize,
     /// Carrier frequency offset (Hz): coarse (L-STF, 16-sample lag) + fine (L-LTF, 64-sample lag).
-    /// Positive means the received carrier is above nominal.
+    /// Positive means the received carrier is above nominal. [`refine_cfo`] refines it over a
+    /// longer frame.
     pub cfo_hz: f64,
     /// SNR (dB) in the occupied subcarriers: mean of the two long symbols (signal) vs their
     /// difference (noise).
@@ -145,12 +158,12 @@ pub struct Receiver {
     cfg: RxConfig,
     fft: Arc<dyn Fft<f32>>,
     fft_scratch: Vec<Complex32>,
-    prod: Vec<Complex32>,
-    en: Vec<f32>,
-    seg: Vec<Complex32>,
+    det: Detector,
     sym: Vec<Complex32>,
-    run: Vec<Complex32>,
     backoff_rot: [Complex32; N_USED],
+    /// The CPU has AVX2 and FMA: `scan`/`receive` run their AVX2-compiled copies.
+    #[cfg(target_arch = "x86_64")]
+    avx2: bool,
     xc_fwd: Arc<dyn Fft<f32>>,
     xc_inv: Arc<dyn Fft<f32>>,
     xc_scratch: Vec<Complex32>,
@@ -165,7 +178,7 @@ impl std::fmt::Debug for Receiver {
 }
 
 #[inline]
-fn used_index(k: i16) -> usize {
+const fn used_index(k: i16) -> usize {
     if k < 0 {
         (k + 26) as usize
     } else {
@@ -175,6 +188,7 @@ fn used_index(k: i16) -> usize {
 
 /// `(Σ x[k]·x*[k+lag], Σ |x[k]|² + |x[k+lag]|²)` over `k < x.len() − lag`, with 8 independent
 /// accumulators so that the sums vectorise.
+#[inline(always)]
 fn lag_corr(x: &[Complex32], lag: usize) -> (Complex32, f32) {
     let n = x.len().saturating_sub(lag);
     let (a, b) = (&x[..n], &x[lag..lag + n]);
@@ -197,13 +211,26 @@ fn lag_corr(x: &[Complex32], lag: usize) -> (Complex32, f32) {
     (c, en)
 }
 
-/// Writes `src[i]·e^{-j2π·cfo·(i + rel0)/fs}` into `dst`. Blocks of 16 samples share an f64
+/// `z^n` for `n ≥ 0` by repeated squaring (used instead of further sin/cos calls).
+#[inline(always)]
+fn cpow(mut z: Complex64, mut n: u32) -> Complex64 {
+    let mut r = Complex64::new(1.0, 0.0);
+    while n > 0 {
+        if n & 1 == 1 {
+            r *= z;
+        }
+        z *= z;
+        n >>= 1;
+    }
+    r
+}
+
+/// Multiplies `buf[i]` by `ph0 · step^i` (`step = e^{jw}`). Blocks of 16 samples share an f64
 /// block phasor (one sequential multiply per block) times a 16-entry f32 table, so the inner
 /// loop vectorises and the phase error stays at f32 rounding.
-fn derotate(src: &[Complex32], dst: &mut [Complex32], cfo_hz: f64, fs: f64, rel0: f64) {
+#[inline(always)]
+fn rotate_in_place(buf: &mut [Complex32], step: Complex64, ph0: Complex64) {
     const B: usize = 16;
-    let w = -2.0 * PI * cfo_hz / fs;
-    let step = Complex64::from_polar(1.0, w);
     let mut tab = [Complex32::new(1.0, 0.0); B];
     let mut p = Complex64::new(1.0, 0.0);
     for t in tab.iter_mut() {
@@ -211,13 +238,178 @@ fn derotate(src: &[Complex32], dst: &mut [Complex32], cfo_hz: f64, fs: f64, rel0
         p *= step;
     }
     let block_step = p; // e^{jwB}
-    let mut ph = Complex64::from_polar(1.0, w * rel0);
-    for (d, s) in dst.chunks_mut(B).zip(src.chunks(B)) {
+    let mut ph = ph0;
+    for d in buf.chunks_mut(B) {
         let b = Complex32::new(ph.re as f32, ph.im as f32);
-        for ((d, s), t) in d.iter_mut().zip(s).zip(tab.iter()) {
-            *d = s * (b * t);
+        for (d, t) in d.iter_mut().zip(tab.iter()) {
+            *d *= b * t;
         }
         ph *= block_step;
+    }
+}
+
+/// Bins of [`USED_SUBCARRIERS`] in the 64-point FFT output.
+const USED_BINS: [usize; N_USED] = {
+    let mut a = [0usize; N_USED];
+    let mut i = 0;
+    while i < N_USED {
+        a[i] = subcarrier_to_bin(USED_SUBCARRIERS[i]);
+        i += 1;
+    }
+    a
+};
+
+/// Half the L-LTF value on each of [`USED_SUBCARRIERS`] (the two-symbol average's factor).
+const LTF_HALF: [f32; N_USED] = {
+    let mut a = [0f32; N_USED];
+    let mut i = 0;
+    while i < N_USED {
+        let k = USED_SUBCARRIERS[i];
+        a[i] = 0.5 * crate::ofdm::L_LTF[(k + 26) as usize] as f32;
+        i += 1;
+    }
+    a
+};
+
+/// `(FFT bin, index into USED_SUBCARRIERS)` of each data subcarrier in mapping order.
+const DATA_IDX: [(usize, usize); 48] = {
+    let mut a = [(0usize, 0usize); 48];
+    let mut i = 0;
+    while i < 48 {
+        let k = DATA_SUBCARRIERS[i];
+        a[i] = (subcarrier_to_bin(k), used_index(k));
+        i += 1;
+    }
+    a
+};
+
+/// `(FFT bin, index into USED_SUBCARRIERS)` of each pilot subcarrier.
+const PILOT_IDX: [(usize, usize); 4] = {
+    let mut a = [(0usize, 0usize); 4];
+    let mut i = 0;
+    while i < 4 {
+        let k = PILOT_SUBCARRIERS[i];
+        a[i] = (subcarrier_to_bin(k), used_index(k));
+        i += 1;
+    }
+    a
+};
+
+/// Lanes of the detector's incremental metric update.
+const L: usize = 4;
+
+/// Scratch of the delay-and-correlate detector, in split (re, im, energy) layout.
+struct Detector {
+    /// `x[i]·x*[i+16]` (re, im) and `|x[i]|² + |x[i+16]|²`, zero-padded.
+    prod: [Vec<f32>; 3],
+    /// Sums of 4 consecutive products.
+    d4: [Vec<f32>; 3],
+    /// Threshold decision per metric index, bit `j % 64` of word `j / 64`.
+    ok: Vec<u64>,
+}
+
+impl Detector {
+    fn new() -> Self {
+        let n = BLOCK + WIN + 2 * L;
+        Detector {
+            prod: core::array::from_fn(|_| vec![0.0; n]),
+            d4: core::array::from_fn(|_| vec![0.0; n]),
+            ok: vec![0; BLOCK / 64 + 1],
+        }
+    }
+
+    /// Evaluates `|P(j)|² > k_thr·E(j)² ∧ E(j) > e_min` for `j < cnt` (`x` holds at least
+    /// `cnt + WIN − 1 + LAG` samples from metric index 0) into the bits of `self.ok`
+    /// (bits from `cnt` up to the next multiple of 4 are meaningless).
+    ///
+    /// The 64-sample window sums advance four indices at a time:
+    /// `P(j+4) = P(j) + D4(j+64) − D4(j)` with `D4(i) = Σ_{k<4} prod(i+k)`, four lanes in
+    /// parallel, so the loop vectorises instead of carrying one serial running sum.
+    #[inline(always)]
+    fn evaluate(&mut self, x: &[Complex32], cnt: usize, k_thr: f32, e_min: f32) {
+        let m = cnt + WIN - 1;
+        let cntp = cnt.div_ceil(L) * L;
+        let nd = cntp + WIN; // D4 values read by the last lane group
+        let mp = nd + L - 1; // products they need (zero beyond m)
+        let [pr, pi, pe] = &mut self.prod;
+        let (a, b) = (&x[..m], &x[LAG..LAG + m]);
+        for ((((r, i), e), u), v) in pr[..m]
+            .iter_mut()
+            .zip(pi[..m].iter_mut())
+            .zip(pe[..m].iter_mut())
+            .zip(a)
+            .zip(b)
+        {
+            *r = u.re * v.re + u.im * v.im;
+            *i = u.im * v.re - u.re * v.im;
+            *e = u.re * u.re + u.im * u.im + v.re * v.re + v.im * v.im;
+        }
+        for p in [&mut *pr, &mut *pi, &mut *pe] {
+            p[m..mp].fill(0.0);
+        }
+        for (src, dst) in self.prod.iter().zip(self.d4.iter_mut()) {
+            for ((((d, p0), p1), p2), p3) in dst[..nd]
+                .iter_mut()
+                .zip(&src[..nd])
+                .zip(&src[1..nd + 1])
+                .zip(&src[2..nd + 2])
+                .zip(&src[3..nd + 3])
+            {
+                *d = (p0 + p1) + (p2 + p3);
+            }
+        }
+        let [dr, di, de] = &self.d4;
+        // P(l), l < 4, from 16 D4 sums each
+        let mut vr = [0f32; L];
+        let mut vi = [0f32; L];
+        let mut ve = [0f32; L];
+        for q in 0..WIN / L {
+            for l in 0..L {
+                vr[l] += dr[l + L * q];
+                vi[l] += di[l + L * q];
+                ve[l] += de[l + L * q];
+            }
+        }
+        self.ok[..cntp.div_ceil(64)].fill(0);
+        let groups = dr[..cntp]
+            .chunks_exact(L)
+            .zip(dr[WIN..nd].chunks_exact(L))
+            .zip(di[..cntp].chunks_exact(L).zip(di[WIN..nd].chunks_exact(L)))
+            .zip(de[..cntp].chunks_exact(L).zip(de[WIN..nd].chunks_exact(L)));
+        for (t, (((r0, r1), (i0, i1)), (e0, e1))) in groups.enumerate() {
+            let mut nib = 0u64;
+            for l in 0..L {
+                let p2 = vr[l] * vr[l] + vi[l] * vi[l];
+                let ok = p2 > k_thr * ve[l] * ve[l] && ve[l] > e_min;
+                nib |= u64::from(ok) << l;
+            }
+            let j = t * L;
+            self.ok[j / 64] |= nib << (j % 64);
+            for l in 0..L {
+                vr[l] += r1[l] - r0[l];
+                vi[l] += i1[l] - i0[l];
+                ve[l] += e1[l] - e0[l];
+            }
+        }
+    }
+
+    /// First index `j ≥ from`, `j < end`, whose bit equals `bit`, or `end`.
+    #[inline(always)]
+    fn next(&self, from: usize, end: usize, bit: bool) -> usize {
+        let mut j = from;
+        while j < end {
+            let w = if bit {
+                self.ok[j / 64]
+            } else {
+                !self.ok[j / 64]
+            };
+            let w = w >> (j % 64);
+            if w != 0 {
+                return (j + w.trailing_zeros() as usize).min(end);
+            }
+            j = (j / 64 + 1) * 64;
+        }
+        end
     }
 }
 
@@ -250,16 +442,16 @@ impl Receiver {
             cfg,
             fft,
             fft_scratch: vec![Complex32::new(0.0, 0.0); scratch_len],
-            prod: vec![Complex32::new(0.0, 0.0); BLOCK + WIN],
-            en: vec![0.0; BLOCK + WIN],
-            seg: vec![Complex32::new(0.0, 0.0); 2 * s + 1 + 2 * FFT_LEN + CFO_LEAD],
+            det: Detector::new(),
             sym: vec![Complex32::new(0.0, 0.0); 3 * FFT_LEN],
-            run: vec![Complex32::new(0.0, 0.0); SIG_FROM_LTF + FFT_LEN],
             backoff_rot: core::array::from_fn(|i| {
                 let a =
                     2.0 * PI * f64::from(USED_SUBCARRIERS[i]) * FFT_BACKOFF as f64 / FFT_LEN as f64;
                 Complex32::new(a.cos() as f32, a.sin() as f32)
             }),
+            #[cfg(target_arch = "x86_64")]
+            avx2: std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma"),
             xc_fwd,
             xc_inv,
             xc_scratch: tmp,
@@ -278,6 +470,26 @@ impl Receiver {
     /// are not reported: when streaming, overlap consecutive chunks by at least
     /// [`PROBE_LEN`] + 64 samples. Does not allocate (beyond `out` growing).
     pub fn scan(&mut self, iq: &[Complex32], out: &mut Vec<Frame>) {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: `avx2` is set only when the CPU reports AVX2 and FMA (see `new`).
+            return unsafe { self.scan_avx2(iq, out) };
+        }
+        self.scan_impl(iq, out)
+    }
+
+    /// [`Receiver::scan`] compiled for AVX2/FMA (the kernels are inlined into it).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn scan_avx2(&mut self, iq: &[Complex32], out: &mut Vec<Frame>) {
+        self.scan_impl(iq, out)
+    }
+
+    #[inline(always)]
+    fn scan_impl(&mut self, iq: &[Complex32], out: &mut Vec<Frame>) {
         let mut pos = 0;
         loop {
             match self.find_plateau(iq, pos) {
@@ -300,6 +512,26 @@ impl Receiver {
     /// [`RxError::Truncated`] if the window is shorter than [`PROBE_LEN`] or the first frame
     /// does not fit; [`RxError::NoPacket`] if no frame is found.
     pub fn receive(&mut self, iq: &[Complex32]) -> Result<Frame, RxError> {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: `avx2` is set only when the CPU reports AVX2 and FMA (see `new`).
+            return unsafe { self.receive_avx2(iq) };
+        }
+        self.receive_impl(iq)
+    }
+
+    /// [`Receiver::receive`] compiled for AVX2/FMA (the kernels are inlined into it).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn receive_avx2(&mut self, iq: &[Complex32]) -> Result<Frame, RxError> {
+        self.receive_impl(iq)
+    }
+
+    #[inline(always)]
+    fn receive_impl(&mut self, iq: &[Complex32]) -> Result<Frame, RxError> {
         let have = iq.len();
         if have < PROBE_LEN {
             return Err(RxError::Truncated {
@@ -329,6 +561,7 @@ impl Receiver {
     }
 
     /// Delay-and-correlate search for the next plateau starting at metric index `from`.
+    #[inline(always)]
     fn find_plateau(&mut self, iq: &[Complex32], from: usize) -> Plateau {
         let n = iq.len();
         if n < from + WIN + LAG {
@@ -346,39 +579,31 @@ impl Receiver {
         while b0 <= last {
             let cnt = block.min(last + 1 - b0);
             block = BLOCK;
-            let m = cnt + WIN - 1;
-            let a = &iq[b0..b0 + m];
-            let b = &iq[b0 + LAG..b0 + LAG + m];
-            for (((p, e), x), y) in self.prod[..m]
-                .iter_mut()
-                .zip(self.en[..m].iter_mut())
-                .zip(a)
-                .zip(b)
-            {
-                *p = x * y.conj();
-                *e = x.norm_sqr() + y.norm_sqr();
-            }
-            let mut p: Complex32 = self.prod[..WIN].iter().sum();
-            let mut e: f32 = self.en[..WIN].iter().sum();
-            for j in 0..cnt {
-                let ok = p.norm_sqr() > k_thr * e * e && e > e_min;
-                match (ok, run) {
-                    (true, None) => run = Some(b0 + j),
-                    (false, Some(r)) => {
-                        let len = b0 + j - r;
-                        if len >= min_p && len <= max_p {
-                            return Plateau::Found {
-                                rise: r,
-                                fall: b0 + j,
-                            };
+            self.det
+                .evaluate(&iq[b0..b0 + cnt + WIN - 1 + LAG], cnt, k_thr, e_min);
+            // walk the runs of set bits: alternate between the next rise and the next fall
+            let mut j = 0;
+            while j < cnt {
+                match run {
+                    None => {
+                        j = self.det.next(j, cnt, true);
+                        if j < cnt {
+                            run = Some(b0 + j);
                         }
-                        run = None;
                     }
-                    _ => {}
-                }
-                if j + WIN < m {
-                    p += self.prod[j + WIN] - self.prod[j];
-                    e += self.en[j + WIN] - self.en[j];
+                    Some(r) => {
+                        j = self.det.next(j, cnt, false);
+                        if j < cnt {
+                            let len = b0 + j - r;
+                            if len >= min_p && len <= max_p {
+                                return Plateau::Found {
+                                    rise: r,
+                                    fall: b0 + j,
+                                };
+                            }
+                            run = None;
+                        }
+                    }
                 }
             }
             b0 += cnt;
@@ -390,6 +615,7 @@ impl Receiver {
     }
 
     /// Timing, CFO, channel estimate and L-SIG for the plateau `rise..fall`.
+    #[inline(always)]
     fn demod(&mut self, iq: &[Complex32], rise: usize, fall: usize) -> Result<Frame, Demod> {
         let n = iq.len();
         let fs = self.cfg.sample_rate_hz;
@@ -409,28 +635,25 @@ impl Receiver {
             });
         }
         let hi = hi_wanted.min(n - LTF_TO_END);
-        // seg[0] is sample lo - CFO_LEAD
-        let seg_len = hi - lo + 2 * FFT_LEN + CFO_LEAD;
-        let seg = &mut self.seg[..seg_len];
-        derotate(
-            &iq[lo - CFO_LEAD..lo - CFO_LEAD + seg_len],
-            seg,
-            cfo_coarse,
-            fs,
-            (lo - CFO_LEAD) as f64 - ltf_exp as f64,
-        );
-        // u[i] = first + second long-symbol candidate; its cross-correlation with the long
-        // symbol for all lags at once by FFT: IFFT(FFT(u) · conj(FFT(ref))), lags < XC_LEN − 64
-        // are free of wrap-around.
+        // u[i] = first + second long-symbol candidate from sample lo + i, coarse-CFO corrected:
+        // (r[lo+i] + r[lo+i+64]·e^{jw64})·e^{jwi}, w = −2π·cfo/fs. Its cross-correlation with
+        // the long symbol for all lags at once by FFT: IFFT(FFT(u) · conj(FFT(ref))); lags
+        // < XC_LEN − 64 are free of wrap-around. (A constant phase would not move the peak.)
+        let w = -2.0 * PI * cfo_coarse / fs;
         let n_lags = hi - lo + 1;
         let u_len = n_lags + FFT_LEN - 1;
-        for (i, c) in self.corr.iter_mut().enumerate() {
-            *c = if i < u_len {
-                seg[CFO_LEAD + i] + seg[CFO_LEAD + i + FFT_LEN]
-            } else {
-                Complex32::new(0.0, 0.0)
-            };
+        let step = Complex64::from_polar(1.0, w);
+        let rot64_d = cpow(step, FFT_LEN as u32);
+        let rot64 = Complex32::new(rot64_d.re as f32, rot64_d.im as f32);
+        for ((c, a), b) in self.corr[..u_len]
+            .iter_mut()
+            .zip(&iq[lo..lo + u_len])
+            .zip(&iq[lo + FFT_LEN..lo + FFT_LEN + u_len])
+        {
+            *c = a + b * rot64;
         }
+        self.corr[u_len..].fill(Complex32::new(0.0, 0.0));
+        rotate_in_place(&mut self.corr[..u_len], step, Complex64::new(1.0, 0.0));
         self.xc_fwd
             .process_with_scratch(&mut self.corr, &mut self.xc_scratch);
         for (c, r) in self.corr.iter_mut().zip(self.ref_spec_conj.iter()) {
@@ -445,35 +668,42 @@ impl Receiver {
                 best = (d, m);
             }
         }
-        let d = best.0;
-        let ltf_start = lo + d;
+        let ltf_start = lo + best.0;
 
         // validation + fine CFO: the two long symbols (and the end of GI2) repeat with period
         // 64 whatever the channel; the window starts CFO_LEAD samples early so that late
-        // multipath (timing peak on a later tap) keeps it clear of the L-SIG.
-        let (c64, e12) = lag_corr(&seg[d..d + CFO_SPAN + FFT_LEN], FFT_LEN);
+        // multipath (timing peak on a later tap) keeps it clear of the L-SIG. Computed on the
+        // raw samples: the coarse correction only turns the product by e^{−jw64}.
+        let c0 = ltf_start - CFO_LEAD;
+        let (c64, e12) = lag_corr(&iq[c0..c0 + CFO_SPAN + FFT_LEN], FFT_LEN);
         // written so that NaN/inf input is rejected too
         let corr_ok = c64.norm() >= self.cfg.min_ltf_corr * 0.5 * e12;
         let power_ok = e12 / (2 * CFO_SPAN) as f32 > self.cfg.min_power;
         if !(corr_ok && power_ok && e12.is_finite()) {
             return Err(Demod::Reject);
         }
-        let cfo_fine = -f64::from(c64.arg()) * fs / (2.0 * PI * FFT_LEN as f64);
+        let c64 = Complex64::new(f64::from(c64.re), f64::from(c64.im)) * rot64_d.conj();
+        let cfo_fine = -c64.arg() * fs / (2.0 * PI * FFT_LEN as f64);
         let cfo_hz = cfo_coarse + cfo_fine;
 
-        // CFO-corrected FFT windows: LTF1, LTF2, SIG (each FFT_BACKOFF samples early), from one
-        // derotated run of samples
+        // CFO-corrected FFT windows LTF1, LTF2, SIG, each FFT_BACKOFF samples early. All three
+        // are multiplied by the same 64-sample phasor table e^{jw(i − FFT_BACKOFF)}; the
+        // missing per-window constant is applied to LTF2 in the frequency domain
+        // (e^{jw64}) and left out for the SIG, whose common phase the pilots remove.
+        let step = Complex64::from_polar(1.0, -2.0 * PI * cfo_hz / fs);
         let first = ltf_start - FFT_BACKOFF;
-        let span = SIG_FROM_LTF + FFT_LEN;
-        derotate(
-            &iq[first..first + span],
-            &mut self.run,
-            cfo_hz,
-            fs,
-            -(FFT_BACKOFF as f64),
-        );
         for (i, off) in [0, FFT_LEN, SIG_FROM_LTF].into_iter().enumerate() {
-            self.sym[i * FFT_LEN..(i + 1) * FFT_LEN].copy_from_slice(&self.run[off..off + FFT_LEN]);
+            self.sym[i * FFT_LEN..(i + 1) * FFT_LEN]
+                .copy_from_slice(&iq[first + off..first + off + FFT_LEN]);
+        }
+        {
+            let mut tab = [Complex32::new(1.0, 0.0); FFT_LEN];
+            rotate_in_place(&mut tab, step, cpow(step.conj(), FFT_BACKOFF as u32));
+            for sym in self.sym.chunks_exact_mut(FFT_LEN) {
+                for (x, t) in sym.iter_mut().zip(tab.iter()) {
+                    *x *= t;
+                }
+            }
         }
         self.fft
             .process_with_scratch(&mut self.sym, &mut self.fft_scratch);
@@ -481,12 +711,13 @@ impl Receiver {
         let (y2, y3) = rest.split_at(FFT_LEN);
 
         let scale = (N_USED as f32).sqrt() / FFT_LEN as f32;
+        let r2 = cpow(step, FFT_LEN as u32);
+        let scale2 = Complex32::new(r2.re as f32, r2.im as f32) * scale;
         let mut h_raw = [Complex32::new(0.0, 0.0); N_USED];
         let (mut sig_pow, mut diff_pow) = (0.0f32, 0.0f32);
-        for (h, &k) in h_raw.iter_mut().zip(USED_SUBCARRIERS.iter()) {
-            let b = subcarrier_to_bin(k);
-            let (a, c) = (y1[b] * scale, y2[b] * scale);
-            *h = (a + c) * (0.5 * l_ltf(k));
+        for ((h, &b), &l) in h_raw.iter_mut().zip(USED_BINS.iter()).zip(LTF_HALF.iter()) {
+            let (a, c) = (y1[b] * scale, y2[b] * scale2);
+            *h = (a + c) * l;
             sig_pow += h.norm_sqr();
             diff_pow += (a - c).norm_sqr();
         }
@@ -501,8 +732,8 @@ impl Receiver {
 
         // L-SIG: pilot common-phase correction, then soft BPSK weighted by |H|²
         let mut cpe = Complex32::new(0.0, 0.0);
-        for (&k, &p) in PILOT_SUBCARRIERS.iter().zip(PILOT_VALUES.iter()) {
-            cpe += y3[subcarrier_to_bin(k)] * h_raw[used_index(k)].conj() * p;
+        for (&(b, u), &p) in PILOT_IDX.iter().zip(PILOT_VALUES.iter()) {
+            cpe += y3[b] * h_raw[u].conj() * p;
         }
         let rot = if cpe.norm() > 0.0 {
             cpe.conj() / cpe.norm()
@@ -510,8 +741,8 @@ impl Receiver {
             Complex32::new(1.0, 0.0)
         };
         let mut soft = [0f32; 48];
-        for (sv, &k) in soft.iter_mut().zip(DATA_SUBCARRIERS.iter()) {
-            *sv = (y3[subcarrier_to_bin(k)] * h_raw[used_index(k)].conj() * rot).re;
+        for (sv, &(b, u)) in soft.iter_mut().zip(DATA_IDX.iter()) {
+            *sv = (y3[b] * h_raw[u].conj() * rot).re;
         }
         let lsig = LSig::decode(&soft);
 

@@ -301,3 +301,73 @@ fn garbage_input_gives_errors_not_panics() {
     let _ = odd.receive(&x);
     odd.scan(&x, &mut out);
 }
+
+/// A legacy 6 Mb/s frame: probe preamble and L-SIG announcing `n_sym` data symbols, then
+/// `n_sym` symbols with random BPSK data and BPSK pilots (random polarity), 80 samples each.
+fn long_frame(rng: &mut ChaCha8Rng, n_sym: usize) -> Vec<Complex32> {
+    use qwave_dsp::ofdm::{subcarrier_to_bin, symbol_from_bins, PILOT_SUBCARRIERS, PILOT_VALUES};
+    // 6 Mb/s: 24 data bits per symbol; LENGTH such that ⌈(16 + 8·LENGTH + 6)/24⌉ = n_sym
+    let length = (24 * n_sym - 22) / 8;
+    let sig = LSig::new(6, length as u16).expect("valid L-SIG");
+    let mut x = probe_waveform(&sig);
+    for _ in 0..n_sym {
+        let mut bins = [Complex32::new(0.0, 0.0); FFT_LEN];
+        for &k in USED_SUBCARRIERS.iter() {
+            let b = if rng.random_bool(0.5) { 1.0 } else { -1.0 };
+            bins[subcarrier_to_bin(k)] = Complex32::new(b, 0.0);
+        }
+        let polarity = if rng.random_bool(0.5) { 1.0 } else { -1.0 };
+        for (&k, &p) in PILOT_SUBCARRIERS.iter().zip(PILOT_VALUES.iter()) {
+            bins[subcarrier_to_bin(k)] = Complex32::new(p * polarity, 0.0);
+        }
+        let mut sym = [Complex32::new(0.0, 0.0); FFT_LEN];
+        symbol_from_bins(&bins, &mut sym);
+        x.extend_from_slice(&sym[FFT_LEN - 16..]);
+        x.extend_from_slice(&sym);
+    }
+    x
+}
+
+/// Pilot tracking over a 100-symbol (0.4 ms) frame beats the preamble CFO estimate by far:
+/// the fit spans ~100× the L-LTF's 3.2 µs lag. At 15 dB per-sample SNR through random
+/// multipath with CFOs up to ±100 kHz, the refined RMS error must be below a tenth of the
+/// preamble's (and below 20 Hz); on the probe alone the refinement declines.
+#[test]
+fn refine_cfo_beats_preamble_on_long_frame() {
+    use qwave_dsp::rx::refine_cfo;
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let mut rx = Receiver::new(RxConfig::default());
+    let nvar = 10f32.powf(-15.0 / 10.0);
+    let (mut se_pre, mut se_ref, mut n) = (0f64, 0f64, 0);
+    for _ in 0..30 {
+        let cfo = rng.random_range(-100e3..100e3);
+        let h = random_channel(&mut rng);
+        let frame = long_frame(&mut rng, 100);
+        let lead = 50;
+        let len = lead + frame.len() + 40;
+        let mut x = vec![Complex32::new(0.0, 0.0); len];
+        for (i, &s) in frame.iter().enumerate() {
+            for (l, &t) in h.iter().enumerate() {
+                x[lead + i + l] += s * t;
+            }
+        }
+        for (i, v) in x.iter_mut().enumerate() {
+            let a = 2.0 * PI * cfo * i as f64 / 20e6;
+            *v = *v * Complex32::new(a.cos() as f32, a.sin() as f32) + cn(&mut rng, nvar);
+        }
+        let f = rx.receive(&x).expect("frame received");
+        assert_eq!(f.lsig.map(|s| s.rate_mbps), Ok(6));
+        let r = refine_cfo(&x, &f, 20e6).expect("refined CFO");
+        se_pre += (f.cfo_hz - cfo).powi(2);
+        se_ref += (r - cfo).powi(2);
+        n += 1;
+        // the preamble alone (one L-SIG symbol) gives no refinement
+        let probe_only = &x[..lead + PROBE_LEN];
+        let g = rx.receive(probe_only).expect("preamble received");
+        assert_eq!(refine_cfo(probe_only, &g, 20e6), None);
+    }
+    let rms_pre = (se_pre / f64::from(n)).sqrt();
+    let rms_ref = (se_ref / f64::from(n)).sqrt();
+    eprintln!("CFO rms error: preamble {rms_pre:.0} Hz, pilot-refined {rms_ref:.1} Hz");
+    assert!(rms_ref < rms_pre / 10.0 && rms_ref < 20.0);
+}

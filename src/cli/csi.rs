@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
-use qwave_dsp::rx::{Frame, Receiver, RxConfig};
+use num_complex::Complex32;
+use qwave_dsp::rx::{refine_cfo, Frame, Receiver, RxConfig};
 use serde::Serialize;
 
 use super::existing;
@@ -42,8 +43,11 @@ pub struct CsiArgs {
 pub struct FrameInfo {
     /// First L-STF sample.
     pub sample: usize,
-    /// Carrier frequency offset, Hz.
+    /// Carrier frequency offset, Hz: the pilot-tracked estimate over the whole frame when the
+    /// frame lies in the recording and its L-SIG gives its duration, else `cfo_preamble_hz`.
     pub cfo_hz: f64,
+    /// Carrier frequency offset from the preamble alone (L-STF/L-LTF), Hz.
+    pub cfo_preamble_hz: f64,
     /// SNR from the two L-LTF symbols, dB.
     pub snr_db: f32,
     /// L-SIG rate, Mb/s (when it decodes).
@@ -57,11 +61,13 @@ pub struct FrameInfo {
     pub lsig_error: Option<String>,
 }
 
-impl From<&Frame> for FrameInfo {
-    fn from(f: &Frame) -> Self {
+impl FrameInfo {
+    /// Describes `f`, found in `iq` by a receiver running at `sample_rate_hz`.
+    pub fn new(iq: &[Complex32], f: &Frame, sample_rate_hz: f64) -> Self {
         Self {
             sample: f.start,
-            cfo_hz: f.cfo_hz,
+            cfo_hz: refine_cfo(iq, f, sample_rate_hz).unwrap_or(f.cfo_hz),
+            cfo_preamble_hz: f.cfo_hz,
             snr_db: f.snr_db,
             rate_mbps: f.lsig.as_ref().ok().map(|s| s.rate_mbps),
             length: f.lsig.as_ref().ok().map(|s| s.length),
@@ -99,19 +105,24 @@ pub fn run(a: CsiArgs) -> Result<()> {
     let mut rx = Receiver::new(RxConfig::default());
     let mut frames = Vec::new();
     rx.scan(&samples, &mut frames);
-    let infos: Vec<FrameInfo> = frames.iter().map(FrameInfo::from).collect();
+    let fs = rx.config().sample_rate_hz;
+    let infos: Vec<FrameInfo> = frames
+        .iter()
+        .map(|f| FrameInfo::new(&samples, f, fs))
+        .collect();
     if a.json {
         println!("{}", serde_json::to_string(&infos)?);
     } else {
         println!(
-            "{:>10}  {:>10}  {:>7}  {:>5}  {:>6}  L-SIG",
-            "sample", "CFO (Hz)", "SNR dB", "rate", "length"
+            "{:>10}  {:>10}  {:>13}  {:>7}  {:>5}  {:>6}  L-SIG",
+            "sample", "CFO (Hz)", "preamble (Hz)", "SNR dB", "rate", "length"
         );
         for f in &infos {
             println!(
-                "{:>10}  {:>10.0}  {:>7.1}  {:>5}  {:>6}  {}",
+                "{:>10}  {:>10.0}  {:>13.0}  {:>7.1}  {:>5}  {:>6}  {}",
                 f.sample,
                 f.cfo_hz,
+                f.cfo_preamble_hz,
                 f.snr_db,
                 f.rate_mbps.map_or("-".into(), |r| r.to_string()),
                 f.length.map_or("-".into(), |l| l.to_string()),
