@@ -12,7 +12,9 @@ pub mod amplify;
 pub mod capture;
 pub mod cli;
 pub mod extract;
+pub mod lab;
 pub mod pipeline;
+pub mod radio;
 pub mod reconcile;
 pub mod session;
 

@@ -10,8 +10,10 @@ use crate::extract::QuantizerKind;
 use crate::reconcile::ReconcilerKind;
 use crate::session::SessionConfig;
 
+mod air;
 mod csi;
 mod keygen;
+mod lab;
 mod sound;
 
 /// qwave: secret keys from the wireless channel between two SDRs, and
@@ -35,6 +37,10 @@ pub enum Command {
     Sound(sound::SoundArgs),
     /// Runs the 802.11 receiver over an IQ recording and lists every frame.
     Csi(csi::CsiArgs),
+    /// Runs a virtual air on a loopback address for `sim:` radios.
+    Air(air::AirArgs),
+    /// One party (alice, bob or eve) per process with its own radio.
+    Lab(lab::LabArgs),
 }
 
 /// Key-generation options shared by demo, replay and lab.
@@ -117,5 +123,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Replay(a) => keygen::replay(a),
         Command::Sound(a) => sound::run(a),
         Command::Csi(a) => csi::run(a),
+        Command::Air(a) => air::run(a),
+        Command::Lab(a) => lab::run(a),
     }
 }
