@@ -19,6 +19,9 @@ const PERIOD: u64 = 200_000; // 100 exchanges/s
 const LEAD: u64 = 80;
 const WIN: usize = 720;
 
+/// Every receive window of one radio, in order.
+type Windows = Vec<Vec<Complex32>>;
+
 fn start_air(seed: u64, expected: Vec<SimNode>) -> (String, std::thread::JoinHandle<()>) {
     let air = Air::bind(
         "127.0.0.1:0",
@@ -39,16 +42,7 @@ fn start_air(seed: u64, expected: Vec<SimNode>) -> (String, std::thread::JoinHan
 }
 
 /// Alice and Bob (and optionally Eve) run `n` exchanges; returns every window each received.
-fn exchange(
-    seed: u64,
-    n: u64,
-    with_eve: bool,
-    bob_delay: Duration,
-) -> (
-    Vec<Vec<Complex32>>,
-    Vec<Vec<Complex32>>,
-    Vec<Vec<Complex32>>,
-) {
+fn exchange(seed: u64, n: u64, with_eve: bool, bob_delay: Duration) -> (Windows, Windows, Windows) {
     let mut expected = vec![SimNode::Alice, SimNode::Bob];
     if with_eve {
         expected.push(SimNode::Eve(0));

@@ -150,8 +150,10 @@ pub struct ProbeStats {
     pub found: u64,
     /// Windows with no probe (lost probes).
     pub lost: u64,
-    /// Frames found whose L-SIG is not the expected probe's.
+    /// Frames found whose L-SIG decodes to another probe's (not used).
     pub wrong_probe: u64,
+    /// Probes used although their L-SIG did not decode (counted in `found`).
+    pub lsig_undecoded: u64,
     /// Late bursts or windows (dropped).
     pub late: u64,
     /// Receive overflows.
@@ -281,8 +283,10 @@ impl Window<'_> {
             return Ok(None);
         }
         match self.rx.receive(self.buf) {
-            Ok(f) if f.lsig == Ok(LSig::for_probe(self.seq)) => {
+            // An undecodable L-SIG (noise on its one BPSK symbol) still leaves a good L-LTF estimate.
+            Ok(f) if f.lsig.is_err() || f.lsig == Ok(LSig::for_probe(self.seq)) => {
                 self.st.found += 1;
+                self.st.lsig_undecoded += u64::from(f.lsig.is_err());
                 Ok(Some(Observation {
                     of,
                     seq: self.seq,
