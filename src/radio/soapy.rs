@@ -299,12 +299,13 @@ impl Radio for SoapyRadio {
 
     fn receive_at(&mut self, at: Ticks, out: &mut [Complex32]) -> Result<(), RadioError> {
         self.ensure_rx_active()?;
-        let len = out.len() as Ticks;
+        let n = out.len();
+        let len = n as Ticks;
         for _ in 0..MAX_READS_PER_WINDOW {
             if let (Timing::Relative { .. }, Some(bt)) = (self.timing, self.buf_tick) {
                 // No device time: the window is the next samples.
                 if self.buf.len() >= out.len() {
-                    for (o, s) in out.iter_mut().zip(self.buf.drain(..out.len())) {
+                    for (o, s) in out.iter_mut().zip(self.buf.drain(..n)) {
                         *o = s;
                     }
                     self.buf_tick = Some(bt + len);
@@ -332,7 +333,7 @@ impl Radio for SoapyRadio {
                     }
                 }
                 if self.buf.len() >= out.len() {
-                    for (o, s) in out.iter_mut().zip(self.buf.drain(..out.len())) {
+                    for (o, s) in out.iter_mut().zip(self.buf.drain(..n)) {
                         *o = s;
                     }
                     self.buf_tick = Some(at + len);
@@ -357,13 +358,14 @@ impl Radio for SoapyRadio {
 mod tests {
     use super::*;
 
-    /// SoapySDR's built-in null device opens but cannot stream; either way
-    /// the caller gets a typed error that names the problem.
+    /// SoapySDR's built-in null device opens but has no channels to stream.
     #[test]
     fn null_device_is_a_clear_error() {
         match SoapyRadio::open("driver=null") {
-            Err(RadioError::NoStream { driver, .. }) => assert_eq!(driver, "null"),
-            Err(RadioError::Device(msg)) => assert!(!msg.is_empty()),
+            Err(RadioError::NoStream { driver, reason }) => {
+                assert_eq!(driver, "null");
+                assert!(reason.contains("0 RX"), "{reason}");
+            }
             Err(e) => panic!("unexpected error kind: {e}"),
             Ok(_) => panic!("the null device must not give a streaming radio"),
         }
