@@ -163,19 +163,12 @@ fn run_pair(seconds: &str, with_eve: bool) {
         "alice,bob"
     };
     let (air, addr) = air("7", nodes);
-    let mut alice = lab("alice", &addr, "127.0.0.1:0", seconds, &[]);
+    let dir = std::env::temp_dir().join(format!("qwave-lab-{seconds}-{}", std::process::id()));
+    let rec = dir.to_str().unwrap().to_string();
+    let mut alice = lab("alice", &addr, "127.0.0.1:0", seconds, &["--record", &rec]);
     let peer = alice_addr(&mut alice);
     let bob = lab("bob", &addr, &peer, seconds, &[]);
-    let dir = std::env::temp_dir().join(format!("qwave-lab-eve-{}", std::process::id()));
-    let eve = with_eve.then(|| {
-        lab(
-            "eve",
-            &addr,
-            "-",
-            seconds,
-            &["--record", dir.to_str().unwrap()],
-        )
-    });
+    let eve = with_eve.then(|| lab("eve", &addr, "-", seconds, &["--record", &rec]));
     let limit = Duration::from_secs(600);
     let (a_ok, a_out, a_err) = alice.finish(limit);
     let (b_ok, b_out, b_err) = bob.finish(limit);
@@ -215,6 +208,11 @@ fn run_pair(seconds: &str, with_eve: bool) {
     assert_eq!(fa, fb, "both sides hold the same keys");
     assert_eq!(a["final_key_bits"], b["final_key_bits"]);
     assert_eq!(a["keys"], b["keys"]);
+    // Alice's recording holds one row per probe she measured.
+    let t = qwave::capture::read_trace(&dir.join("alice.h5")).unwrap();
+    let rows = t.party("alice").unwrap().len() as u64;
+    assert_eq!(rows, a["probe_stats"]["found"].as_u64().unwrap());
+    assert!(t.party("bob").unwrap().is_empty());
     if let Some(eve) = eve {
         let (e_ok, e_out, e_err) = eve.finish(limit);
         assert!(e_ok, "eve failed:\n{e_err}");
@@ -224,8 +222,8 @@ fn run_pair(seconds: &str, with_eve: bool) {
         let p = t.party("eve").unwrap();
         assert_eq!(p.observes.as_deref(), Some("bob"));
         assert!(!p.is_empty());
-        let _ = std::fs::remove_dir_all(&dir);
     }
+    let _ = std::fs::remove_dir_all(&dir);
     let (air_ok, _, air_err) = air.finish(Duration::from_secs(30));
     assert!(air_ok, "air failed:\n{air_err}");
 }
@@ -266,4 +264,24 @@ fn killing_bob_mid_run_leaves_alice_with_no_key_and_a_clear_error() {
     assert!(r["aborted"].as_str().unwrap().contains("closed"), "{r}");
     let (_, _, air_err) = air.finish(Duration::from_secs(60));
     assert!(air_err.contains("bob left"), "{air_err}");
+}
+
+#[test]
+fn losing_the_air_mid_run_fails_both_parties_without_keys() {
+    let (mut air, addr) = air("13", "alice,bob");
+    let mut alice = lab("alice", &addr, "127.0.0.1:0", "600", &[]);
+    let peer = alice_addr(&mut alice);
+    let bob = lab("bob", &addr, &peer, "600", &[]);
+    alice.wait_stderr("block 0: key", Duration::from_secs(300));
+    air.child.kill().unwrap();
+    air.child.wait().unwrap();
+    for (who, p) in [("alice", alice), ("bob", bob)] {
+        let (ok, out, err) = p.finish(Duration::from_secs(120));
+        assert!(!ok, "{who} must fail without its radio:\n{err}");
+        assert!(err.contains("released no key"), "{who}:\n{err}");
+        let r = json(&out);
+        assert!(r["key_fingerprint"].is_null(), "{who}: {r}");
+        assert_eq!(r["keys"], 0, "{who}: {r}");
+        assert!(r["aborted"].is_string(), "{who}: {r}");
+    }
 }

@@ -61,10 +61,7 @@ pub fn build(
         probes,
         radio_error,
     } = out;
-    let aborted = party
-        .aborted
-        .clone()
-        .or(radio_error.map(|e| format!("radio: {e}")));
+    let aborted = party.aborted.clone().or(radio_error);
     let keygen = KeygenOutcome {
         alice: party,
         bob: PartyOutcome::default(),

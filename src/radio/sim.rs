@@ -145,18 +145,23 @@ impl SimRadio {
         match read_msg(&mut self.reader, &mut self.rbuf) {
             Ok(Some(AirMsg::Refused(why))) => Err(RadioError::Refused(why)),
             Ok(Some(m)) => Ok(m),
-            Ok(None) => Err(RadioError::Io {
-                addr: self.addr.clone(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the air closed the connection",
-                ),
-            }),
+            Ok(None) => Err(closed(&self.addr)),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(closed(&self.addr)),
             Err(e) => Err(RadioError::Io {
                 addr: self.addr.clone(),
                 source: e,
             }),
         }
+    }
+}
+
+fn closed(addr: &str) -> RadioError {
+    RadioError::Io {
+        addr: addr.into(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the air closed the connection",
+        ),
     }
 }
 
