@@ -57,8 +57,12 @@ pub struct LabArgs {
     pub tdd_gap: f64,
     /// Start of exchange 0, seconds after the radio's current time (hardware
     /// radios: leave time to set up; the virtual air starts at 0).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, conflicts_with = "start_at")]
     pub start_delay: f64,
+    /// Start of exchange 0 at this absolute device time, seconds: both
+    /// parties give the same value when their clocks are aligned (PPS/GPSDO).
+    #[arg(long)]
+    pub start_at: Option<f64>,
     /// Carrier frequency, Hz (sim radios: the air's carrier).
     #[arg(long)]
     pub frequency: Option<f64>,
@@ -157,11 +161,24 @@ pub fn run(a: LabArgs) -> Result<()> {
     radio.configure(&rc).context("configuring the radio")?;
     let fs = rc.sample_rate_hz;
     let now = radio.time_now()?.unwrap_or(0);
+    let first_tick = match a.start_at {
+        Some(t) => {
+            let at = (t.max(0.0) * fs).round() as u64;
+            if !(t.is_finite() && at > now) {
+                bail!(
+                    "--start-at {t} s is not after the radio's current time {} s",
+                    now as f64 / fs
+                );
+            }
+            at
+        }
+        None => now + (a.start_delay * fs).round() as u64,
+    };
     let sched = Schedule {
         exchange_rate_hz: a.exchange_rate,
         tdd_gap_s: a.tdd_gap,
         exchanges: (a.seconds * a.exchange_rate).round() as u64,
-        start: now + (a.start_delay * fs).round() as u64,
+        start: first_tick,
     };
     sched.validate(fs)?;
     let describe = radio.describe();
