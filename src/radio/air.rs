@@ -36,7 +36,7 @@ use super::RadioError;
 
 /// Bursts the air keeps for receivers that lag behind; beyond this a
 /// transmitter is refused (a stuck receiver would otherwise grow memory).
-pub const MAX_PENDING_BURSTS: usize = 1 << 16;
+pub const MAX_PENDING_BURSTS: usize = 1 << 14;
 
 /// What the air simulates and how long it runs.
 #[derive(Clone, Debug)]
