@@ -12,8 +12,10 @@ use crate::session::SessionConfig;
 
 mod backup;
 mod centre;
+mod air;
 mod csi;
 mod keygen;
+mod lab;
 mod sound;
 
 /// qwave: secret keys from the wireless channel between two SDRs, and
@@ -41,6 +43,10 @@ pub enum Command {
     Backup(backup::BackupArgs),
     /// Key centre: ETSI GS QKD 014 key delivery over mutual TLS, terminals, audit.
     Centre(centre::CentreArgs),
+    /// Runs a virtual air on a loopback address for `sim:` radios.
+    Air(air::AirArgs),
+    /// One party (alice, bob or eve) per process with its own radio.
+    Lab(lab::LabArgs),
 }
 
 /// Key-generation options shared by demo, replay and lab.
@@ -125,5 +131,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Csi(a) => csi::run(a),
         Command::Backup(a) => backup::run(a),
         Command::Centre(a) => centre::run(a),
+        Command::Air(a) => air::run(a),
+        Command::Lab(a) => lab::run(a),
     }
 }
