@@ -14,6 +14,7 @@ fn opts(seconds: f64, seed: u64) -> SimOptions {
         seed,
         session: SessionConfig::default(),
         progress: false,
+        refill: None,
     }
 }
 

@@ -12,6 +12,7 @@ fn run(scenario: Scenario, seconds: f64, seed: u64) -> qwave::pipeline::report::
         seed,
         session: SessionConfig::default(),
         progress: false,
+        refill: None,
     };
     simulate_keygen(&opts, &[3; 32])
 }
@@ -87,4 +88,49 @@ fn eve_at_lambda_over_two_is_at_chance() {
         "Eve agrees on {:.3} of key bits",
         eve.final_key_bit_agreement
     );
+}
+
+/// The demo's closing refill: 64 KiB of centre keys wrapped with AES-KWP under the run's
+/// physical-layer key, unwrapped by the terminal and equal to the peer's dec_keys copies; a
+/// one-time pad larger than the physical-layer key is refused, never sent weaker.
+#[test]
+fn demo_refill_is_verified_and_otp_needs_enough_key() {
+    use qwave::pipeline::RefillPlan;
+    use qwave::refill::WrapKind;
+    let mut opts = SimOptions {
+        scenario: Scenario::walk(),
+        seconds: 15.0,
+        seed: 2,
+        session: SessionConfig::default(),
+        progress: false,
+        refill: Some(RefillPlan {
+            bytes: 65_536,
+            wrap: WrapKind::AesKw,
+        }),
+    };
+    let r = simulate_keygen(&opts, &[5; 32]);
+    assert!(r.confirmed, "{}", r.summary());
+    let refill = r.refill.as_ref().expect("refill ran");
+    assert_eq!(
+        (refill.bytes, refill.wrap.as_str(), refill.verified),
+        (65_536, "aes-kw", true)
+    );
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["refill"]["verified"], true);
+    // 15 s give a few thousand key bits: far too few for a 64 KiB one-time pad.
+    opts.refill = Some(RefillPlan {
+        bytes: 65_536,
+        wrap: WrapKind::Otp,
+    });
+    let r = simulate_keygen(&opts, &[5; 32]);
+    let refill = r.refill.as_ref().expect("refill attempted");
+    assert!(!refill.verified && refill.bytes == 0);
+    // A small OTP refill fits in the key.
+    opts.refill = Some(RefillPlan {
+        bytes: 64,
+        wrap: WrapKind::Otp,
+    });
+    let r = simulate_keygen(&opts, &[5; 32]);
+    let refill = r.refill.as_ref().expect("refill ran");
+    assert!(refill.verified && refill.bytes == 64, "{}", r.summary());
 }

@@ -18,6 +18,7 @@ fn walk_demo_with_ldpc_confirms_equal_keys() {
             ..SessionConfig::default()
         },
         progress: false,
+        refill: None,
     };
     let r = simulate_keygen(&opts, &[3; 32]);
     assert!(r.final_key_bits > 0, "{}", r.summary());

@@ -21,6 +21,13 @@ pub struct DemoArgs {
     /// Seed of the channel simulator.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Bytes of quantum key to refill at the end through an in-process key centre, wrapped
+    /// under the run's physical-layer key (0: no refill).
+    #[arg(long, default_value_t = 65_536)]
+    pub refill: usize,
+    /// Protection of the refill on the air.
+    #[arg(long, value_enum, default_value = "aes-kw")]
+    pub wrap: crate::refill::WrapKind,
     /// Key-generation options.
     #[command(flatten)]
     pub keygen: KeygenOpts,
@@ -59,6 +66,10 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         seed: a.seed,
         session: a.keygen.session_config()?,
         progress: true,
+        refill: (a.refill > 0).then_some(pipeline::RefillPlan {
+            bytes: a.refill,
+            wrap: a.wrap,
+        }),
     };
     let report = pipeline::simulate_keygen(&opts, &fresh_auth_key()?);
     emit(&report, a.keygen.json)

@@ -10,9 +10,9 @@ use crate::extract::QuantizerKind;
 use crate::reconcile::ReconcilerKind;
 use crate::session::SessionConfig;
 
+mod air;
 mod backup;
 mod centre;
-mod air;
 mod csi;
 mod keygen;
 mod lab;

@@ -30,6 +30,17 @@ pub struct SimOptions {
     pub session: SessionConfig,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Refill to deliver at the end under the run's physical-layer key.
+    pub refill: Option<RefillPlan>,
+}
+
+/// A refill at the end of a simulated run.
+#[derive(Clone, Copy, Debug)]
+pub struct RefillPlan {
+    /// Bytes of quantum key to deliver.
+    pub bytes: usize,
+    /// How it is protected on the air.
+    pub wrap: crate::refill::WrapKind,
 }
 
 impl SimOptions {
@@ -119,5 +130,60 @@ pub fn simulate_keygen(opts: &SimOptions, auth_key: &[u8; 32]) -> Report {
             .capacity()
             .bits_per_second,
     );
+    if let Some(plan) = opts.refill {
+        r.refill = Some(demo_refill(&out, plan));
+    }
     r
+}
+
+/// Delivers a refill through an in-process key centre under the run's confirmed keys (Alice is
+/// the base station, Bob the terminal); a failure is reported as unverified with its reason on
+/// stderr.
+fn demo_refill(out: &keygen::KeygenOutcome, plan: RefillPlan) -> report::RefillReport {
+    let concat = |keys: &[keygen::KeyBlock]| {
+        zeroize::Zeroizing::new(
+            keys.iter()
+                .flat_map(|k| k.key.as_bytes().iter().copied())
+                .collect::<Vec<u8>>(),
+        )
+    };
+    let (station, terminal) = (concat(&out.alice.keys), concat(&out.bob.keys));
+    let failed = |why: String| {
+        eprintln!("refill: {why}");
+        report::RefillReport {
+            bytes: 0,
+            wrap: plan.wrap.name().to_owned(),
+            verified: false,
+        }
+    };
+    if station.is_empty() {
+        return failed("no confirmed physical-layer key to wrap under".into());
+    }
+    let mut tag = [0u8; 8];
+    getrandom::fill(&mut tag).expect("the OS CSPRNG is available");
+    let dir = std::env::temp_dir().join(format!("qwave-demo-centre-{}", hex::encode(tag)));
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return failed(format!("cannot create {}: {e}", dir.display()));
+    }
+    let result = crate::refill::relay::local_centre(&dir, &["terminal-1", "peer-1"], plan.bytes)
+        .and_then(|centre| {
+            crate::refill::relay_refill(
+                &centre,
+                "terminal-1",
+                "peer-1",
+                plan.bytes,
+                plan.wrap,
+                &station,
+                &terminal,
+            )
+        });
+    let _ = std::fs::remove_dir_all(&dir);
+    match result {
+        Ok((_keys, o)) => report::RefillReport {
+            bytes: o.bytes,
+            wrap: o.wrap.name().to_owned(),
+            verified: o.verified,
+        },
+        Err(e) => failed(e.to_string()),
+    }
 }
