@@ -81,7 +81,8 @@ pub enum Message {
     Done,
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+/// Appends `v` as an LEB128 varint.
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -97,7 +98,8 @@ fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
-fn put_bits(out: &mut Vec<u8>, bits: &[u8]) {
+/// Appends a bit count (varint) and the bits packed LSB first with zero padding.
+pub(crate) fn put_bits(out: &mut Vec<u8>, bits: &[u8]) {
     put_varint(out, bits.len() as u64);
     for chunk in bits.chunks(8) {
         let byte = chunk
@@ -244,18 +246,20 @@ impl Message {
     }
 }
 
-struct Reader<'a> {
-    b: &'a [u8],
+/// Cursor over untrusted message bytes; every read checks what is left.
+pub(crate) struct Reader<'a> {
+    /// Bytes not yet read.
+    pub(crate) b: &'a [u8],
 }
 
 impl Reader<'_> {
-    fn byte(&mut self) -> Result<u8, DecodeError> {
+    pub(crate) fn byte(&mut self) -> Result<u8, DecodeError> {
         let (&x, rest) = self.b.split_first().ok_or(DecodeError::UnexpectedEnd)?;
         self.b = rest;
         Ok(x)
     }
 
-    fn varint(&mut self) -> Result<u64, DecodeError> {
+    pub(crate) fn varint(&mut self) -> Result<u64, DecodeError> {
         let mut v = 0u64;
         for i in 0..10 {
             let x = self.byte()?;
@@ -284,7 +288,8 @@ impl Reader<'_> {
         Ok(c as usize)
     }
 
-    fn bits_into(&mut self, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    /// Reads what [`put_bits`] wrote, appending one byte 0/1 per bit to `out`.
+    pub(crate) fn bits_into(&mut self, out: &mut Vec<u8>) -> Result<(), DecodeError> {
         let c = self.varint()?;
         if c > (self.b.len() as u64).saturating_mul(8) {
             return Err(DecodeError::CountTooLarge);

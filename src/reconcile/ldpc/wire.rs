@@ -13,6 +13,7 @@
 //! The decoder checks every count against the bytes left before allocating,
 //! never panics, and rejects trailing bytes (cf. quinn's `Codec`).
 
+use crate::reconcile::wire::{put_bits, put_varint, Reader};
 use crate::reconcile::DecodeError;
 
 const TAG_SYNDROMES: u8 = 0x21;
@@ -50,26 +51,6 @@ pub enum Message {
         /// Success.
         ok: bool,
     },
-}
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn put_bits(out: &mut Vec<u8>, bits: &[u8]) {
-    put_varint(out, bits.len() as u64);
-    for chunk in bits.chunks(8) {
-        out.push(
-            chunk
-                .iter()
-                .enumerate()
-                .fold(0u8, |b, (i, &x)| b | ((x & 1) << i)),
-        );
-    }
 }
 
 impl Message {
@@ -144,46 +125,11 @@ impl Message {
     }
 }
 
-struct Reader<'a> {
-    b: &'a [u8],
-}
-
 impl Reader<'_> {
-    fn byte(&mut self) -> Result<u8, DecodeError> {
-        let (&x, rest) = self.b.split_first().ok_or(DecodeError::UnexpectedEnd)?;
-        self.b = rest;
-        Ok(x)
-    }
-
-    fn varint(&mut self) -> Result<u64, DecodeError> {
-        let mut v = 0u64;
-        for i in 0..10 {
-            let x = self.byte()?;
-            let part = u64::from(x & 0x7f);
-            if i == 9 && part > 1 {
-                return Err(DecodeError::VarintOverflow);
-            }
-            v |= part << (7 * i);
-            if x & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(DecodeError::VarintOverflow)
-    }
-
     fn bits(&mut self) -> Result<Vec<u8>, DecodeError> {
-        let c = self.varint()?;
-        if c > (self.b.len() as u64).saturating_mul(8) {
-            return Err(DecodeError::CountTooLarge);
-        }
-        let c = c as usize;
-        let nbytes = c.div_ceil(8);
-        let (bytes, rest) = self.b.split_at(nbytes);
-        self.b = rest;
-        if c % 8 != 0 && bytes[nbytes - 1] >> (c % 8) != 0 {
-            return Err(DecodeError::NonZeroPadding);
-        }
-        Ok((0..c).map(|i| (bytes[i / 8] >> (i % 8)) & 1).collect())
+        let mut out = Vec::new();
+        self.bits_into(&mut out)?;
+        Ok(out)
     }
 }
 
