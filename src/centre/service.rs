@@ -596,6 +596,25 @@ impl Centre {
         }
     }
 
+    /// The operator check, the device record, and a 409 unless it is in `state`.
+    fn device_in(
+        &self,
+        op: &str,
+        serial: &str,
+        state: DeviceState,
+        action: &str,
+    ) -> Result<DeviceRecord, CentreError> {
+        self.is_operator(op)?;
+        let d = self.device(serial)?;
+        if d.state != state {
+            return Err(CentreError::Conflict(format!(
+                "device {serial} is {}: cannot {action}",
+                d.state.as_str()
+            )));
+        }
+        Ok(d)
+    }
+
     /// Activates a bound terminal with its PIN.
     ///
     /// # Errors
@@ -606,14 +625,7 @@ impl Centre {
         serial: &str,
         pin: &str,
     ) -> Result<DeviceInfo, CentreError> {
-        self.is_operator(op)?;
-        let d = self.device(serial)?;
-        if d.state != DeviceState::Bound {
-            return Err(CentreError::Conflict(format!(
-                "device {serial} is {}: cannot activate",
-                d.state.as_str()
-            )));
-        }
+        let d = self.device_in(op, serial, DeviceState::Bound, "activate")?;
         self.check_pin(op, &d, pin)?;
         self.save(d, DeviceState::Active, AuditEvent::Activate, op, "")
     }
@@ -623,14 +635,7 @@ impl Centre {
     /// # Errors
     /// 401, 404, 409.
     pub fn device_freeze(&self, op: &str, serial: &str) -> Result<DeviceInfo, CentreError> {
-        self.is_operator(op)?;
-        let d = self.device(serial)?;
-        if d.state != DeviceState::Active {
-            return Err(CentreError::Conflict(format!(
-                "device {serial} is {}: cannot freeze",
-                d.state.as_str()
-            )));
-        }
+        let d = self.device_in(op, serial, DeviceState::Active, "freeze")?;
         self.save(d, DeviceState::Frozen, AuditEvent::Freeze, op, "")
     }
 
@@ -644,14 +649,7 @@ impl Centre {
         serial: &str,
         pin: &str,
     ) -> Result<DeviceInfo, CentreError> {
-        self.is_operator(op)?;
-        let d = self.device(serial)?;
-        if d.state != DeviceState::Frozen {
-            return Err(CentreError::Conflict(format!(
-                "device {serial} is {}: cannot unfreeze",
-                d.state.as_str()
-            )));
-        }
+        let d = self.device_in(op, serial, DeviceState::Frozen, "unfreeze")?;
         self.check_pin(op, &d, pin)?;
         self.save(d, DeviceState::Active, AuditEvent::Unfreeze, op, "")
     }
