@@ -104,8 +104,14 @@ impl Drop for Proc {
 
 /// Starts `qwave air` and returns it with its address.
 fn air(seed: &str, nodes: &str) -> (Proc, String) {
+    air_scenario(seed, nodes, "walk")
+}
+
+fn air_scenario(seed: &str, nodes: &str, scenario: &str) -> (Proc, String) {
     let mut p = Proc::spawn(&[
         "air",
+        "--scenario",
+        scenario,
         "--listen",
         "127.0.0.1:0",
         "--seed",
@@ -128,13 +134,22 @@ fn air(seed: &str, nodes: &str) -> (Proc, String) {
 }
 
 fn lab(role: &str, air: &str, peer: &str, seconds: &str, extra: &[&str]) -> Proc {
-    let radio = format!("sim:air={air},node={role}");
+    lab_radio(
+        role,
+        &format!("sim:air={air},node={role}"),
+        peer,
+        seconds,
+        extra,
+    )
+}
+
+fn lab_radio(role: &str, radio: &str, peer: &str, seconds: &str, extra: &[&str]) -> Proc {
     let mut args = vec![
         "lab",
         "--role",
         role,
         "--radio",
-        &radio,
+        radio,
         "--peer",
         peer,
         "--seconds",
@@ -284,4 +299,50 @@ fn losing_the_air_mid_run_fails_both_parties_without_keys() {
         assert_eq!(r["keys"], 0, "{who}: {r}");
         assert!(r["aborted"].is_string(), "{who}: {r}");
     }
+}
+
+/// Radios without device time (HackRF-like `timing=relative` sim radios):
+/// Alice paces probes by her receive stream, Bob scans and replies after a
+/// fixed turnaround, Eve tells the two probes of an exchange apart by order.
+/// The keys agree, and the gap Alice measures is the turnaround plus one
+/// probe (400 samples = 20 µs at 20 MS/s).
+#[test]
+fn relative_timing_ping_pong_confirms_the_same_key() {
+    let (air, addr) = air("5", "alice,bob,eve");
+    let radio =
+        |node: &str| format!("sim:air={addr},node={node},timing=relative,turnaround_us=200");
+    let extra = ["--exchange-rate", "500", "--block", "750"];
+    let mut alice = lab_radio("alice", &radio("alice"), "127.0.0.1:0", "3", &extra);
+    let peer = alice_addr(&mut alice);
+    let bob = lab_radio("bob", &radio("bob"), &peer, "3", &extra);
+    let eve = lab_radio("eve", &radio("eve"), "-", "3", &extra);
+    let limit = Duration::from_secs(300);
+    let (a_ok, a_out, a_err) = alice.finish(limit);
+    let (b_ok, b_out, b_err) = bob.finish(limit);
+    let (e_ok, e_out, e_err) = eve.finish(limit);
+    assert!(
+        a_ok && b_ok && e_ok,
+        "alice:\n{a_err}\nbob:\n{b_err}\neve:\n{e_err}"
+    );
+    let (a, b, e) = (json(&a_out), json(&b_out), json(&e_out));
+    assert_eq!(a["confirmed"], true, "{a}");
+    assert!(a["final_key_bits"].as_u64().unwrap() > 0, "{a}");
+    assert_eq!(a["key_fingerprint"], b["key_fingerprint"]);
+    let (pa, pb, pe) = (&a["probe_stats"], &b["probe_stats"], &e["probe_stats"]);
+    assert_eq!(pa["exchanges"], 1500, "{pa}");
+    // Nearly every probe found on both sides, every reply on time.
+    assert!(pa["found"].as_u64().unwrap() >= 1485, "{pa}");
+    assert!(pb["found"].as_u64().unwrap() >= 1485, "{pb}");
+    assert_eq!(pb["late_replies"], 0, "{pb}");
+    assert_eq!(pa["turnaround_us"], 200.0);
+    let rt = pa["round_trip_mean_us"].as_f64().unwrap();
+    assert!(
+        (rt - 220.0).abs() < 2.0,
+        "round trip {rt} µs, expected 200 + 20"
+    );
+    assert!(pa["round_trip_std_us"].as_f64().unwrap() < 1.0, "{pa}");
+    // Eve sees both probes of nearly every exchange.
+    assert!(pe["found"].as_u64().unwrap() >= 2970, "{pe}");
+    let (air_ok, _, air_err) = air.finish(Duration::from_secs(30));
+    assert!(air_ok, "air failed:\n{air_err}");
 }

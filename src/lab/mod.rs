@@ -15,6 +15,7 @@
 //! block; they are released (fingerprinted in the report) only when the run
 //! ends cleanly: an aborted run, a radio failure or a lost peer releases none.
 
+pub mod relative;
 pub mod report;
 
 use std::net::TcpStream;
@@ -162,6 +163,17 @@ pub struct ProbeStats {
     pub underflows: u64,
     /// Time-reference losses.
     pub time_lost: u64,
+    /// Relative timing only: Bob's fixed reply delay after the end of
+    /// Alice's probe, µs.
+    pub turnaround_us: Option<f64>,
+    /// Relative timing only (Alice): mean start-to-start gap between her
+    /// probe and Bob's reply, µs, measured on her receive stream.
+    pub round_trip_mean_us: Option<f64>,
+    /// Relative timing only (Alice): standard deviation of that gap, µs.
+    pub round_trip_std_us: Option<f64>,
+    /// Relative timing only (Bob): replies sent later than the turnaround
+    /// because the host was too slow.
+    pub late_replies: u64,
 }
 
 /// One channel measurement.
@@ -182,8 +194,8 @@ pub struct Observation {
 ///
 /// # Errors
 /// [`LabError::Radio`] on a radio failure; [`LabError::Schedule`] for an
-/// invalid schedule or a radio without hardware time (relative ping-pong
-/// timing is documented in `docs/lab.md` but not implemented).
+/// invalid schedule. A radio without hardware time runs the relative
+/// ping-pong protocol of [`relative`] instead of the timed schedule.
 pub fn run_probes(
     radio: &mut dyn Radio,
     role: LabRole,
@@ -192,12 +204,8 @@ pub fn run_probes(
 ) -> Result<ProbeStats, LabError> {
     let fs = radio.config().sample_rate_hz;
     sched.validate(fs)?;
-    if let Timing::Relative { .. } = radio.timing() {
-        return Err(LabError::Schedule(format!(
-            "{} has no hardware time; lab mode needs timed bursts (relative ping-pong timing \
-             is not implemented yet, see docs/lab.md)",
-            radio.describe()
-        )));
+    if let Timing::Relative { turnaround } = radio.timing() {
+        return relative::run_probes_relative(radio, role, sched, turnaround, sink);
     }
     let mut rx = Receiver::new(RxConfig {
         sample_rate_hz: fs,

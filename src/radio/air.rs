@@ -387,7 +387,8 @@ fn transmit(shared: &Shared, node: SimNode, at: u64, samples: Vec<Complex32>) ->
             "{MAX_PENDING_BURSTS} bursts pending: a receiver lags too far behind"
         ));
     }
-    let end = at + (samples.len() + st.sim.channel_len()) as u64;
+    let len = samples.len() as u64;
+    let end = at + len + st.sim.channel_len() as u64;
     if !samples.is_empty() {
         st.bursts.push(Burst {
             from: node,
@@ -396,9 +397,11 @@ fn transmit(shared: &Shared, node: SimNode, at: u64, samples: Vec<Complex32>) ->
             samples,
         });
     }
+    // The transmitter sends nothing before its burst ends, and (half duplex)
+    // receives nothing of it; the channel tail after that is in `bursts`.
     if let Some(s) = st.nodes.get_mut(&node) {
-        s.horizon = end;
-        s.served = end;
+        s.horizon = at + len;
+        s.served = at + len;
     }
     st.summary.bursts += 1;
     st.summary.virtual_seconds = st.summary.virtual_seconds.max(end as f64 / SAMPLE_RATE_HZ);

@@ -1,6 +1,10 @@
 //! `sim:` radios: a [`Radio`] that lives on a `qwave air` (see
 //! [`super::air`]), so Alice, Bob and Eve can be separate processes exactly
-//! as in a lab. Timing is [`Timing::Hardware`]: the air's virtual clock.
+//! as in a lab. Timing is [`Timing::Hardware`] (the air's virtual clock) by
+//! default; `timing=relative` makes the radio behave like a HackRF (no device
+//! time: every window is the next samples of the stream, every burst goes out
+//! at the stream position, half duplex), so the lab's relative ping-pong
+//! protocol can be run without hardware.
 
 use std::collections::VecDeque;
 use std::io::BufReader;
@@ -28,6 +32,7 @@ pub struct SimRadio {
     carrier_hz: f64,
     end_tick: u64,
     now: Ticks,
+    timing: Timing,
     events: VecDeque<RadioEvent>,
 }
 
@@ -41,7 +46,9 @@ impl std::fmt::Debug for SimRadio {
 }
 
 impl SimRadio {
-    /// Parses `air=HOST:PORT,node=NAME` (the part after `sim:`) and connects.
+    /// Parses `air=HOST:PORT,node=NAME[,timing=hardware|relative][,turnaround_us=N]`
+    /// (the part after `sim:`) and connects. `turnaround_us` (default 1000,
+    /// as for a HackRF) is the reply delay of a relative-timing radio.
     ///
     /// # Errors
     /// [`RadioError::BadArgs`] for a missing or unknown key or node name;
@@ -52,20 +59,45 @@ impl SimRadio {
             reason,
         };
         let (mut air, mut node) = (None, None);
+        let (mut relative, mut turnaround_us) = (false, 1000u64);
         for (k, v) in parse_kv(args)? {
             match k.as_str() {
+                "timing" => {
+                    relative = match v.as_str() {
+                        "hardware" => false,
+                        "relative" => true,
+                        _ => {
+                            return Err(bad(format!("timing `{v}`: expected hardware or relative")))
+                        }
+                    }
+                }
+                "turnaround_us" => {
+                    turnaround_us = v
+                        .parse()
+                        .map_err(|_| bad(format!("turnaround_us `{v}`: not a whole number")))?
+                }
                 "air" => air = Some(v),
                 "node" => {
                     node = Some(SimNode::parse(&v).ok_or_else(|| {
                         bad(format!("node `{v}`: expected alice, bob, eve or eveN"))
                     })?)
                 }
-                _ => return Err(bad(format!("unknown key `{k}` (keys: air, node)"))),
+                _ => {
+                    return Err(bad(format!(
+                        "unknown key `{k}` (keys: air, node, timing, turnaround_us)"
+                    )))
+                }
             }
         }
         let air = air.ok_or_else(|| bad("missing air=HOST:PORT".into()))?;
         let node = node.ok_or_else(|| bad("missing node=alice|bob|eve".into()))?;
-        Self::connect(&air, node)
+        let mut radio = Self::connect(&air, node)?;
+        if relative {
+            radio.timing = Timing::Relative {
+                turnaround: radio.cfg.ticks(turnaround_us as f64 * 1e-6),
+            };
+        }
+        Ok(radio)
     }
 
     /// Connects to the air at `addr` as `node` (retrying refused connections
@@ -105,6 +137,7 @@ impl SimRadio {
             carrier_hz: 0.0,
             end_tick: 0,
             now: 0,
+            timing: Timing::Hardware,
             events: VecDeque::new(),
         };
         match radio.request(&AirMsg::Hello {
@@ -199,14 +232,23 @@ impl Radio for SimRadio {
     }
 
     fn timing(&self) -> Timing {
-        Timing::Hardware
+        self.timing
     }
 
     fn time_now(&mut self) -> Result<Option<Ticks>, RadioError> {
-        Ok(Some(self.now))
+        Ok(match self.timing {
+            Timing::Hardware => Some(self.now),
+            Timing::Relative { .. } => None,
+        })
     }
 
     fn transmit_at(&mut self, at: Ticks, burst: &[Complex32]) -> Result<(), RadioError> {
+        // Relative timing: the burst goes out at the stream position, and the
+        // (half-duplex) receiver misses the samples it covers.
+        let at = match self.timing {
+            Timing::Hardware => at,
+            Timing::Relative { .. } => self.now,
+        };
         match self.request(&AirMsg::Transmit {
             at,
             samples: burst.to_vec(),
@@ -232,6 +274,11 @@ impl Radio for SimRadio {
     fn receive_at(&mut self, at: Ticks, out: &mut [Complex32]) -> Result<(), RadioError> {
         let len = u32::try_from(out.len())
             .map_err(|_| RadioError::Invalid(format!("window of {} samples", out.len())))?;
+        // Relative timing: the window is the next samples of the stream.
+        let at = match self.timing {
+            Timing::Hardware => at,
+            Timing::Relative { .. } => self.now,
+        };
         match self.request(&AirMsg::Receive { at, len })? {
             AirMsg::Samples { at: got, samples } if got == at && samples.len() == out.len() => {
                 out.copy_from_slice(&samples);
