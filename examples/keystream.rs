@@ -132,7 +132,7 @@ fn main() -> Result<()> {
     let mut scenario = Scenario::by_name(&name)
         .with_context(|| format!("unknown scenario `{name}`; known: {:?}", Scenario::names()))?;
     scenario.eve_distances_m.clear();
-    if threads == 0 || !(seconds > 0.0) {
+    if threads == 0 || seconds.is_nan() || seconds <= 0.0 {
         bail!("{usage}: threads and seconds must be positive");
     }
     std::fs::create_dir_all(&dir)?;
@@ -188,7 +188,10 @@ fn main() -> Result<()> {
         .into_inner()
         .map_err(|_| anyhow::anyhow!("a worker panicked"))?;
     let wall = start.elapsed().as_secs_f64();
-    let final_bits: Vec<u8> = results.values().flat_map(|r| r.final_bits.clone()).collect();
+    let final_bits: Vec<u8> = results
+        .values()
+        .flat_map(|r| r.final_bits.clone())
+        .collect();
     let raw_bits: Vec<u8> = results.values().flat_map(|r| r.raw_bits.clone()).collect();
     if final_bits.len() < target {
         bail!(
