@@ -14,8 +14,7 @@ use super::plot::{self, palette, Axes, Mark, Series};
 use super::{Figure, ReportError};
 use crate::pipeline::progress_bar;
 use crate::reconcile::{
-    binary_entropy, new_reconciler, run_pair, ReconcileError, ReconcileParams, ReconcilerKind,
-    Role,
+    binary_entropy, new_reconciler, run_pair, ReconcileError, ReconcileParams, ReconcilerKind, Role,
 };
 
 /// Crossover probabilities of the default sweep.
@@ -148,7 +147,9 @@ pub fn figure(dir: &Path, points: &[BscPoint]) -> Result<Figure, ReportError> {
     plot::chart(
         &dir.join(format!("{name}.png")),
         &Axes {
-            title: format!("Reconciliation efficiency on a BSC ({frames} frames of {bits} bits per point)"),
+            title: format!(
+                "Reconciliation efficiency on a BSC ({frames} frames of {bits} bits per point)"
+            ),
             x_label: "crossover probability Q (%)".into(),
             y_label: "f = leaked / (n·h2(Q))".into(),
             x_range: Some((0.0, qmax + 0.5)),

@@ -123,7 +123,12 @@ pub fn report_eve_sweep(
                 rs += s;
                 rn += n;
             }
-            let key = an.outcome.alice.keys.iter().find(|k| k.stats.block == b.block);
+            let key = an
+                .outcome
+                .alice
+                .keys
+                .iter()
+                .find(|k| k.stats.block == b.block);
             if let Some((s, n)) = key
                 .zip(b.key_bits.as_deref())
                 .and_then(|(k, ek)| agreement(&key_bits(&k.key), ek))
@@ -185,7 +190,7 @@ fn figures(dir: &Path, s: &EveSweep) -> Result<Vec<Figure>, ReportError> {
             x_label: "Eve's distance from Bob (wavelengths λ)".into(),
             y_label: "fraction of bits".into(),
             x_range: Some((0.0, dmax * 1.02)),
-            y_range: Some((0.0, 1.0)),
+            y_range: Some((0.0, 0.7)),
         },
         &[
             Series::new(
@@ -206,11 +211,16 @@ fn figures(dir: &Path, s: &EveSweep) -> Result<Vec<Figure>, ReportError> {
                 palette::GREEN,
                 Mark::Reference,
             ),
-            Series::new("chance 0.5 ± 0.03", hline(0.53), palette::GREY, Mark::Reference),
+            Series::new(
+                "chance 0.5 ± 0.03",
+                hline(0.53),
+                palette::GREY,
+                Mark::Reference,
+            ),
             Series::new("", hline(0.47), palette::GREY, Mark::Reference),
             Series::new(
                 "first zero of J0 (0.383 λ)",
-                vec![(FIRST_ZERO_J0, 0.0), (FIRST_ZERO_J0, 1.0)],
+                vec![(FIRST_ZERO_J0, 0.0), (FIRST_ZERO_J0, 0.7)],
                 palette::PURPLE,
                 Mark::Reference,
             ),
@@ -299,7 +309,11 @@ fn figures(dir: &Path, s: &EveSweep) -> Result<Vec<Figure>, ReportError> {
     )?;
     csv::write(
         &dir.join(format!("{name}.csv")),
-        &["distance_wavelengths", "rho_theory", "amplitude_correlation"],
+        &[
+            "distance_wavelengths",
+            "rho_theory",
+            "amplitude_correlation",
+        ],
         &s.points
             .iter()
             .map(|p| {
@@ -364,7 +378,11 @@ fn explanation(s: &EveSweep, reconciler: &str) -> Vec<String> {
         "Beyond the first zero of J0 (d ≥ 0.383 λ) Eve's final-key agreement is {} \
          ({}). {}",
         far.iter()
-            .map(|q| format!("{:.3} at {:.2} λ", q.key_agreement.unwrap_or(f64::NAN), q.distance_wavelengths))
+            .map(|q| format!(
+                "{:.3} at {:.2} λ",
+                q.key_agreement.unwrap_or(f64::NAN),
+                q.distance_wavelengths
+            ))
             .collect::<Vec<_>>()
             .join(", "),
         if far_ok {

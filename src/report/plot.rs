@@ -188,6 +188,8 @@ pub fn chart(path: &Path, axes: &Axes, series: &[Series]) -> Result<(), ReportEr
                 .map_err(|e| err(e.to_string()))?,
         };
         match s.mark {
+            // An unnamed series (e.g. the second line of a band) has no legend entry.
+            _ if s.name.is_empty() => {}
             Mark::Dots(_) => {
                 anno.label(&s.name)
                     .legend(move |(x, y)| Circle::new((x + 10, y), 4, c.filled()));
@@ -242,7 +244,11 @@ pub fn viridis(t: f64) -> RGBColor {
         (94.0, 201.0, 98.0),
         (253.0, 231.0, 37.0),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let x = t * (A.len() - 1) as f64;
     let i = (x.floor() as usize).min(A.len() - 2);
     let f = x - i as f64;
@@ -327,7 +333,7 @@ pub fn heatmaps(
         .margin_top(40)
         .margin_bottom(53)
         .margin_right(10)
-        .y_label_area_size(70)
+        .y_label_area_size(85)
         .build_cartesian_2d(0.0..1.0, vmin..vmin + span)
         .map_err(|e| err(e.to_string()))?;
     cb.configure_mesh()

@@ -71,7 +71,15 @@ pub fn keygen_recorded(
         let tap_a = tap_tx.clone();
         let tap_b = tap_tx;
         let ha = s.spawn(move || {
-            party_loop(alice, ra, b2a_rx, a2b_tx, Some(tap_a), PEER_DEADLINE, &|_| {})
+            party_loop(
+                alice,
+                ra,
+                b2a_rx,
+                a2b_tx,
+                Some(tap_a),
+                PEER_DEADLINE,
+                &|_| {},
+            )
         });
         let hb = s.spawn(move || {
             party_loop(bob, rb, a2b_rx, b2a_tx, Some(tap_b), PEER_DEADLINE, &|_| {})
@@ -722,7 +730,13 @@ pub fn report_run(input: &RunInput, opts: &RunOptions, dir: &Path) -> Result<Rep
     }
     figures.push(heat_figure(dir, &parties)?);
     figures.push(scatter_figure(dir, &a, &b, e.as_ref())?);
-    figures.extend(correlation_figures(dir, &a, &b, e.as_ref(), an.data.rate_hz)?);
+    figures.extend(correlation_figures(
+        dir,
+        &a,
+        &b,
+        e.as_ref(),
+        an.data.rate_hz,
+    )?);
     let eve_blocks = an.eves.first().map(|e| e.1.as_slice()).unwrap_or(&[]);
     let blocks = stats::block_records(&an.outcome, eve_blocks, an.data.rate_hz);
     figures.extend(block_figures(dir, &blocks, an.data.capacity_bps)?);

@@ -109,9 +109,7 @@ pub fn simulate(
     // Drain every observer on its own thread so the air never blocks.
     let collectors: Vec<_> = streams
         .into_iter()
-        .map(|(obs, rx)| {
-            std::thread::spawn(move || (obs, rx.iter().collect::<Vec<CsiRow>>()))
-        })
+        .map(|(obs, rx)| std::thread::spawn(move || (obs, rx.iter().collect::<Vec<CsiRow>>())))
         .collect();
     let mut parties = Vec::new();
     for c in collectors {
@@ -145,7 +143,11 @@ pub fn simulate(
         rate_hz: scenario.exchange_rate_hz,
         capacity_bps: Some(capacity),
         eve_rho,
-        eve_wavelengths: scenario.eve_distances_m.iter().map(|d| d / lambda).collect(),
+        eve_wavelengths: scenario
+            .eve_distances_m
+            .iter()
+            .map(|d| d / lambda)
+            .collect(),
         source: format!("simulated scenario `{}` (seed {seed})", scenario.name),
     })
 }
