@@ -87,7 +87,7 @@ pub fn run(a: ReportArgs) -> Result<()> {
     let input = match (&a.trace, &a.scenario) {
         (Some(_), Some(_)) => bail!("give either a trace or --scenario, not both"),
         (Some(t), None) => RunInput::Trace(existing(t)?.clone()),
-        (None, Some(s)) => RunInput::Simulated(sim(s)?),
+        (None, Some(s)) => RunInput::Simulated(Box::new(sim(s)?)),
         (None, None) => bail!("give a trace file, --scenario NAME or --eve-sweep"),
     };
     let opts = RunOptions {

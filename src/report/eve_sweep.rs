@@ -374,9 +374,12 @@ fn explanation(s: &EveSweep, reconciler: &str) -> Vec<String> {
     let far_ok = far
         .iter()
         .all(|q| q.key_agreement.is_some_and(|k| (0.47..=0.53).contains(&k)));
+    let n_far = far.first().map_or(0, |q| q.compared_key_bits);
+    let sigma = 0.5 / (n_far.max(1) as f64).sqrt();
     p.push(format!(
         "Beyond the first zero of J0 (d ≥ 0.383 λ) Eve's final-key agreement is {} \
-         ({}). {}",
+         ({}). With {n_far} compared key bits per distance, pure guessing has a binomial \
+         standard deviation of {sigma:.4}.",
         far.iter()
             .map(|q| format!(
                 "{:.3} at {:.2} λ",
@@ -390,8 +393,6 @@ fn explanation(s: &EveSweep, reconciler: &str) -> Vec<String> {
         } else {
             "NOT all within 0.5 ± 0.03"
         },
-        "With only a few thousand compared bits a binomial standard deviation is about 0.01, so \
-         values within ±0.03 are consistent with pure guessing."
     ));
     let near: Vec<_> = s
         .points

@@ -25,7 +25,7 @@ pub enum RunInput {
     /// An HDF5 CSI trace (qwave-csi-trace schema).
     Trace(PathBuf),
     /// A fresh simulated run.
-    Simulated(SimSetup),
+    Simulated(Box<SimSetup>),
 }
 
 /// Options of [`report_run`].
