@@ -20,6 +20,7 @@ pub mod pools;
 pub mod radio;
 pub mod reconcile;
 pub mod refill;
+pub mod report;
 pub mod session;
 
 /// Constant-time equality of two byte strings (length is not secret).
