@@ -14,6 +14,7 @@ mod air;
 mod backup;
 mod centre;
 mod csi;
+mod import;
 mod keygen;
 mod lab;
 mod sound;
@@ -47,6 +48,8 @@ pub enum Command {
     Air(air::AirArgs),
     /// One party (alice, bob or eve) per process with its own radio.
     Lab(lab::LabArgs),
+    /// Converts real-world recordings (Intel 5300, ESP32, RSSI logs, raw IQ) into qwave's formats.
+    Import(import::ImportArgs),
 }
 
 /// Key-generation options shared by demo, replay and lab.
@@ -133,5 +136,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Centre(a) => centre::run(a),
         Command::Air(a) => air::run(a),
         Command::Lab(a) => lab::run(a),
+        Command::Import(a) => import::run(a),
     }
 }
