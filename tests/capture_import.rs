@@ -116,7 +116,7 @@ fn intel5300_logs_import_exactly() {
     // Alice: 3 chains permuted (chain 0 = antenna C, 1 = A, 2 = B), 2 streams;
     // bfee_count wraps 65533 → 2, timestamp_low wraps too; exchange 3 lost.
     // Bob: 2 chains (1 = A, 0 = B), 1 stream, counter starting at 100.
-    let alice_sel = 2 | (0 << 2) | (1 << 4);
+    let alice_sel = 0b01_00_10; // chain 2 → 1, chain 1 → 0, chain 0 → 2
     let bob_sel = 1;
     let exchanges: Vec<u16> = vec![0, 1, 2, 4, 5, 6, 7, 8];
     let alice: Vec<Rec> = exchanges

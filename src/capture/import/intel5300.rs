@@ -299,7 +299,9 @@ fn party(
     p.seq.reserve(records.len());
     p.t.reserve(records.len());
     p.csi.reserve(records.len() * GROUPS);
-    let (mut count, mut clock): (Option<(u64, u64)>, Option<(u64, u64)>) = (None, None);
+    // (extended, raw) of the previous record's bfee_count and timestamp_low.
+    let mut count: Option<(u64, u64)> = None;
+    let mut clock: Option<(u64, u64)> = None;
     let first = records.first().map_or(0, |r| u64::from(r.bfee_count));
     for r in records {
         let at = |what: String| ImportError::Byte {
