@@ -3,20 +3,21 @@
 //! ```text
 //!  radio IQ ──► SigMF (.sigmf-meta JSON + .sigmf-data)      sigmf.rs, raw.rs
 //!  CSI/RSSI per probe ──► HDF5 trace (/alice, /bob, /eve…)  trace.rs
-//!  legacy RSSI text logs ──► Vec<f32> ──► HDF5 trace        rssi_text.rs
+//!  Intel 5300 / ESP32 CSI, RSSI logs ──► HDF5 trace       import/
+//!  raw interleaved IQ ──► SigMF                             import/rawiq.rs
 //! ```
 //!
 //! Both schemas are fixed interfaces (see `ARCHITECTURE.md`, "HDF5 CSI trace"
 //! and "SigMF IQ recordings"). Every reader returns a typed [`CaptureError`]
 //! naming the problem on bad input and never panics.
 
+pub mod import;
 mod raw;
-mod rssi_text;
 mod sigmf;
 mod trace;
 
+pub use import::{parse_rssi_text, rssi_pair_to_trace};
 pub use raw::{decode_iq, encode_iq, read_raw_iq};
-pub use rssi_text::{parse_rssi_text, rssi_pair_to_trace};
 pub use sigmf::{
     parse_sigmf_meta, read_sigmf, sigmf_paths, write_sigmf, Annotation, SigmfDatatype, SigmfMeta,
 };

@@ -14,6 +14,7 @@ mod air;
 mod backup;
 mod centre;
 mod csi;
+mod import;
 mod keygen;
 mod lab;
 mod report;
@@ -50,6 +51,8 @@ pub enum Command {
     Lab(lab::LabArgs),
     /// Figures (PNG + CSV) and an HTML page for a trace, a simulated run, or the eavesdropper sweep.
     Report(report::ReportArgs),
+    /// Converts real-world recordings (Intel 5300, ESP32, RSSI logs, raw IQ) into qwave's formats.
+    Import(import::ImportArgs),
 }
 
 /// Key-generation options shared by demo, replay and lab.
@@ -137,5 +140,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Air(a) => air::run(a),
         Command::Lab(a) => lab::run(a),
         Command::Report(a) => report::run(a),
+        Command::Import(a) => import::run(a),
     }
 }
