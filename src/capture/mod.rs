@@ -3,6 +3,8 @@
 //! ```text
 //!  radio IQ ──► SigMF (.sigmf-meta JSON + .sigmf-data)      sigmf.rs, raw.rs
 //!  CSI/RSSI per probe ──► HDF5 trace (/alice, /bob, /eve…)  trace.rs
+//!  lab bursts/windows ──► streamed SigMF, one capture per window sigmf_stream.rs
+//!  alice.h5 + bob.h5 [+ eve] ──► one trace                  merge.rs
 //!  legacy RSSI text logs ──► Vec<f32> ──► HDF5 trace        rssi_text.rs
 //! ```
 //!
@@ -10,16 +12,20 @@
 //! and "SigMF IQ recordings"). Every reader returns a typed [`CaptureError`]
 //! naming the problem on bad input and never panics.
 
+mod merge;
 mod raw;
 mod rssi_text;
 mod sigmf;
+mod sigmf_stream;
 mod trace;
 
+pub use merge::{merge_traces, MergeError, MergeStats};
 pub use raw::{decode_iq, encode_iq, read_raw_iq};
 pub use rssi_text::{parse_rssi_text, rssi_pair_to_trace};
 pub use sigmf::{
     parse_sigmf_meta, read_sigmf, sigmf_paths, write_sigmf, Annotation, SigmfDatatype, SigmfMeta,
 };
+pub use sigmf_stream::{CaptureSegment, SigmfRecording, SigmfWriter, StreamHeader};
 pub use trace::{
     pair_by_seq, read_trace, write_trace, CsiTrace, PartyTrace, TraceKind, TraceWriter,
     TRACE_FORMAT, TRACE_VERSION,

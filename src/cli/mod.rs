@@ -17,6 +17,7 @@ mod csi;
 mod keygen;
 mod lab;
 mod sound;
+mod trace;
 
 /// qwave: secret keys from the wireless channel between two SDRs, and
 /// quantum-key refills delivered over the air under them.
@@ -33,7 +34,7 @@ pub struct Cli {
 pub enum Command {
     /// Key generation end to end on the simulated channel (IQ level), with an eavesdropper.
     Demo(keygen::DemoArgs),
-    /// Key generation on a recorded HDF5 CSI trace.
+    /// Key generation on a recorded HDF5 CSI trace or on lab IQ recordings (SigMF).
     Replay(keygen::ReplayArgs),
     /// Probe exchanges through the simulator and receiver; writes an HDF5 CSI trace.
     Sound(sound::SoundArgs),
@@ -47,6 +48,8 @@ pub enum Command {
     Air(air::AirArgs),
     /// One party (alice, bob or eve) per process with its own radio.
     Lab(lab::LabArgs),
+    /// HDF5 CSI trace tools (merge per-process lab recordings).
+    Trace(trace::TraceArgs),
 }
 
 /// Key-generation options shared by demo, replay and lab.
@@ -133,5 +136,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Centre(a) => centre::run(a),
         Command::Air(a) => air::run(a),
         Command::Lab(a) => lab::run(a),
+        Command::Trace(a) => trace::run(a),
     }
 }

@@ -15,6 +15,7 @@
 //! block; they are released (fingerprinted in the report) only when the run
 //! ends cleanly: an aborted run, a radio failure or a lost peer releases none.
 
+pub mod record;
 pub mod report;
 
 use std::net::TcpStream;
