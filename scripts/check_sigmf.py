@@ -44,6 +44,19 @@ def check(path):
         fail(path, f"read_samples gave {samples.shape} {samples.dtype}, expected {n} complex")
     caps = rec.get_captures()
     freq = caps[0].get("core:frequency") if caps else None
+    # Lab recordings: one capture segment per burst/window, in data order, with
+    # the radio tick in core:global_index and the exchange in qwave:seq.
+    prev = -1
+    for c in caps:
+        start = c["core:sample_start"]
+        if start < prev or start > n:
+            fail(path, f"capture {c} is out of order or past the {n} samples")
+        prev = start
+        for key in ("core:global_index", "qwave:seq"):
+            if key in c and not (isinstance(c[key], int) and c[key] >= 0):
+                fail(path, f"capture {c} has a bad {key}")
+        if "qwave:direction" in c and c["qwave:direction"] not in ("alice->bob", "bob->alice"):
+            fail(path, f"capture {c} has an unknown qwave:direction")
     anns = rec.get_annotations()
     probes = [a for a in anns if a.get("core:label") == "probe"]
     for a in probes:
@@ -56,7 +69,7 @@ def check(path):
     print(
         f"{meta_fn}: valid SigMF {g.get('core:version')}, {dt}, "
         f"{g.get('core:sample_rate')} S/s, frequency {freq}, {n} samples, "
-        f"{len(anns)} annotations ({len(probes)} probes), "
+        f"{len(caps)} captures, {len(anns)} annotations ({len(probes)} probes), "
         f"peak |x| = {np.abs(samples).max() if n else 0:.4f}"
     )
 

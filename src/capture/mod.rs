@@ -5,6 +5,8 @@
 //!  CSI/RSSI per probe ──► HDF5 trace (/alice, /bob, /eve…)  trace.rs
 //!  Intel 5300 / ESP32 CSI, RSSI logs ──► HDF5 trace       import/
 //!  raw interleaved IQ ──► SigMF                             import/rawiq.rs
+//!  lab bursts/windows ──► streamed SigMF, one capture per window sigmf_stream.rs
+//!  alice.h5 + bob.h5 [+ eve] ──► one trace                  merge.rs
 //! ```
 //!
 //! Both schemas are fixed interfaces (see `ARCHITECTURE.md`, "HDF5 CSI trace"
@@ -12,15 +14,19 @@
 //! naming the problem on bad input and never panics.
 
 pub mod import;
+mod merge;
 mod raw;
 mod sigmf;
+mod sigmf_stream;
 mod trace;
 
 pub use import::{parse_rssi_text, rssi_pair_to_trace};
+pub use merge::{merge_traces, MergeError, MergeStats};
 pub use raw::{decode_iq, encode_iq, read_raw_iq};
 pub use sigmf::{
     parse_sigmf_meta, read_sigmf, sigmf_paths, write_sigmf, Annotation, SigmfDatatype, SigmfMeta,
 };
+pub use sigmf_stream::{CaptureSegment, SigmfRecording, SigmfWriter, StreamHeader};
 pub use trace::{
     pair_by_seq, read_trace, write_trace, CsiTrace, PartyTrace, TraceKind, TraceWriter,
     TRACE_FORMAT, TRACE_VERSION,

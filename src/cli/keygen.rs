@@ -7,7 +7,8 @@ use clap::Args;
 use qwave_dsp::channel::Scenario;
 
 use super::{existing, fresh_auth_key, KeygenOpts};
-use crate::pipeline::{self, report::Report, SimOptions};
+use crate::capture;
+use crate::pipeline::{self, replay_iq, report::Report, SimOptions};
 
 /// `qwave demo`.
 #[derive(Args, Debug)]
@@ -78,17 +79,76 @@ pub fn demo(a: DemoArgs) -> Result<()> {
 /// `qwave replay`.
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
-    /// HDF5 CSI trace (qwave-csi-trace schema).
-    pub trace: PathBuf,
+    /// An HDF5 CSI trace (qwave-csi-trace schema, with `alice` and `bob` rows;
+    /// see `qwave trace merge`), or lab IQ recordings: a `--record` directory
+    /// or its `<role>-rx.sigmf-meta` files (alice and bob, optionally eve),
+    /// over which the receiver runs again.
+    #[arg(required = true, num_args = 1..)]
+    pub input: Vec<PathBuf>,
+    /// With IQ recordings: also write the CSI the receiver extracted as an HDF5 trace.
+    #[arg(long)]
+    pub csi_out: Option<PathBuf>,
     /// Key-generation options.
     #[command(flatten)]
     pub keygen: KeygenOpts,
 }
 
-/// Replays a trace.
+fn is_sigmf(p: &std::path::Path) -> bool {
+    let s = p.to_string_lossy();
+    s.ends_with(".sigmf-meta") || s.ends_with(".sigmf-data")
+}
+
+/// Replays a trace, or re-runs the receiver over IQ recordings and replays their CSI.
 pub fn replay(a: ReplayArgs) -> Result<()> {
-    existing(&a.trace)?;
+    for p in &a.input {
+        existing(p)?;
+    }
     let cfg = a.keygen.session_config()?;
-    let report = pipeline::replay::replay_trace(&a.trace, &cfg, &fresh_auth_key()?, true)?;
+    let key = fresh_auth_key()?;
+    let single = (a.input.len() == 1).then(|| &a.input[0]);
+    let report = match single {
+        Some(p) if !p.is_dir() && !is_sigmf(p) => {
+            if a.csi_out.is_some() {
+                bail!(
+                    "--csi-out is for IQ recordings; {} is already a CSI trace",
+                    p.display()
+                );
+            }
+            pipeline::replay::replay_trace(p, &cfg, &key, true)?
+        }
+        _ => {
+            let mut rx = Vec::new();
+            for p in &a.input {
+                if p.is_dir() {
+                    rx.extend(replay_iq::rx_recordings_in(p)?);
+                } else if is_sigmf(p) {
+                    rx.push(capture::sigmf_paths(p).0);
+                } else {
+                    bail!(
+                        "{}: give either one CSI trace or SigMF recordings",
+                        p.display()
+                    );
+                }
+            }
+            let (trace, stats) = replay_iq::trace_from_rx_recordings(&rx)?;
+            for (role, s) in &stats {
+                eprintln!(
+                    "{role}: receiver re-run on {} windows: {} probes found, {} damaged windows skipped",
+                    s.windows, s.found, s.damaged
+                );
+            }
+            if let Some(out) = &a.csi_out {
+                capture::write_trace(out, &trace)
+                    .with_context(|| format!("writing {}", out.display()))?;
+                eprintln!("CSI trace written to {}", out.display());
+            }
+            let source = rx
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            pipeline::replay::replay(&trace, &cfg, &key, true, source)?
+        }
+    };
     emit(&report, a.keygen.json)
 }

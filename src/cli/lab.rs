@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
 use super::KeygenOpts;
+use crate::lab::record::{IqRecorder, RecordingRadio};
 use crate::lab::{self, report::LabReport, LabRole, Recorder, Schedule};
 use crate::radio::{self, RadioConfig};
 
@@ -43,7 +44,9 @@ pub struct LabArgs {
     /// public test key is used when absent (NOT authenticated).
     #[arg(long)]
     pub auth_key: Option<PathBuf>,
-    /// Directory for HDF5 CSI traces of what this process measured.
+    /// Directory for this process's recordings: HDF5 CSI traces of what it
+    /// measured (`<role>.h5`; Eve: `eve-of-alice.h5`, `eve-of-bob.h5`) and
+    /// SigMF IQ of what its radio sent and received (`<role>-tx`, `<role>-rx`).
     #[arg(long)]
     pub record: Option<PathBuf>,
     /// Seconds of probing (air time).
@@ -182,6 +185,13 @@ pub fn run(a: LabArgs) -> Result<()> {
     };
     sched.validate(fs)?;
     let describe = radio.describe();
+    let (mut radio, iq) = match &a.record {
+        Some(dir) => {
+            let (r, iq) = RecordingRadio::wrap(radio, dir, role, &sched)?;
+            (Box::new(r) as Box<dyn radio::Radio>, Some(iq))
+        }
+        None => (radio, None),
+    };
     let recorder = match &a.record {
         Some(dir) => Some(Recorder::create(
             dir,
@@ -213,6 +223,9 @@ pub fn run(a: LabArgs) -> Result<()> {
         }
         if let Some(r) = recorder {
             r.finish()?;
+        }
+        if let Some(iq) = iq {
+            iq.finish()?;
         }
         let v = serde_json::json!({
             "role": "eve",
@@ -257,6 +270,7 @@ pub fn run(a: LabArgs) -> Result<()> {
         recorder,
         &|s| eprintln!("{who}: block {}: key of {} bits", s.block, s.final_bits),
     )?;
+    let iq_done = iq.map_or(Ok(()), IqRecorder::finish);
     let report: LabReport = lab::report::build(
         role,
         describe,
@@ -276,5 +290,6 @@ pub fn run(a: LabArgs) -> Result<()> {
     if let Some(why) = &report.report.aborted {
         bail!("{who}: the run failed and released no key: {why}");
     }
+    iq_done.context("closing the IQ recording")?;
     Ok(())
 }

@@ -19,6 +19,7 @@ mod keygen;
 mod lab;
 mod report;
 mod sound;
+mod trace;
 
 /// qwave: secret keys from the wireless channel between two SDRs, and
 /// quantum-key refills delivered over the air under them.
@@ -35,7 +36,7 @@ pub struct Cli {
 pub enum Command {
     /// Key generation end to end on the simulated channel (IQ level), with an eavesdropper.
     Demo(keygen::DemoArgs),
-    /// Key generation on a recorded HDF5 CSI trace.
+    /// Key generation on a recorded HDF5 CSI trace or on lab IQ recordings (SigMF).
     Replay(keygen::ReplayArgs),
     /// Probe exchanges through the simulator and receiver; writes an HDF5 CSI trace.
     Sound(sound::SoundArgs),
@@ -53,6 +54,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Converts real-world recordings (Intel 5300, ESP32, RSSI logs, raw IQ) into qwave's formats.
     Import(import::ImportArgs),
+    /// HDF5 CSI trace tools (merge per-process lab recordings).
+    Trace(trace::TraceArgs),
 }
 
 /// Key-generation options shared by demo, replay and lab.
@@ -141,5 +144,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Lab(a) => lab::run(a),
         Command::Report(a) => report::run(a),
         Command::Import(a) => import::run(a),
+        Command::Trace(a) => trace::run(a),
     }
 }

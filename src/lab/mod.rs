@@ -16,6 +16,7 @@
 //! ends cleanly: an aborted run, a radio failure or a lost peer releases none.
 
 pub mod relative;
+pub mod record;
 pub mod report;
 
 use std::net::TcpStream;

@@ -3,6 +3,7 @@
 
 pub mod keygen;
 pub mod replay;
+pub mod replay_iq;
 pub mod report;
 pub mod sounding;
 
