@@ -12,6 +12,7 @@ use crate::session::SessionConfig;
 
 mod air;
 mod backup;
+mod calibrate;
 mod centre;
 mod csi;
 mod keygen;
@@ -47,6 +48,8 @@ pub enum Command {
     Air(air::AirArgs),
     /// One party (alice, bob or eve) per process with its own radio.
     Lab(lab::LabArgs),
+    /// Reciprocity calibration of a radio against a reference radio; writes calibration/<serial>.toml.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Key-generation options shared by demo, replay and lab.
@@ -133,5 +136,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Centre(a) => centre::run(a),
         Command::Air(a) => air::run(a),
         Command::Lab(a) => lab::run(a),
+        Command::Calibrate(a) => calibrate::run(a),
     }
 }

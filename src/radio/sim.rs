@@ -20,6 +20,7 @@ pub const CONNECT_RETRY: Duration = Duration::from_secs(10);
 pub struct SimRadio {
     addr: String,
     node: SimNode,
+    serial: String,
     reader: BufReader<TcpStream>,
     writer: TcpStream,
     rbuf: Vec<u8>,
@@ -41,7 +42,10 @@ impl std::fmt::Debug for SimRadio {
 }
 
 impl SimRadio {
-    /// Parses `air=HOST:PORT,node=NAME` (the part after `sim:`) and connects.
+    /// Parses `air=HOST:PORT,node=NAME[,serial=ID]` (the part after `sim:`)
+    /// and connects. The serial names the radio's calibration file; it
+    /// defaults to `sim-<node>` (a sim radio's hardware is drawn from the
+    /// air's seed, so a calibration holds for airs with the same seed).
     ///
     /// # Errors
     /// [`RadioError::BadArgs`] for a missing or unknown key or node name;
@@ -51,7 +55,7 @@ impl SimRadio {
             args: format!("sim:{args}"),
             reason,
         };
-        let (mut air, mut node) = (None, None);
+        let (mut air, mut node, mut serial) = (None, None, None);
         for (k, v) in parse_kv(args)? {
             match k.as_str() {
                 "air" => air = Some(v),
@@ -60,12 +64,17 @@ impl SimRadio {
                         bad(format!("node `{v}`: expected alice, bob, eve or eveN"))
                     })?)
                 }
-                _ => return Err(bad(format!("unknown key `{k}` (keys: air, node)"))),
+                "serial" => serial = Some(v),
+                _ => return Err(bad(format!("unknown key `{k}` (keys: air, node, serial)"))),
             }
         }
         let air = air.ok_or_else(|| bad("missing air=HOST:PORT".into()))?;
         let node = node.ok_or_else(|| bad("missing node=alice|bob|eve".into()))?;
-        Self::connect(&air, node)
+        let mut radio = Self::connect(&air, node)?;
+        if let Some(s) = serial {
+            radio.serial = s;
+        }
+        Ok(radio)
     }
 
     /// Connects to the air at `addr` as `node` (retrying refused connections
@@ -97,6 +106,7 @@ impl SimRadio {
         let mut radio = Self {
             addr: addr.into(),
             node,
+            serial: format!("sim-{node}"),
             reader,
             writer: stream,
             rbuf: Vec::new(),
@@ -172,6 +182,10 @@ fn unexpected(m: AirMsg) -> RadioError {
 impl Radio for SimRadio {
     fn describe(&self) -> String {
         format!("sim:{}@{}", self.node, self.addr)
+    }
+
+    fn serial(&self) -> String {
+        self.serial.clone()
     }
 
     /// The air simulates one 20 MS/s channel at the scenario's carrier:
