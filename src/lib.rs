@@ -10,6 +10,7 @@
 
 pub mod amplify;
 pub mod backup;
+pub mod calibrate;
 pub mod capture;
 pub mod centre;
 pub mod cli;

@@ -34,6 +34,10 @@ pub struct AirArgs {
     /// and for the first connection.
     #[arg(long, default_value_t = 30.0)]
     pub idle_timeout: f64,
+    /// Give every radio a receiver DC offset and IQ imbalance (off by
+    /// default; what `qwave calibrate` measures and `qwave lab` corrects).
+    #[arg(long)]
+    pub iq_imbalance: bool,
 }
 
 /// Runs the air until every radio has left.
@@ -51,7 +55,10 @@ pub fn run(a: AirArgs) -> Result<()> {
     let air = Air::bind(
         &a.listen,
         AirConfig {
-            scenario: scenario(&a.scenario)?,
+            scenario: qwave_dsp::channel::Scenario {
+                iq_imbalance: a.iq_imbalance,
+                ..scenario(&a.scenario)?
+            },
             seed: a.seed,
             seconds: a.seconds,
             expected,

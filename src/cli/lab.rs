@@ -49,6 +49,11 @@ pub struct LabArgs {
     /// SigMF IQ of what its radio sent and received (`<role>-tx`, `<role>-rx`).
     #[arg(long)]
     pub record: Option<PathBuf>,
+    /// Directory of per-radio calibration files: `<serial>.toml` is loaded
+    /// when present and applied (DC/IQ correction of received IQ, reciprocity
+    /// coefficient on every CSI estimate); see docs/calibration.md.
+    #[arg(long, default_value = "calibration")]
+    pub calibration: PathBuf,
     /// Seconds of probing (air time).
     #[arg(long, default_value_t = 20.0)]
     pub seconds: f64,
@@ -162,6 +167,28 @@ pub fn run(a: LabArgs) -> Result<()> {
         rc.frequency_hz = f;
     }
     radio.configure(&rc).context("configuring the radio")?;
+    let serial = radio.serial();
+    let calibration = crate::calibrate::Calibration::load(&a.calibration, &serial)
+        .with_context(|| format!("loading the calibration of radio `{serial}`"))?;
+    let calibration_file = match calibration {
+        Some((path, cal)) => {
+            eprintln!(
+                "{who}: calibration: applying {} (reference {}, measured {})",
+                path.display(),
+                cal.reference_serial,
+                cal.created_utc
+            );
+            radio = crate::calibrate::apply_to_radio(radio, &cal);
+            Some((path.display().to_string(), cal))
+        }
+        None => {
+            eprintln!(
+                "{who}: calibration: none found for serial `{serial}` in {} (running uncalibrated)",
+                a.calibration.display()
+            );
+            None
+        }
+    };
     let fs = rc.sample_rate_hz;
     let now = radio.time_now()?.unwrap_or(0);
     let first_tick = match a.start_at {
@@ -268,10 +295,11 @@ pub fn run(a: LabArgs) -> Result<()> {
         cfg.clone(),
         &auth_key,
         recorder,
+        calibration_file.as_ref().map(|(_, c)| c.clone()),
         &|s| eprintln!("{who}: block {}: key of {} bits", s.block, s.final_bits),
     )?;
     let iq_done = iq.map_or(Ok(()), IqRecorder::finish);
-    let report: LabReport = lab::report::build(
+    let mut report: LabReport = lab::report::build(
         role,
         describe,
         out,
@@ -279,6 +307,7 @@ pub fn run(a: LabArgs) -> Result<()> {
         start.elapsed().as_secs_f64(),
         &format!("{:?}", cfg.reconciler).to_lowercase(),
     );
+    report.calibration = calibration_file.map(|(p, _)| p);
     if a.keygen.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

@@ -12,6 +12,7 @@ use crate::session::SessionConfig;
 
 mod air;
 mod backup;
+mod calibrate;
 mod centre;
 mod csi;
 mod import;
@@ -56,6 +57,8 @@ pub enum Command {
     Import(import::ImportArgs),
     /// HDF5 CSI trace tools (merge per-process lab recordings).
     Trace(trace::TraceArgs),
+    /// Reciprocity calibration of a radio against a reference radio; writes calibration/<serial>.toml.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Key-generation options shared by demo, replay and lab.
@@ -145,5 +148,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Report(a) => report::run(a),
         Command::Import(a) => import::run(a),
         Command::Trace(a) => trace::run(a),
+        Command::Calibrate(a) => calibrate::run(a),
     }
 }

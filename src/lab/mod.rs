@@ -419,6 +419,11 @@ pub struct LabOutcome {
 /// the session over `peer`, until the schedule ends and the last block is
 /// settled, or either side fails.
 ///
+/// With `calibration`, every CSI estimate is multiplied by the radio's
+/// reciprocity coefficient before feature extraction
+/// ([`crate::calibrate::Calibration::correct_csi`]; recordings keep the raw
+/// estimate).
+///
 /// # Errors
 /// [`LabError::Schedule`] for role Eve; [`LabError::Peer`] if the socket
 /// cannot be set up. Failures during the run are in the outcome.
@@ -431,6 +436,7 @@ pub fn run_party(
     cfg: SessionConfig,
     auth_key: &[u8; 32],
     mut recorder: Option<Recorder>,
+    calibration: Option<crate::calibrate::Calibration>,
     on_key: &(dyn Fn(&BlockStats) + Sync),
 ) -> Result<LabOutcome, LabError> {
     let session_role = match role {
@@ -456,7 +462,11 @@ pub fn run_party(
                         return false;
                     }
                 }
-                rows_tx.send((o.seq, amplitude_features(&o.csi))).is_ok()
+                let mut csi = o.csi;
+                if let Some(c) = &calibration {
+                    c.correct_csi(&mut csi);
+                }
+                rows_tx.send((o.seq, amplitude_features(&csi))).is_ok()
             });
             drop(rows_tx);
             let fin = recorder.map_or(Ok(()), Recorder::finish);

@@ -296,6 +296,10 @@ impl Radio for RecordingRadio {
         self.radio.describe()
     }
 
+    fn serial(&self) -> String {
+        self.radio.serial()
+    }
+
     fn configure(&mut self, cfg: &RadioConfig) -> Result<(), RadioError> {
         if cfg.sample_rate_hz != self.radio.config().sample_rate_hz {
             return Err(RadioError::Unsupported(

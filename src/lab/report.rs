@@ -29,6 +29,9 @@ pub struct LabReport {
     pub key_fingerprint: Option<String>,
     /// Extension: the radio side of the run.
     pub probe_stats: ProbeStats,
+    /// Extension: the calibration file applied (`calibration/<serial>.toml`),
+    /// `null` when none was found.
+    pub calibration: Option<String>,
 }
 
 /// SHA3-256 over the domain separator and, per key, block number, bit
@@ -91,5 +94,6 @@ pub fn build(
         keys: if clean { keys.len() as u64 } else { 0 },
         key_fingerprint: (clean && !keys.is_empty()).then(|| key_fingerprint(keys)),
         probe_stats: probes,
+        calibration: None,
     }
 }

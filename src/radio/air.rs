@@ -126,6 +126,8 @@ impl Air {
         let quiet = Scenario {
             snr_db: 1e300,
             eve_snr_db: 1e300,
+            // Receiver DC/IQ impairments act once per window (in `render`), not per burst.
+            iq_imbalance: false,
             ..cfg.scenario.clone()
         };
         let sim = ChannelSim::try_new(&quiet, cfg.seed)
@@ -512,6 +514,11 @@ fn render(st: &mut State, shared: &Shared, node: SimNode, at: u64, len: usize) -
         let re: f64 = rng.sample(StandardNormal);
         let im: f64 = rng.sample(StandardNormal);
         *o += Complex32::new((re * sigma) as f32, (im * sigma) as f32);
+    }
+    if shared.cfg.scenario.iq_imbalance {
+        if let Ok(iq) = st.sim.receiver_iq(node.node()) {
+            iq.apply(&mut out);
+        }
     }
     out
 }

@@ -156,6 +156,13 @@ pub trait Radio: Send {
     /// Short description (driver, node or serial) for logs and reports.
     fn describe(&self) -> String;
 
+    /// Device identity that names its calibration file (`calibration/<serial>.toml`):
+    /// the hardware serial where the driver has one. The default is [`Radio::describe`]
+    /// with every character outside `A–Z a–z 0–9 . _ -` replaced by `_`.
+    fn serial(&self) -> String {
+        file_safe(&self.describe())
+    }
+
     /// Applies front-end settings.
     ///
     /// # Errors
@@ -228,6 +235,21 @@ fn open_soapy(args: &str) -> Result<Box<dyn Radio>, RadioError> {
         "`{args}` needs a SoapySDR device, but this qwave was built without the `soapy` \
          feature (cargo build --features soapy; needs libsoapysdr-dev)"
     )))
+}
+
+/// `s` with every character outside `A–Z a–z 0–9 . _ -` replaced by `_`
+/// (a radio identity usable as a file name), at most 64 characters.
+pub fn file_safe(s: &str) -> String {
+    s.chars()
+        .take(64)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Splits `k=v,k=v` into pairs.

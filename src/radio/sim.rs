@@ -24,6 +24,7 @@ pub const CONNECT_RETRY: Duration = Duration::from_secs(10);
 pub struct SimRadio {
     addr: String,
     node: SimNode,
+    serial: String,
     reader: BufReader<TcpStream>,
     writer: TcpStream,
     rbuf: Vec<u8>,
@@ -46,9 +47,12 @@ impl std::fmt::Debug for SimRadio {
 }
 
 impl SimRadio {
-    /// Parses `air=HOST:PORT,node=NAME[,timing=hardware|relative][,turnaround_us=N]`
-    /// (the part after `sim:`) and connects. `turnaround_us` (default 1000,
-    /// as for a HackRF) is the reply delay of a relative-timing radio.
+    /// Parses `air=HOST:PORT,node=NAME[,serial=ID][,timing=hardware|relative][,turnaround_us=N]`
+    /// (the part after `sim:`) and connects. The serial names the radio's
+    /// calibration file; it defaults to `sim-<node>` (a sim radio's hardware
+    /// is drawn from the air's seed, so a calibration holds for airs with the
+    /// same seed). `turnaround_us` (default 1000, as for a HackRF) is the
+    /// reply delay of a relative-timing radio.
     ///
     /// # Errors
     /// [`RadioError::BadArgs`] for a missing or unknown key or node name;
@@ -58,7 +62,7 @@ impl SimRadio {
             args: format!("sim:{args}"),
             reason,
         };
-        let (mut air, mut node) = (None, None);
+        let (mut air, mut node, mut serial) = (None, None, None);
         let (mut relative, mut turnaround_us) = (false, 1000u64);
         for (k, v) in parse_kv(args)? {
             match k.as_str() {
@@ -82,9 +86,10 @@ impl SimRadio {
                         bad(format!("node `{v}`: expected alice, bob, eve or eveN"))
                     })?)
                 }
+                "serial" => serial = Some(v),
                 _ => {
                     return Err(bad(format!(
-                        "unknown key `{k}` (keys: air, node, timing, turnaround_us)"
+                        "unknown key `{k}` (keys: air, node, serial, timing, turnaround_us)"
                     )))
                 }
             }
@@ -92,6 +97,9 @@ impl SimRadio {
         let air = air.ok_or_else(|| bad("missing air=HOST:PORT".into()))?;
         let node = node.ok_or_else(|| bad("missing node=alice|bob|eve".into()))?;
         let mut radio = Self::connect(&air, node)?;
+        if let Some(s) = serial {
+            radio.serial = s;
+        }
         if relative {
             radio.timing = Timing::Relative {
                 turnaround: radio.cfg.ticks(turnaround_us as f64 * 1e-6),
@@ -129,6 +137,7 @@ impl SimRadio {
         let mut radio = Self {
             addr: addr.into(),
             node,
+            serial: format!("sim-{node}"),
             reader,
             writer: stream,
             rbuf: Vec::new(),
@@ -205,6 +214,10 @@ fn unexpected(m: AirMsg) -> RadioError {
 impl Radio for SimRadio {
     fn describe(&self) -> String {
         format!("sim:{}@{}", self.node, self.addr)
+    }
+
+    fn serial(&self) -> String {
+        self.serial.clone()
     }
 
     /// The air simulates one 20 MS/s channel at the scenario's carrier:

@@ -228,6 +228,16 @@ impl Radio for SoapyRadio {
         format!("soapy:{} ({})", self.args, self.driver)
     }
 
+    /// The `serial=` key of the device args (USRPs, HackRFs: give it to
+    /// select the device), else `<driver>-<args>` made file-safe.
+    fn serial(&self) -> String {
+        let from_args = parse_kv(&self.args)
+            .ok()
+            .and_then(|kv| kv.into_iter().find(|(k, _)| k == "serial"))
+            .map(|(_, v)| v);
+        super::file_safe(&from_args.unwrap_or_else(|| format!("{}-{}", self.driver, self.args)))
+    }
+
     fn configure(&mut self, cfg: &RadioConfig) -> Result<(), RadioError> {
         let c = self.channel;
         for dir in [Direction::Rx, Direction::Tx] {

@@ -14,7 +14,8 @@
 //!   `ρ_j = J0(2π d_j/λ)` (Jakes spatial correlation; negative past the first zero at d ≈ 0.383 λ).
 //!   Bob→Eve_j is independent. Eve↔Eve links are not modelled ([`ChannelError::UnsupportedLink`]).
 //! * **Radios:** per-radio CFO (ppm of carrier) with a random LO phase, sampling-clock offset, and
-//!   non-reciprocal smooth TX and RX RF responses (`radio.rs`); independent AWGN per receiver.
+//!   non-reciprocal smooth TX and RX RF responses (`radio.rs`); independent AWGN per receiver; optionally
+//!   (`Scenario::iq_imbalance`, off in every preset) receiver DC offset and IQ imbalance after the noise.
 //!
 //! Determinism: the same [`Scenario`] and seed give the same channel; the same sequence of
 //! [`ChannelSim::propagate`] calls then gives bit-identical outputs.
@@ -27,7 +28,7 @@ pub mod tdl;
 
 pub use capacity::{CapacityEstimate, METHOD as CAPACITY_METHOD};
 pub use jakes::bessel_j0;
-pub use radio::RF_TAPS;
+pub use radio::{RxIq, RF_TAPS};
 pub use scenario::Scenario;
 
 use jakes::SosBank;
@@ -169,6 +170,11 @@ impl ChannelSim {
             bob_eve.push(SosBank::new(taps, n_sin, fd, &mut child()));
             radios.push(radio(&mut child()));
             eve_rho.push(bessel_j0(TAU * d / lambda));
+        }
+        // Drawn last, from its own child seed: every other draw is as before this knob existed.
+        let mut iq_rng = child();
+        for r in &mut radios {
+            r.rx_iq = radio::RxIq::random(&mut iq_rng);
         }
         let twiddle = SUBCARRIERS
             .iter()
@@ -352,6 +358,15 @@ impl ChannelSim {
         Ok(h)
     }
 
+    /// Receiver DC offset and IQ imbalance of `node` (drawn whatever the scenario; applied by
+    /// [`ChannelSim::propagate`] only when [`Scenario::iq_imbalance`] is on).
+    ///
+    /// # Errors
+    /// Unknown Eve index.
+    pub fn receiver_iq(&self, node: Node) -> Result<RxIq, ChannelError> {
+        Ok(self.radio(node)?.rx_iq)
+    }
+
     /// Carrier frequency offset in Hz seen by `to` when receiving from `from`: `f_c·(ε_from − ε_to)·1e−6`.
     ///
     /// # Errors
@@ -507,6 +522,9 @@ impl ChannelSim {
             let re: f64 = self.noise_rng.sample(StandardNormal);
             let im: f64 = self.noise_rng.sample(StandardNormal);
             *o += Complex32::new((re * sigma) as f32, (im * sigma) as f32);
+        }
+        if self.scenario.iq_imbalance {
+            self.radio(to)?.rx_iq.apply(out);
         }
         Ok(())
     }

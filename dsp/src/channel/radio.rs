@@ -28,6 +28,46 @@ pub(crate) struct Radio {
     pub tx_freq: [Complex32; 52],
     /// `rx_fir` on the 52 used subcarriers.
     pub rx_freq: [Complex32; 52],
+    /// Receiver DC offset and IQ imbalance (applied only when the scenario's `iq_imbalance` is on).
+    pub rx_iq: RxIq,
+}
+
+/// Receiver DC offset and IQ imbalance of one simulated radio:
+/// `I_r = I + dc.re`, `Q_r = g·(Q·cos φ − I·sin φ) + dc.im`
+/// (the usual amplitude/phase mismatch model, e.g. Tubbax et al., ICC 2003).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RxIq {
+    /// DC offset, relative to a unit-power received signal.
+    pub dc: Complex64,
+    /// Q/I amplitude ratio `g`.
+    pub gain: f64,
+    /// Q-branch phase skew `φ`, radians.
+    pub phase_rad: f64,
+}
+
+impl RxIq {
+    /// Draws DC of magnitude 0.02–0.08 (−34…−22 dB below a unit-power signal) at a random phase,
+    /// `g` in 1 ± 0.12 (about ±1 dB) and `φ` in ±8°.
+    pub(crate) fn random<R: Rng>(rng: &mut R) -> Self {
+        let m = rng.random_range(0.02..0.08);
+        let p = rng.random_range(0.0..TAU);
+        Self {
+            dc: Complex64::from_polar(m, p),
+            gain: 1.0 + rng.random_range(-0.12..0.12),
+            phase_rad: rng.random_range(-8.0f64..8.0).to_radians(),
+        }
+    }
+
+    /// Applies the impairment to received samples in place.
+    pub fn apply(&self, samples: &mut [Complex32]) {
+        let (s, c) = self.phase_rad.sin_cos();
+        let (gs, gc) = ((self.gain * s) as f32, (self.gain * c) as f32);
+        let (dr, di) = (self.dc.re as f32, self.dc.im as f32);
+        for x in samples {
+            let (i, q) = (x.re, x.im);
+            *x = Complex32::new(i + dr, gc * q - gs * i + di);
+        }
+    }
 }
 
 /// A smooth random chain response: `e^{jψ}(1 + a1 e^{jθ1} z^-1 + a2 e^{jθ2} z^-2)`, normalised to unit energy,
@@ -94,6 +134,11 @@ impl Radio {
             rx_freq: freq_response(&rx_fir),
             tx_fir,
             rx_fir,
+            rx_iq: RxIq {
+                dc: Complex64::new(0.0, 0.0),
+                gain: 1.0,
+                phase_rad: 0.0,
+            },
         }
     }
 }

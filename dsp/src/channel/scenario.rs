@@ -31,6 +31,9 @@ pub struct Scenario {
     pub sampling_offset_ppm_max: f64,
     /// Non-reciprocal per-radio TX and RX RF responses on (`true`) or ideal flat chains (`false`).
     pub rf_mismatch: bool,
+    /// Per-radio receiver DC offset and IQ imbalance on (`true`) or ideal receivers (`false`, every preset).
+    /// The impairment is drawn from its own child seed, so toggling it changes nothing else.
+    pub iq_imbalance: bool,
     /// Eve's receiver SNR in dB (same definition as `snr_db`; presets use the same value).
     pub eve_snr_db: f64,
     /// Sinusoids per tap in the sum-of-sinusoids Doppler generator (at least 8; presets use 32).
@@ -55,6 +58,7 @@ impl Scenario {
             cfo_ppm_max: 10.0,
             sampling_offset_ppm_max: 10.0,
             rf_mismatch: true,
+            iq_imbalance: false,
             eve_snr_db: 20.0,
             sinusoids_per_tap: 32,
         }
