@@ -21,6 +21,7 @@ pub mod radio;
 pub mod reconcile;
 pub mod refill;
 pub mod session;
+pub mod terminal;
 
 /// Constant-time equality of two byte strings (length is not secret).
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {

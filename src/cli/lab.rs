@@ -101,7 +101,7 @@ fn read_auth_key(path: &PathBuf) -> Result<[u8; 32]> {
     Ok(k)
 }
 
-fn connect_retry(addr: &str, within: Duration) -> Result<TcpStream> {
+pub(crate) fn connect_retry(addr: &str, within: Duration) -> Result<TcpStream> {
     let start = Instant::now();
     loop {
         match TcpStream::connect(addr) {
@@ -117,8 +117,26 @@ fn connect_retry(addr: &str, within: Duration) -> Result<TcpStream> {
     }
 }
 
+/// What a lab run hands to a caller that goes on using the session (`qwave base-station`,
+/// `qwave refill`): the confirmed key, Alice's listener, and the report.
+#[derive(Default)]
+pub(crate) struct KeptSession {
+    /// All confirmed key blocks of the run, concatenated (zeroized on drop).
+    pub key: zeroize::Zeroizing<Vec<u8>>,
+    /// Alice's listening socket, kept open for the refill link.
+    pub listener: Option<TcpListener>,
+    /// The run's report.
+    pub report: Option<LabReport>,
+}
+
 /// Runs one lab party.
 pub fn run(a: LabArgs) -> Result<()> {
+    run_keeping(a, None)
+}
+
+/// Runs one lab party; with `keep`, the confirmed key, Alice's listener and the report are
+/// handed back instead of the report being printed.
+pub(crate) fn run_keeping(a: LabArgs, mut keep: Option<&mut KeptSession>) -> Result<()> {
     let start = Instant::now();
     let role = match a.role {
         RoleArg::Alice => LabRole::Alice,
@@ -240,6 +258,9 @@ pub fn run(a: LabArgs) -> Result<()> {
         let l = TcpListener::bind(peer).with_context(|| format!("listening on {peer}"))?;
         eprintln!("alice: listening on {}", l.local_addr()?);
         let (s, from) = l.accept().context("accepting Bob")?;
+        if let Some(k) = keep.as_deref_mut() {
+            k.listener = Some(l);
+        }
         eprintln!("alice: public channel up with {from}");
         s
     } else {
@@ -257,6 +278,13 @@ pub fn run(a: LabArgs) -> Result<()> {
         recorder,
         &|s| eprintln!("{who}: block {}: key of {} bits", s.block, s.final_bits),
     )?;
+    if let Some(k) = keep.as_deref_mut() {
+        if out.party.aborted.is_none() && out.radio_error.is_none() {
+            for b in &out.party.keys {
+                k.key.extend_from_slice(b.key.as_bytes());
+            }
+        }
+    }
     let report: LabReport = lab::report::build(
         role,
         describe,
@@ -265,6 +293,13 @@ pub fn run(a: LabArgs) -> Result<()> {
         start.elapsed().as_secs_f64(),
         &format!("{:?}", cfg.reconciler).to_lowercase(),
     );
+    if let Some(k) = keep {
+        if let Some(why) = &report.report.aborted {
+            bail!("{who}: the run failed and released no key: {why}");
+        }
+        k.report = Some(report);
+        return Ok(());
+    }
     if a.keygen.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

@@ -16,6 +16,7 @@ mod centre;
 mod csi;
 mod keygen;
 mod lab;
+mod refill;
 mod sound;
 
 /// qwave: secret keys from the wireless channel between two SDRs, and
@@ -47,6 +48,10 @@ pub enum Command {
     Air(air::AirArgs),
     /// One party (alice, bob or eve) per process with its own radio.
     Lab(lab::LabArgs),
+    /// Base station: key generation as Alice, then relays the terminal's refills from the centre.
+    BaseStation(refill::BaseStationArgs),
+    /// Terminal: key generation as Bob, then a refill of its encrypted key store (or --status).
+    Refill(refill::RefillArgs),
 }
 
 /// Key-generation options shared by demo, replay and lab.
@@ -133,5 +138,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Centre(a) => centre::run(a),
         Command::Air(a) => air::run(a),
         Command::Lab(a) => lab::run(a),
+        Command::BaseStation(a) => refill::base_station(a),
+        Command::Refill(a) => refill::refill(a),
     }
 }
