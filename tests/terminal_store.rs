@@ -145,6 +145,7 @@ fn a_failing_refill_stores_nothing() {
     let mut rng = ChaCha20Rng::seed_from_u64(3);
     s.apply_refill(&[1u8; 16], "sae-peer", &keys(&mut rng, 0, 5))
         .unwrap();
+    assert!(s.mark_confirmed(&[1u8; 16]).unwrap());
     // Second refill: 7 new keys, then one whose ID is already stored: the insert fails midway.
     let rec = s.begin_refill("sae-peer", 8 * 32).unwrap();
     let mut bad = keys(&mut rng, 50, 7);
