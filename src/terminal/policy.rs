@@ -58,7 +58,7 @@ pub enum Decision {
 /// Bytes per second taken in the window `(now_ms − window, now_ms]`, from `(unix ms, bytes)`
 /// records (any order). With no history the rate is 0.
 pub fn consumption_rate(takes: &[(i64, u64)], now_ms: i64, window_seconds: f64) -> f64 {
-    if !(window_seconds > 0.0) {
+    if window_seconds.is_nan() || window_seconds <= 0.0 {
         return 0.0;
     }
     let since = now_ms - (window_seconds * 1000.0) as i64;
