@@ -23,6 +23,7 @@ pub mod reconcile;
 pub mod refill;
 pub mod report;
 pub mod session;
+pub mod terminal;
 
 /// Constant-time equality of two byte strings (length is not secret).
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {

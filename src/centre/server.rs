@@ -195,6 +195,39 @@ async fn dev_action(
     .await
 }
 
+/// `POST /api/qwave/v1/refills/{refill_ID}/reserve` `{"terminal", "peer", "number"}`: phase 1
+/// of a relayed refill (see `Centre::refill_reserve`); `…/confirm`: phase 2.
+async fn refill_action(
+    State(c): St,
+    Extension(who): Who,
+    Path((refill_id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    run(c, move |c| {
+        let v = parse_body(&body)?;
+        match action.as_str() {
+            "reserve" => {
+                let number = v
+                    .get("number")
+                    .and_then(Value::as_u64)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| BadRequest::new("number (integer) is required"))?;
+                let keys = c.refill_reserve(
+                    &who.0,
+                    &body_str(&v, "terminal")?,
+                    &body_str(&v, "peer")?,
+                    &refill_id,
+                    number,
+                )?;
+                Ok(serde_json::to_value(keys).map_err(|e| CentreError::Audit(e.to_string()))?)
+            }
+            "confirm" => Ok(json!({ "released": c.refill_confirm(&who.0, &refill_id)? })),
+            other => Err(BadRequest::new(format!("unknown refill action {other:?}")).into()),
+        }
+    })
+    .await
+}
+
 async fn audit_verify(State(c): St, Extension(who): Who) -> Response {
     run(c, move |c| {
         if !c.config().operators.contains(&who.0) {
@@ -221,6 +254,10 @@ pub fn router(centre: Arc<Centre>) -> Router {
         .route("/api/qwave/v1/devices/{serial}", get(dev_get))
         .route("/api/qwave/v1/devices/{serial}/{action}", post(dev_action))
         .route("/api/qwave/v1/audit/verify", get(audit_verify))
+        .route(
+            "/api/qwave/v1/refills/{refill_id}/{action}",
+            post(refill_action),
+        )
         .with_state(centre)
 }
 

@@ -16,6 +16,8 @@ use zeroize::Zeroizing;
 use super::audit::{self, AuditEntry, AuditEvent, AuditFinding};
 use super::crypto::{random_bytes, CryptoError, MasterKey};
 use super::etsi::{BadRequest, KeyContainer, KeyItem, KeyRequest, Limits, Status};
+pub mod refill;
+
 use super::store::{
     DeviceRecord, DeviceState, KeyStore, PendingKey, PoolUnit, Redeemed, StoreError,
 };

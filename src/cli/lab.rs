@@ -109,7 +109,7 @@ fn read_auth_key(path: &PathBuf) -> Result<[u8; 32]> {
     Ok(k)
 }
 
-fn connect_retry(addr: &str, within: Duration) -> Result<TcpStream> {
+pub(crate) fn connect_retry(addr: &str, within: Duration) -> Result<TcpStream> {
     let start = Instant::now();
     loop {
         match TcpStream::connect(addr) {
@@ -125,8 +125,26 @@ fn connect_retry(addr: &str, within: Duration) -> Result<TcpStream> {
     }
 }
 
+/// What a lab run hands to a caller that goes on using the session (`qwave base-station`,
+/// `qwave refill`): the confirmed key, Alice's listener, and the report.
+#[derive(Default)]
+pub(crate) struct KeptSession {
+    /// All confirmed key blocks of the run, concatenated (zeroized on drop).
+    pub key: zeroize::Zeroizing<Vec<u8>>,
+    /// Alice's listening socket, kept open for the refill link.
+    pub listener: Option<TcpListener>,
+    /// The run's report.
+    pub report: Option<LabReport>,
+}
+
 /// Runs one lab party.
 pub fn run(a: LabArgs) -> Result<()> {
+    run_keeping(a, None)
+}
+
+/// Runs one lab party; with `keep`, the confirmed key, Alice's listener and the report are
+/// handed back instead of the report being printed.
+pub(crate) fn run_keeping(a: LabArgs, mut keep: Option<&mut KeptSession>) -> Result<()> {
     let start = Instant::now();
     let role = match a.role {
         RoleArg::Alice => LabRole::Alice,
@@ -280,6 +298,9 @@ pub fn run(a: LabArgs) -> Result<()> {
         let l = TcpListener::bind(peer).with_context(|| format!("listening on {peer}"))?;
         eprintln!("alice: listening on {}", l.local_addr()?);
         let (s, from) = l.accept().context("accepting Bob")?;
+        if let Some(k) = keep.as_deref_mut() {
+            k.listener = Some(l);
+        }
         eprintln!("alice: public channel up with {from}");
         s
     } else {
@@ -298,6 +319,13 @@ pub fn run(a: LabArgs) -> Result<()> {
         calibration_file.as_ref().map(|(_, c)| c.clone()),
         &|s| eprintln!("{who}: block {}: key of {} bits", s.block, s.final_bits),
     )?;
+    if let Some(k) = keep.as_deref_mut() {
+        if out.party.aborted.is_none() && out.radio_error.is_none() {
+            for b in &out.party.keys {
+                k.key.extend_from_slice(b.key.as_bytes());
+            }
+        }
+    }
     let iq_done = iq.map_or(Ok(()), IqRecorder::finish);
     let mut report: LabReport = lab::report::build(
         role,
@@ -308,6 +336,13 @@ pub fn run(a: LabArgs) -> Result<()> {
         &format!("{:?}", cfg.reconciler).to_lowercase(),
     );
     report.calibration = calibration_file.map(|(p, _)| p);
+    if let Some(k) = keep {
+        if let Some(why) = &report.report.aborted {
+            bail!("{who}: the run failed and released no key: {why}");
+        }
+        k.report = Some(report);
+        return Ok(());
+    }
     if a.keygen.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

@@ -19,6 +19,7 @@ mod import;
 mod keygen;
 mod lab;
 mod report;
+mod refill;
 mod sound;
 mod trace;
 
@@ -59,6 +60,10 @@ pub enum Command {
     Trace(trace::TraceArgs),
     /// Reciprocity calibration of a radio against a reference radio; writes calibration/<serial>.toml.
     Calibrate(calibrate::CalibrateArgs),
+    /// Base station: key generation as Alice, then relays the terminal's refills from the centre.
+    BaseStation(refill::BaseStationArgs),
+    /// Terminal: key generation as Bob, then a refill of its encrypted key store (or --status).
+    Refill(refill::RefillArgs),
 }
 
 /// Key-generation options shared by demo, replay and lab.
@@ -149,5 +154,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Import(a) => import::run(a),
         Command::Trace(a) => trace::run(a),
         Command::Calibrate(a) => calibrate::run(a),
+        Command::BaseStation(a) => refill::base_station(a),
+        Command::Refill(a) => refill::refill(a),
     }
 }

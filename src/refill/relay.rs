@@ -61,7 +61,11 @@ pub struct RefillOutcome {
     pub verified: bool,
 }
 
-fn encode_payload(keys: &[RefillKey]) -> Result<Zeroizing<Vec<u8>>, RefillError> {
+/// Encodes keys as a refill payload (36-byte key ID, u16 length, key bytes per key).
+///
+/// # Errors
+/// [`RefillError::Malformed`] for a key ID that is not a 36-character UUID.
+pub fn encode_payload(keys: &[RefillKey]) -> Result<Zeroizing<Vec<u8>>, RefillError> {
     let mut out = Zeroizing::new(Vec::new());
     for k in keys {
         if k.key_id.len() != 36 {

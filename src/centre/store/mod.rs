@@ -174,6 +174,9 @@ pub trait KeyStore: Send + Sync {
         slave: &str,
         key_ids: &[String],
     ) -> Result<Vec<Redeemed>, StoreError>;
+    /// Undelivered pending keys of `slave`, ordered by key ID, without delivering them
+    /// (a refill reservation read back on retry).
+    fn pending_for_slave(&self, slave: &str) -> Result<Vec<PendingKey>, StoreError>;
     /// Pending keys whose master or slave is `sae`.
     fn pending_count_for(&self, sae: &str) -> Result<u64, StoreError>;
     /// Removes every pending key whose master or slave is `sae`; returns how many.

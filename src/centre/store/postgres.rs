@@ -212,6 +212,26 @@ impl KeyStore for PostgresStore {
         Ok(out)
     }
 
+    fn pending_for_slave(&self, slave: &str) -> Result<Vec<PendingKey>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT key_id, master, size_bits, sealed FROM pending WHERE slave = $1 AND NOT delivered ORDER BY key_id",
+            &[&slave],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let bits: i64 = r.try_get(2)?;
+                Ok(PendingKey {
+                    key_id: r.try_get(0)?,
+                    slave: slave.to_owned(),
+                    master: r.try_get(1)?,
+                    size_bits: u32::try_from(bits)
+                        .map_err(|_| StoreError::Corrupt("size_bits".into()))?,
+                    sealed: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
     fn pending_count_for(&self, sae: &str) -> Result<u64, StoreError> {
         let n: i64 = self
             .client()?

@@ -199,6 +199,23 @@ impl KeyStore for SqliteStore {
         Ok(out)
     }
 
+    fn pending_for_slave(&self, slave: &str) -> Result<Vec<PendingKey>, StoreError> {
+        let c = self.lock()?;
+        let mut st = c.prepare_cached(
+            "SELECT key_id, master, size_bits, sealed FROM pending WHERE slave = ?1 AND delivered = 0 ORDER BY key_id",
+        )?;
+        let rows = st.query_map(params![slave], |r| {
+            Ok(PendingKey {
+                key_id: r.get(0)?,
+                slave: slave.to_owned(),
+                master: r.get(1)?,
+                size_bits: r.get(2)?,
+                sealed: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn pending_count_for(&self, sae: &str) -> Result<u64, StoreError> {
         let c = self.lock()?;
         let n: i64 = c.query_row(

@@ -1,0 +1,307 @@
+//! Process helpers for the live refill tests: `qwave air`, `qwave centre serve`,
+//! `qwave base-station` and `qwave refill` as child processes on loopback.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use qwave::centre::client::CentreClient;
+use qwave::centre::etsi::KeyContainer;
+use qwave::refill::RefillKey;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_qwave");
+
+/// A child process whose stderr is collected on a thread.
+pub struct Proc {
+    pub child: Child,
+    err: Arc<Mutex<String>>,
+}
+
+impl Proc {
+    pub fn spawn(args: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let err = Arc::new(Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().unwrap();
+        let e = err.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                e.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Self { child, err }
+    }
+
+    pub fn stderr(&self) -> String {
+        self.err.lock().unwrap().clone()
+    }
+
+    /// Waits until stderr has a line containing `needle`; returns that line.
+    pub fn wait_stderr(&mut self, needle: &str, within: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            if let Some(l) = self.stderr().lines().find(|l| l.contains(needle)) {
+                return l.to_string();
+            }
+            if let Ok(Some(st)) = self.child.try_wait() {
+                panic!(
+                    "process exited ({st}) before `{needle}`:\n{}",
+                    self.stderr()
+                );
+            }
+            assert!(
+                start.elapsed() < within,
+                "no `{needle}` within {within:?}:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// First stdout line (e.g. a banner).
+    pub fn first_line(&mut self) -> String {
+        let mut line = String::new();
+        BufReader::new(self.child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        line
+    }
+
+    /// Waits for exit; returns (success, stdout, stderr).
+    pub fn finish(mut self, within: Duration) -> (bool, String, String) {
+        let start = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                let mut out = String::new();
+                if let Some(mut o) = self.child.stdout.take() {
+                    let _ = o.read_to_string(&mut out);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+                return (st.success(), out, self.stderr());
+            }
+            if start.elapsed() > within {
+                let _ = self.child.kill();
+                panic!("timed out:\n{}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("qwave-refill-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// `qwave centre init` with the base station, the terminal and the peer as SAEs.
+pub fn centre_init(dir: &Path) {
+    let st = Command::new(BIN)
+        .args(["centre", "init", dir.to_str().unwrap()])
+        .args(["--sae", "station", "--sae", "terminal", "--sae", "peer"])
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+}
+
+/// `qwave centre serve` on a free port; returns it with its address.
+pub fn centre_serve(dir: &Path) -> (Proc, String) {
+    let mut p = Proc::spawn(&[
+        "centre",
+        "serve",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--max-key-count",
+        "40000",
+        "--fill-interval-ms",
+        "100",
+    ]);
+    let line = p.first_line();
+    let addr = line
+        .split("https://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected centre banner {line:?}"))
+        .to_string();
+    (p, addr)
+}
+
+/// `qwave air` for alice and bob.
+pub fn air(seed: &str) -> (Proc, String) {
+    let mut p = Proc::spawn(&[
+        "air",
+        "--listen",
+        "127.0.0.1:0",
+        "--seed",
+        seed,
+        "--nodes",
+        "alice,bob",
+        "--idle-timeout",
+        "60",
+    ]);
+    let line = p.first_line();
+    let addr = line
+        .trim()
+        .strip_prefix("air listening on ")
+        .unwrap_or_else(|| panic!("unexpected air banner {line:?}"))
+        .to_string();
+    (p, addr)
+}
+
+pub const SECONDS: &str = "10";
+
+/// `qwave base-station`; returns it with the address the terminal connects to.
+pub fn base_station(air: &str, centre: &str, dir: &Path, extra: &[&str]) -> (Proc, String) {
+    let radio = format!("sim:air={air},node=alice");
+    let mut args = vec![
+        "base-station",
+        "--radio",
+        &radio,
+        "--listen",
+        "127.0.0.1:0",
+        "--centre",
+        centre,
+        "--centre-dir",
+        dir.to_str().unwrap(),
+        "--sae",
+        "station",
+        "--terminal",
+        "terminal",
+        "--seconds",
+        SECONDS,
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let mut p = Proc::spawn(&args);
+    let l = p.wait_stderr("alice: listening on ", Duration::from_secs(60));
+    let addr = l.split("listening on ").nth(1).unwrap().trim().to_string();
+    (p, addr)
+}
+
+/// `qwave refill` as the terminal.
+pub fn terminal(air: &str, station: &str, store: &Path, bytes: &str, wrap: &str) -> Proc {
+    let radio = format!("sim:air={air},node=bob");
+    Proc::spawn(&[
+        "refill",
+        "--peer",
+        "peer",
+        "--bytes",
+        bytes,
+        "--wrap",
+        wrap,
+        "--radio",
+        &radio,
+        "--peer-addr",
+        station,
+        "--store",
+        store.to_str().unwrap(),
+        "--seconds",
+        SECONDS,
+        "--json",
+    ])
+}
+
+/// The peer fetches `keys` with dec_keys over mutual TLS and checks them against the
+/// terminal's copies; then a second fetch of the first key must fail (delivered once).
+pub fn peer_fetch_and_compare(dir: &Path, centre: &str, keys: &[RefillKey]) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let c = CentreClient::from_dir(dir, "peer", centre).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    rt.block_on(async {
+        let mut conn = c.connect().await.unwrap();
+        for chunk in keys.chunks(128) {
+            let ids: Vec<serde_json::Value> = chunk
+                .iter()
+                .map(|k| serde_json::json!({ "key_ID": k.key_id }))
+                .collect();
+            let body = serde_json::json!({ "key_IDs": ids }).to_string();
+            let r = conn
+                .request(
+                    "POST",
+                    "/api/v1/keys/terminal/dec_keys",
+                    Some(body.as_bytes()),
+                )
+                .await
+                .unwrap();
+            assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+            let got: KeyContainer = r.json().unwrap();
+            assert_eq!(got.keys.len(), chunk.len());
+            for (m, t) in chunk.iter().zip(&got.keys) {
+                assert_eq!(m.key_id, t.key_id);
+                assert_eq!(m.key.as_slice(), b64.decode(&t.key).unwrap().as_slice());
+            }
+        }
+        if let Some(k) = keys.first() {
+            let body = serde_json::json!({ "key_IDs": [{ "key_ID": k.key_id }] }).to_string();
+            let r = conn
+                .request(
+                    "POST",
+                    "/api/v1/keys/terminal/dec_keys",
+                    Some(body.as_bytes()),
+                )
+                .await
+                .unwrap();
+            assert_eq!(r.status, 400, "a key is delivered to the peer once");
+        }
+    });
+}
+
+/// Rows still held for the terminal in the centre's database: reservations and undelivered
+/// copies.
+pub fn centre_leftovers(dir: &Path) -> (i64, i64) {
+    let c = rusqlite::Connection::open(dir.join("centre.db")).unwrap();
+    let res: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM pending WHERE slave LIKE 'refill:%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let undelivered: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM pending WHERE master = 'terminal' AND delivered = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    (res, undelivered)
+}
