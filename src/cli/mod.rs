@@ -16,6 +16,7 @@ mod centre;
 mod csi;
 mod keygen;
 mod lab;
+mod ledger;
 mod sound;
 
 /// qwave: secret keys from the wireless channel between two SDRs, and
@@ -47,6 +48,8 @@ pub enum Command {
     Air(air::AirArgs),
     /// One party (alice, bob or eve) per process with its own radio.
     Lab(lab::LabArgs),
+    /// Metered refills: denominated keys, routed key requests, settlement and audits.
+    Ledger(ledger::LedgerArgs),
 }
 
 /// Key-generation options shared by demo, replay and lab.
@@ -133,5 +136,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Centre(a) => centre::run(a),
         Command::Air(a) => air::run(a),
         Command::Lab(a) => lab::run(a),
+        Command::Ledger(a) => ledger::run(a),
     }
 }
