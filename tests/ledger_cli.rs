@@ -36,12 +36,36 @@ fn issue_request_settle_audit_and_attacks() {
     ok(&net, &["init-node", "n3", "--tariff", "3", "--link", "n2"]);
     ok(&net, &["add-user", "alice", "--node", "n1"]);
     ok(&net, &["add-user", "bob", "--node", "n3"]);
-    ok(&net, &["issue", "--user", "alice", "--value", "6", "--count", "2", "--payment", "rcpt-1"]);
+    ok(
+        &net,
+        &[
+            "issue",
+            "--user",
+            "alice",
+            "--value",
+            "6",
+            "--count",
+            "2",
+            "--payment",
+            "rcpt-1",
+        ],
+    );
     let q = ok(&net, &["quote", "--from", "alice", "--to", "bob"]);
     assert_eq!(q["total"], 6);
 
     let ev = net.join("event.hex");
-    let r = ok(&net, &["request", "--from", "alice", "--to", "bob", "--save-event", ev.to_str().expect("utf8")]);
+    let r = ok(
+        &net,
+        &[
+            "request",
+            "--from",
+            "alice",
+            "--to",
+            "bob",
+            "--save-event",
+            ev.to_str().expect("utf8"),
+        ],
+    );
     assert_eq!(r["total"], 6);
     assert_eq!(r["breakdown"].as_array().map(Vec::len), Some(3));
 
@@ -65,7 +89,17 @@ fn issue_request_settle_audit_and_attacks() {
         (write("altered.hex", &altered), "n3", "n2"),
         (write("forged.hex", &forged), "n3", "n2"),
     ] {
-        let o = qwave(&net, &["relay", "--node", node, "--from", from, file.to_str().expect("utf8")]);
+        let o = qwave(
+            &net,
+            &[
+                "relay",
+                "--node",
+                node,
+                "--from",
+                from,
+                file.to_str().expect("utf8"),
+            ],
+        );
         assert!(!o.status.success(), "{} accepted", file.display());
     }
 
@@ -96,6 +130,9 @@ fn issue_request_settle_audit_and_attacks() {
         .collect();
     assert_eq!(rej.len(), 3, "{rej:?}");
     assert!(rej[0].contains("replayed"), "{rej:?}");
-    assert!(rej[1].contains("signature") && rej[2].contains("signature"), "{rej:?}");
+    assert!(
+        rej[1].contains("signature") && rej[2].contains("signature"),
+        "{rej:?}"
+    );
     let _ = std::fs::remove_dir_all(&net);
 }

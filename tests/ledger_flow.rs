@@ -40,7 +40,14 @@ fn full_flow_across_three_nodes_and_settlement() {
     let ids = net.issue("alice", "rcpt-1", 90, 9, 3).expect("issue");
     net.issue("alice", "rcpt-2", 5, 5, 1).expect("issue 2");
     assert_eq!(ids.len(), 3);
-    assert_eq!(net.user("alice").expect("u").unused().expect("unused").len(), 4);
+    assert_eq!(
+        net.user("alice")
+            .expect("u")
+            .unused()
+            .expect("unused")
+            .len(),
+        4
+    );
 
     let quote = net.quote("alice", "bob").expect("quote");
     let route: Vec<_> = quote.iter().map(|c| (c.node.as_str(), c.charge)).collect();
@@ -60,8 +67,10 @@ fn full_flow_across_three_nodes_and_settlement() {
     let a_keys = net.user("alice").expect("u").keys().expect("keys");
     let b_keys = net.user("bob").expect("u").keys().expect("keys");
     assert_eq!(a_keys.len(), 3);
-    assert_eq!(a_keys.iter().map(|k| (k.0, k.2)).collect::<Vec<_>>(),
-               b_keys.iter().map(|k| (k.0, k.2)).collect::<Vec<_>>());
+    assert_eq!(
+        a_keys.iter().map(|k| (k.0, k.2)).collect::<Vec<_>>(),
+        b_keys.iter().map(|k| (k.0, k.2)).collect::<Vec<_>>()
+    );
     // Spent keys deleted at both ends: alice keeps only the 5; n1's pool too.
     let unused = net.user("alice").expect("u").unused().expect("unused");
     assert_eq!(unused.iter().map(|u| u.1).collect::<Vec<_>>(), [5]);
@@ -72,7 +81,11 @@ fn full_flow_across_three_nodes_and_settlement() {
     }
     // Events stored at every node on the route, none at n4.
     for (n, want) in [("n1", 3), ("n2", 3), ("n3", 3), ("n4", 0)] {
-        assert_eq!(net.node(n).expect("n").events().expect("ev").len(), want, "{n}");
+        assert_eq!(
+            net.node(n).expect("n").events().expect("ev").len(),
+            want,
+            "{n}"
+        );
     }
     assert_eq!(net.user("alice").expect("u").events().expect("e").len(), 3);
     assert_eq!(net.user("bob").expect("u").events().expect("e").len(), 3);
@@ -111,7 +124,9 @@ fn forged_altered_and_replayed_events_are_rejected_and_audited() {
     let wire = d.event.encode();
 
     // Replayed: the same signed event again at the relay.
-    let e = net.deliver_to_relay("n2", "n1", &wire).expect_err("replay accepted");
+    let e = net
+        .deliver_to_relay("n2", "n1", &wire)
+        .expect_err("replay accepted");
     assert!(matches!(e, LedgerError::Replay(_)), "{e}");
     assert!(rejections_mention(&net, "n2", "replayed"));
 
@@ -119,7 +134,9 @@ fn forged_altered_and_replayed_events_are_rejected_and_audited() {
     let mut forged = wire.clone();
     let last = forged.len() - 1;
     forged[last] ^= 1;
-    let e = net.deliver_to_relay("n3", "n2", &forged).expect_err("forgery accepted");
+    let e = net
+        .deliver_to_relay("n3", "n2", &forged)
+        .expect_err("forgery accepted");
     assert!(matches!(e, LedgerError::BadSignature), "{e}");
     assert!(rejections_mention(&net, "n3", "signature"));
 
@@ -128,9 +145,17 @@ fn forged_altered_and_replayed_events_are_rejected_and_audited() {
     ev.nonce = [0xee; 16];
     ev.key_id = [0xdd; 16];
     let n4 = net.node("n4").expect("n4");
-    let sk: [u8; 32] = n4.meta("signing_key").expect("meta").expect("key").try_into().expect("32");
-    let other = SignedEvent::sign(ev, d.event.mac, &ed25519_dalek::SigningKey::from_bytes(&sk)).expect("sign");
-    let e = net.deliver_to_relay("n2", "n1", &other.encode()).expect_err("n4 forgery accepted");
+    let sk: [u8; 32] = n4
+        .meta("signing_key")
+        .expect("meta")
+        .expect("key")
+        .try_into()
+        .expect("32");
+    let other = SignedEvent::sign(ev, d.event.mac, &ed25519_dalek::SigningKey::from_bytes(&sk))
+        .expect("sign");
+    let e = net
+        .deliver_to_relay("n2", "n1", &other.encode())
+        .expect_err("n4 forgery accepted");
     assert!(matches!(e, LedgerError::BadSignature), "{e}");
 
     // Altered breakdown: n2 raises its own charge; the signature no longer covers it.
@@ -143,14 +168,18 @@ fn forged_altered_and_replayed_events_are_rejected_and_audited() {
         mac: d.event.mac,
         sig: d.event.sig,
     };
-    let e = net.deliver_to_relay("n3", "n2", &altered.encode()).expect_err("altered accepted");
+    let e = net
+        .deliver_to_relay("n3", "n2", &altered.encode())
+        .expect_err("altered accepted");
     assert!(matches!(e, LedgerError::BadSignature), "{e}");
 
     // A requester-side forgery: a MAC not made with the denominated key is refused by n1.
     let breakdown = net.quote("alice", "bob").expect("quote");
     let (bytes, mut mac) = net.user_sign("alice", "bob", breakdown).expect("sign");
     mac[0] ^= 1;
-    let e = net.submit("alice", "bob", &bytes, mac).expect_err("bad MAC accepted");
+    let e = net
+        .submit("alice", "bob", &bytes, mac)
+        .expect_err("bad MAC accepted");
     assert!(matches!(e, LedgerError::BadMac), "{e}");
     assert!(rejections_mention(&net, "n1", "MAC"));
     // Nothing was spent by the refused request; alice can still pay with the same key.
@@ -169,7 +198,12 @@ fn forged_altered_and_replayed_events_are_rejected_and_audited() {
     let op = operator_audit(&net).expect("audit");
     assert!(op.findings.is_empty(), "{:?}", op.findings);
     let joined = op.rejections.join("\n");
-    for want in ["n2: event_rejected", "n3: event_rejected", "n1: event_rejected", "n1: claim_rejected"] {
+    for want in [
+        "n2: event_rejected",
+        "n3: event_rejected",
+        "n1: event_rejected",
+        "n1: claim_rejected",
+    ] {
         assert!(joined.contains(want), "{want} missing from\n{joined}");
     }
     assert!(op.rejections.len() >= 6, "{joined}");
@@ -188,7 +222,8 @@ fn tampered_records_show_up_in_the_operator_audit() {
     // n2 loses its copy of the relayed event, and n1's audit log is edited.
     let c = rusqlite::Connection::open(net.node_path("n2")).expect("open");
     c.execute("DELETE FROM events", []).expect("delete");
-    c.execute("UPDATE audit SET detail = 'edited' WHERE seq = 1", []).expect("edit");
+    c.execute("UPDATE audit SET detail = 'edited' WHERE seq = 1", [])
+        .expect("edit");
     let op = operator_audit(&net).expect("audit");
     let f = op.findings.join("\n");
     assert!(f.contains("missing at relay n2"), "{f}");
@@ -198,8 +233,17 @@ fn tampered_records_show_up_in_the_operator_audit() {
 #[test]
 fn payments_must_cover_issued_keys_and_are_used_once() {
     let net = network("pay");
-    assert!(matches!(net.issue("alice", "p", 10, 5, 3), Err(LedgerError::Payment(_))));
+    assert!(matches!(
+        net.issue("alice", "p", 10, 5, 3),
+        Err(LedgerError::Payment(_))
+    ));
     net.issue("alice", "p2", 15, 5, 3).expect("issue");
-    assert!(matches!(net.issue("alice", "p2", 15, 5, 3), Err(LedgerError::Payment(_))));
-    assert!(matches!(net.quote("alice", "nobody"), Err(LedgerError::Directory(_))));
+    assert!(matches!(
+        net.issue("alice", "p2", 15, 5, 3),
+        Err(LedgerError::Payment(_))
+    ));
+    assert!(matches!(
+        net.quote("alice", "nobody"),
+        Err(LedgerError::Directory(_))
+    ));
 }

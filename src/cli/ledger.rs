@@ -171,7 +171,11 @@ pub fn run(a: LedgerArgs) -> Result<()> {
             eprintln!(
                 "key {} delivered {from} → {to} via {}; paid {total} with denominated key {}",
                 hex::encode(d.key_id),
-                e.breakdown.iter().map(|c| c.node.as_str()).collect::<Vec<_>>().join(","),
+                e.breakdown
+                    .iter()
+                    .map(|c| c.node.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
                 hex::encode(e.key_id)
             );
             json!({ "key_id": hex::encode(d.key_id), "event": hex::encode(e.nonce),
@@ -221,9 +225,18 @@ pub fn run(a: LedgerArgs) -> Result<()> {
                 let bill = user_bill(&u, &net.user(&u)?)?;
                 eprintln!("bill of {u}: paid {}", bill.paid);
                 for l in &bill.lines {
-                    let parts: Vec<String> =
-                        l.breakdown.iter().map(|(n, c)| format!("{n}:{c}")).collect();
-                    eprintln!("  {} → {:<10} {:>6}  [{}]", l.event, l.to, l.total, parts.join(" "));
+                    let parts: Vec<String> = l
+                        .breakdown
+                        .iter()
+                        .map(|(n, c)| format!("{n}:{c}"))
+                        .collect();
+                    eprintln!(
+                        "  {} → {:<10} {:>6}  [{}]",
+                        l.event,
+                        l.to,
+                        l.total,
+                        parts.join(" ")
+                    );
                 }
                 eprintln!(
                     "  spent {} on {} key(s); unused {}; per node {:?}; {} key(s) received",

@@ -72,7 +72,11 @@ pub fn user_bill(user: &str, store: &UserStore) -> Result<Bill, LedgerError> {
             event: hex::encode(e.nonce),
             time_ms: e.time_ms,
             to: e.recipient,
-            breakdown: e.breakdown.into_iter().map(|c| (c.node, c.charge)).collect(),
+            breakdown: e
+                .breakdown
+                .into_iter()
+                .map(|c| (c.node, c.charge))
+                .collect(),
             total,
         });
     }
@@ -163,7 +167,9 @@ pub fn operator_audit(net: &Network) -> Result<OperatorReport, LedgerError> {
             "SELECT COUNT(*) FROM spent WHERE nonce NOT IN (SELECT nonce FROM events WHERE role = 'first')",
         )?;
         if orphan > 0 {
-            rep.findings.push(format!("{id}: {orphan} spent keys without an issuance event"));
+            rep.findings.push(format!(
+                "{id}: {orphan} spent keys without an issuance event"
+            ));
         }
         if acc.issued_value > acc.payments {
             rep.findings.push(format!(
@@ -176,7 +182,10 @@ pub fn operator_audit(net: &Network) -> Result<OperatorReport, LedgerError> {
             let signed = match SignedEvent::decode(&ev.bytes) {
                 Ok(x) => x,
                 Err(e) => {
-                    rep.findings.push(format!("{id}: stored event {} does not decode: {e}", hex::encode(ev.nonce)));
+                    rep.findings.push(format!(
+                        "{id}: stored event {} does not decode: {e}",
+                        hex::encode(ev.nonce)
+                    ));
                     continue;
                 }
             };
@@ -200,7 +209,9 @@ pub fn operator_audit(net: &Network) -> Result<OperatorReport, LedgerError> {
     // Cross-node: every issued event relayed everywhere on its route, and every relayed one issued.
     for (id, evs) in &stored {
         for (nonce, (role, bytes, _)) in evs {
-            let Ok(s) = SignedEvent::decode(bytes) else { continue };
+            let Ok(s) = SignedEvent::decode(bytes) else {
+                continue;
+            };
             let e = &s.event;
             if role == "first" {
                 for hop in e.breakdown.iter().skip(1) {

@@ -65,7 +65,9 @@ pub fn issue_against(
     count: u32,
 ) -> Result<Vec<DenominatedKey>, LedgerError> {
     if value == 0 || count == 0 {
-        return Err(LedgerError::Payment("value and count must be positive".into()));
+        return Err(LedgerError::Payment(
+            "value and count must be positive".into(),
+        ));
     }
     let cost = value
         .checked_mul(u64::from(count))

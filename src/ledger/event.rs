@@ -226,7 +226,11 @@ impl SignedEvent {
     ///
     /// # Errors
     /// As [`IssuanceEvent::encode`].
-    pub fn sign(event: IssuanceEvent, mac: [u8; 32], key: &SigningKey) -> Result<Self, LedgerError> {
+    pub fn sign(
+        event: IssuanceEvent,
+        mac: [u8; 32],
+        key: &SigningKey,
+    ) -> Result<Self, LedgerError> {
         let event_bytes = event.encode()?;
         let sig = key.sign(&sig_message(&event_bytes, &mac)).to_bytes();
         Ok(Self {

@@ -55,7 +55,9 @@ pub struct Network {
 fn check_id(kind: &str, id: &str) -> Result<(), LedgerError> {
     let ok = !id.is_empty()
         && id.len() <= MAX_ID_LEN
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
@@ -169,7 +171,12 @@ impl Network {
     ///
     /// # Errors
     /// [`LedgerError::Directory`] for a bad or duplicate ID or an unknown link; store errors.
-    pub fn init_node(&mut self, id: &str, tariff: u64, links: &[String]) -> Result<(), LedgerError> {
+    pub fn init_node(
+        &mut self,
+        id: &str,
+        tariff: u64,
+        links: &[String],
+    ) -> Result<(), LedgerError> {
         check_id("node", id)?;
         if self.dir.nodes.contains_key(id) {
             return Err(LedgerError::Directory(format!("node {id} exists")));
@@ -304,7 +311,12 @@ impl Network {
     ///
     /// # Errors
     /// As [`relay_accept`].
-    pub fn deliver_to_relay(&self, to: &str, from: &str, wire: &[u8]) -> Result<super::store::Role, LedgerError> {
+    pub fn deliver_to_relay(
+        &self,
+        to: &str,
+        from: &str,
+        wire: &[u8],
+    ) -> Result<super::store::Role, LedgerError> {
         let mut store = self.node(to)?;
         relay_accept(&mut store, to, from, wire, |n| self.public_key(n)).map(|(_, r)| r)
     }
@@ -325,7 +337,13 @@ impl Network {
     ///
     /// # Errors
     /// As [`Network::request`].
-    pub fn submit(&self, from: &str, to: &str, bytes: &[u8], mac: [u8; 32]) -> Result<Delivery, LedgerError> {
+    pub fn submit(
+        &self,
+        from: &str,
+        to: &str,
+        bytes: &[u8],
+        mac: [u8; 32],
+    ) -> Result<Delivery, LedgerError> {
         let first = self.home(from)?.to_owned();
         let far = self.home(to)?.to_owned();
         let mut fstore = self.node(&first)?;
@@ -347,8 +365,12 @@ impl Network {
             .receive(&e.nonce, &wire, &key_id, &e.requester, &key)?;
         // Success travels back: the first node and the requester delete the spent key.
         first_commit(&mut fstore, &first, &signed)?;
-        self.user(from)?
-            .complete_spend(&e.key_id, &e.nonce, &wire, Some((&key_id, &e.recipient, &key)))?;
+        self.user(from)?.complete_spend(
+            &e.key_id,
+            &e.nonce,
+            &wire,
+            Some((&key_id, &e.recipient, &key)),
+        )?;
         Ok(Delivery {
             event: signed,
             key_id,

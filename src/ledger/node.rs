@@ -33,7 +33,12 @@ pub mod audit_names {
     pub const CLAIM_REJECTED: &str = "claim_rejected";
 }
 
-fn reject<T>(store: &NodeStore, actor: &str, subject: &str, e: LedgerError) -> Result<T, LedgerError> {
+fn reject<T>(
+    store: &NodeStore,
+    actor: &str,
+    subject: &str,
+    e: LedgerError,
+) -> Result<T, LedgerError> {
     store.audit(audit_names::REJECTED, actor, subject, &e.to_string())?;
     Err(e)
 }
@@ -77,11 +82,15 @@ fn first_check(
     mac: &[u8; 32],
 ) -> Result<(), LedgerError> {
     if event.first_node() != Some(self_id) {
-        return Err(LedgerError::Refused("route does not start at this node".into()));
+        return Err(LedgerError::Refused(
+            "route does not start at this node".into(),
+        ));
     }
     let quote = graph.route(self_id, far_node)?;
     if quote != event.breakdown {
-        return Err(LedgerError::Refused("breakdown differs from the quoted route".into()));
+        return Err(LedgerError::Refused(
+            "breakdown differs from the quoted route".into(),
+        ));
     }
     if let Some(why) = store.seen(&event.nonce, self_id, &event.key_id)? {
         return Err(LedgerError::Replay(why));
@@ -93,7 +102,9 @@ fn first_check(
         .pool_key(&event.key_id)?
         .ok_or_else(|| LedgerError::Refused("unknown denominated key".into()))?;
     if owner != event.requester {
-        return Err(LedgerError::Refused("denominated key belongs to another user".into()));
+        return Err(LedgerError::Refused(
+            "denominated key belongs to another user".into(),
+        ));
     }
     if value != event.total()? {
         return Err(LedgerError::Refused(format!(
@@ -115,7 +126,11 @@ fn first_check(
 ///
 /// # Errors
 /// [`LedgerError::Refused`] if the key left the pool meanwhile; store errors.
-pub fn first_commit(store: &mut NodeStore, self_id: &str, signed: &SignedEvent) -> Result<(), LedgerError> {
+pub fn first_commit(
+    store: &mut NodeStore,
+    self_id: &str,
+    signed: &SignedEvent,
+) -> Result<(), LedgerError> {
     let e = &signed.event;
     let bytes = signed.encode();
     let at = super::now_ms();
@@ -127,7 +142,12 @@ pub fn first_commit(store: &mut NodeStore, self_id: &str, signed: &SignedEvent) 
         audit_names::ISSUED,
         &e.requester,
         &hex::encode(e.nonce),
-        &format!("key {} total {} to {}", hex::encode(e.key_id), e.total()?, e.recipient),
+        &format!(
+            "key {} total {} to {}",
+            hex::encode(e.key_id),
+            e.total()?,
+            e.recipient
+        ),
     )
 }
 
@@ -159,7 +179,8 @@ pub fn relay_accept(
     let e = &signed.event;
     let first = e.first_node().unwrap_or_default().to_owned();
     let at = super::now_ms();
-    store.with_tx(|tx| NodeStore::store_event_in(tx, &e.nonce, &first, &e.key_id, role, wire, at))?;
+    store
+        .with_tx(|tx| NodeStore::store_event_in(tx, &e.nonce, &first, &e.key_id, role, wire, at))?;
     store.audit(
         audit_names::RELAYED,
         from,
@@ -176,7 +197,9 @@ fn relay_check(
     first_key: &impl Fn(&str) -> Option<VerifyingKey>,
 ) -> Result<Role, LedgerError> {
     let e = &signed.event;
-    let first = e.first_node().ok_or(LedgerError::Malformed("empty route"))?;
+    let first = e
+        .first_node()
+        .ok_or(LedgerError::Malformed("empty route"))?;
     let pos = e
         .breakdown
         .iter()
@@ -185,7 +208,8 @@ fn relay_check(
     if pos == 0 {
         return Err(LedgerError::Refused("this node is the first node".into()));
     }
-    let vk = first_key(first).ok_or_else(|| LedgerError::Refused(format!("unknown first node {first}")))?;
+    let vk = first_key(first)
+        .ok_or_else(|| LedgerError::Refused(format!("unknown first node {first}")))?;
     signed.verify_signature(&vk)?;
     e.total()?;
     if let Some(why) = store.seen(&e.nonce, first, &e.key_id)? {

@@ -31,8 +31,14 @@ impl Graph {
                 return Err(LedgerError::Directory(format!("unknown node {n}")));
             }
         }
-        self.links.entry(a.to_owned()).or_default().insert(b.to_owned());
-        self.links.entry(b.to_owned()).or_default().insert(a.to_owned());
+        self.links
+            .entry(a.to_owned())
+            .or_default()
+            .insert(b.to_owned());
+        self.links
+            .entry(b.to_owned())
+            .or_default()
+            .insert(a.to_owned());
         Ok(())
     }
 

@@ -31,13 +31,24 @@ pub fn claim(
         Ok((nonce, amount)) => {
             first.conn.execute(
                 "INSERT INTO settlements (nonce, relay, amount, at_ms) VALUES (?1, ?2, ?3, ?4)",
-                rusqlite::params![&nonce[..], relay, i64::try_from(amount).map_err(|_| LedgerError::Overflow)?, i64::try_from(now_ms()).unwrap_or(i64::MAX)],
+                rusqlite::params![
+                    &nonce[..],
+                    relay,
+                    i64::try_from(amount).map_err(|_| LedgerError::Overflow)?,
+                    i64::try_from(now_ms()).unwrap_or(i64::MAX)
+                ],
             )?;
-            first.audit(audit_names::SETTLED, relay, &hex::encode(nonce), &format!("amount {amount}"))?;
+            first.audit(
+                audit_names::SETTLED,
+                relay,
+                &hex::encode(nonce),
+                &format!("amount {amount}"),
+            )?;
             Ok(amount)
         }
         Err(e) => {
-            let subject = SignedEvent::decode(wire).map_or_else(|_| "-".to_owned(), |s| hex::encode(s.event.nonce));
+            let subject = SignedEvent::decode(wire)
+                .map_or_else(|_| "-".to_owned(), |s| hex::encode(s.event.nonce));
             first.audit(audit_names::CLAIM_REJECTED, relay, &subject, &e.to_string())?;
             Err(e)
         }
@@ -58,7 +69,9 @@ fn check_claim(
         return Err(LedgerError::Refused("event was not issued here".into()));
     }
     if relay == first_id {
-        return Err(LedgerError::Refused("the first node cannot claim from itself".into()));
+        return Err(LedgerError::Refused(
+            "the first node cannot claim from itself".into(),
+        ));
     }
     let amount = e
         .charge_of(relay)
@@ -72,7 +85,9 @@ fn check_claim(
         )
         .ok();
     if mine.as_deref() != Some(wire) {
-        return Err(LedgerError::Refused("no matching issued event in the first node's records".into()));
+        return Err(LedgerError::Refused(
+            "no matching issued event in the first node's records".into(),
+        ));
     }
     let paid = first
         .conn
@@ -130,9 +145,10 @@ pub fn settle(net: &Network, relay: &str) -> Result<SettlementReport, LedgerErro
             .ok_or_else(|| LedgerError::Directory(format!("no public key for {first_id}")))?;
         match claim(&fstore, &first_id, &key, relay, &ev.bytes) {
             Ok(amount) => {
-                rstore
-                    .conn
-                    .execute("UPDATE events SET settled = 1 WHERE nonce = ?1", [&ev.nonce[..]])?;
+                rstore.conn.execute(
+                    "UPDATE events SET settled = 1 WHERE nonce = ?1",
+                    [&ev.nonce[..]],
+                )?;
                 rep.paid_claims += 1;
                 *rep.paid_by.entry(first_id).or_default() += amount;
                 rep.total = rep.total.checked_add(amount).ok_or(LedgerError::Overflow)?;

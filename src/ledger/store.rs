@@ -208,7 +208,9 @@ impl NodeStore {
     pub fn is_spent(&self, id: &[u8; 16]) -> Result<bool, LedgerError> {
         Ok(self
             .conn
-            .query_row("SELECT 1 FROM spent WHERE key_id = ?1", [&id[..]], |_| Ok(()))
+            .query_row("SELECT 1 FROM spent WHERE key_id = ?1", [&id[..]], |_| {
+                Ok(())
+            })
             .optional()?
             .is_some())
     }
@@ -226,7 +228,9 @@ impl NodeStore {
         )?;
         tx.execute("DELETE FROM pool WHERE key_id = ?1", [&id[..]])?;
         if n != 1 {
-            return Err(LedgerError::Refused("denominated key not in the pool".into()));
+            return Err(LedgerError::Refused(
+                "denominated key not in the pool".into(),
+            ));
         }
         Ok(())
     }
@@ -235,10 +239,19 @@ impl NodeStore {
     ///
     /// # Errors
     /// [`LedgerError::Sqlite`].
-    pub fn seen(&self, nonce: &[u8; 16], first: &str, key_id: &[u8; 16]) -> Result<Option<&'static str>, LedgerError> {
+    pub fn seen(
+        &self,
+        nonce: &[u8; 16],
+        first: &str,
+        key_id: &[u8; 16],
+    ) -> Result<Option<&'static str>, LedgerError> {
         if self
             .conn
-            .query_row("SELECT 1 FROM events WHERE nonce = ?1", [&nonce[..]], |_| Ok(()))
+            .query_row(
+                "SELECT 1 FROM events WHERE nonce = ?1",
+                [&nonce[..]],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some()
         {
@@ -309,7 +322,13 @@ impl NodeStore {
     ///
     /// # Errors
     /// [`LedgerError::Sqlite`].
-    pub fn audit(&self, event: &str, actor: &str, subject: &str, detail: &str) -> Result<(), LedgerError> {
+    pub fn audit(
+        &self,
+        event: &str,
+        actor: &str,
+        subject: &str,
+        detail: &str,
+    ) -> Result<(), LedgerError> {
         let last: Option<(i64, Vec<u8>)> = self
             .conn
             .query_row(
@@ -393,7 +412,11 @@ impl NodeStore {
 
     /// Sums a single-integer query (helper for audits).
     pub(crate) fn scalar(&self, sql: &str) -> Result<u64, LedgerError> {
-        Ok(to_u64(self.conn.query_row(sql, [], |r| r.get::<_, Option<i64>>(0))?.unwrap_or(0)))
+        Ok(to_u64(
+            self.conn
+                .query_row(sql, [], |r| r.get::<_, Option<i64>>(0))?
+                .unwrap_or(0),
+        ))
     }
 }
 
@@ -417,7 +440,11 @@ impl UserStore {
     ///
     /// # Errors
     /// [`LedgerError::Sqlite`].
-    pub fn add_keys(&mut self, payment: &Payment, keys: &[DenominatedKey]) -> Result<(), LedgerError> {
+    pub fn add_keys(
+        &mut self,
+        payment: &Payment,
+        keys: &[DenominatedKey],
+    ) -> Result<(), LedgerError> {
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT OR IGNORE INTO purchases (ref, amount) VALUES (?1, ?2)",
@@ -426,7 +453,12 @@ impl UserStore {
         for k in keys {
             tx.execute(
                 "INSERT INTO dkeys (key_id, value, material, payment) VALUES (?1, ?2, ?3, ?4)",
-                params![&k.id[..], to_i64(k.value)?, &k.material[..], payment.reference],
+                params![
+                    &k.id[..],
+                    to_i64(k.value)?,
+                    &k.material[..],
+                    payment.reference
+                ],
             )?;
         }
         tx.commit()?;
@@ -459,7 +491,9 @@ impl UserStore {
     /// # Errors
     /// [`LedgerError::Sqlite`].
     pub fn unused(&self) -> Result<Vec<([u8; 16], u64)>, LedgerError> {
-        let mut st = self.conn.prepare("SELECT key_id, value FROM dkeys ORDER BY rowid")?;
+        let mut st = self
+            .conn
+            .prepare("SELECT key_id, value FROM dkeys ORDER BY rowid")?;
         let rows = st.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?;
         let mut out = Vec::new();
         for row in rows {
@@ -476,7 +510,9 @@ impl UserStore {
     pub fn paid(&self) -> Result<u64, LedgerError> {
         Ok(to_u64(
             self.conn
-                .query_row("SELECT SUM(amount) FROM purchases", [], |r| r.get::<_, Option<i64>>(0))?
+                .query_row("SELECT SUM(amount) FROM purchases", [], |r| {
+                    r.get::<_, Option<i64>>(0)
+                })?
                 .unwrap_or(0),
         ))
     }
@@ -485,7 +521,13 @@ impl UserStore {
     ///
     /// # Errors
     /// [`LedgerError::Sqlite`].
-    pub fn complete_spend(&mut self, key_id: &[u8; 16], nonce: &[u8; 16], event: &[u8], key: Option<(&[u8; 16], &str, &[u8; 32])>) -> Result<(), LedgerError> {
+    pub fn complete_spend(
+        &mut self,
+        key_id: &[u8; 16],
+        nonce: &[u8; 16],
+        event: &[u8],
+        key: Option<(&[u8; 16], &str, &[u8; 32])>,
+    ) -> Result<(), LedgerError> {
         let tx = self.conn.transaction()?;
         tx.execute("DELETE FROM dkeys WHERE key_id = ?1", [&key_id[..]])?;
         tx.execute(
@@ -506,7 +548,14 @@ impl UserStore {
     ///
     /// # Errors
     /// [`LedgerError::Sqlite`].
-    pub fn receive(&mut self, nonce: &[u8; 16], event: &[u8], id: &[u8; 16], peer: &str, m: &[u8; 32]) -> Result<(), LedgerError> {
+    pub fn receive(
+        &mut self,
+        nonce: &[u8; 16],
+        event: &[u8],
+        id: &[u8; 16],
+        peer: &str,
+        m: &[u8; 32],
+    ) -> Result<(), LedgerError> {
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO events (nonce, role, bytes) VALUES (?1, 'received', ?2)",
@@ -525,7 +574,9 @@ impl UserStore {
     /// # Errors
     /// [`LedgerError::Sqlite`].
     pub fn events(&self) -> Result<Vec<(String, Vec<u8>)>, LedgerError> {
-        let mut st = self.conn.prepare("SELECT role, bytes FROM events ORDER BY rowid")?;
+        let mut st = self
+            .conn
+            .prepare("SELECT role, bytes FROM events ORDER BY rowid")?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -535,9 +586,15 @@ impl UserStore {
     /// # Errors
     /// [`LedgerError::Sqlite`].
     pub fn keys(&self) -> Result<Vec<([u8; 16], String, [u8; 32])>, LedgerError> {
-        let mut st = self.conn.prepare("SELECT key_id, peer, material FROM keys ORDER BY rowid")?;
+        let mut st = self
+            .conn
+            .prepare("SELECT key_id, peer, material FROM keys ORDER BY rowid")?;
         let rows = st.query_map([], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?))
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
         })?;
         let mut out = Vec::new();
         for row in rows {
