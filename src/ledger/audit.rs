@@ -132,6 +132,9 @@ pub struct OperatorReport {
     pub findings: Vec<String>,
 }
 
+/// A node's stored events by nonce: (role, wire bytes, settled).
+type NodeEvents = BTreeMap<[u8; 16], (String, Vec<u8>, bool)>;
+
 /// Audits every node: audit chains intact; every issued key unspent or spent with an event;
 /// every first-node event stored identically by every other node on its route; every relayed
 /// event issued by its first node; settlements match relayed charges.
@@ -140,7 +143,7 @@ pub struct OperatorReport {
 /// Store and directory errors.
 pub fn operator_audit(net: &Network) -> Result<OperatorReport, LedgerError> {
     let mut rep = OperatorReport::default();
-    let mut stored: BTreeMap<String, BTreeMap<[u8; 16], (String, Vec<u8>, bool)>> = BTreeMap::new();
+    let mut stored: BTreeMap<String, NodeEvents> = BTreeMap::new();
     for id in net.directory().nodes.keys() {
         let s = net.node(id)?;
         let log = s.audit_log()?;

@@ -420,6 +420,9 @@ impl NodeStore {
     }
 }
 
+/// A delivered key: (key ID, the other user, material).
+pub type DeliveredKey = ([u8; 16], String, [u8; 32]);
+
 /// A user's key store.
 pub struct UserStore {
     pub(crate) conn: Connection,
@@ -585,7 +588,7 @@ impl UserStore {
     ///
     /// # Errors
     /// [`LedgerError::Sqlite`].
-    pub fn keys(&self) -> Result<Vec<([u8; 16], String, [u8; 32])>, LedgerError> {
+    pub fn keys(&self) -> Result<Vec<DeliveredKey>, LedgerError> {
         let mut st = self
             .conn
             .prepare("SELECT key_id, peer, material FROM keys ORDER BY rowid")?;
