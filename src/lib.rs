@@ -16,6 +16,7 @@ pub mod centre;
 pub mod cli;
 pub mod extract;
 pub mod lab;
+pub mod ledger;
 pub mod pipeline;
 pub mod pools;
 pub mod radio;

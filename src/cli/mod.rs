@@ -20,6 +20,7 @@ mod keygen;
 mod lab;
 mod report;
 mod refill;
+mod ledger;
 mod sound;
 mod trace;
 
@@ -64,6 +65,8 @@ pub enum Command {
     BaseStation(refill::BaseStationArgs),
     /// Terminal: key generation as Bob, then a refill of its encrypted key store (or --status).
     Refill(refill::RefillArgs),
+    /// Metered refills: denominated keys, routed key requests, settlement and audits.
+    Ledger(ledger::LedgerArgs),
 }
 
 /// Key-generation options shared by demo, replay and lab.
@@ -156,5 +159,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Calibrate(a) => calibrate::run(a),
         Command::BaseStation(a) => refill::base_station(a),
         Command::Refill(a) => refill::refill(a),
+        Command::Ledger(a) => ledger::run(a),
     }
 }
