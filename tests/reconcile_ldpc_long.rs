@@ -127,7 +127,7 @@ fn every_stored_long_code_has_its_documented_size_rate_profile_and_girth() {
         assert!(c.n() >= 16384);
         assert_eq!(c.z(), LONG_Z);
         assert_eq!(c.m(), lc.rows * LONG_Z);
-        assert!((1.0 - c.m() as f64 / c.n() as f64 - lc.rate()).abs() < 1e-12);
+        assert!((1.0f64 - c.m() as f64 / c.n() as f64 - lc.rate()).abs() < 1e-12);
         // Variable degree profile per block column.
         let mut deg = vec![0usize; c.block_cols()];
         let mut row_deg = Vec::new();
