@@ -262,7 +262,10 @@ impl Alist {
         for c in &mut columns {
             c.sort_unstable();
         }
-        Alist { m: code.m(), columns }
+        Alist {
+            m: code.m(),
+            columns,
+        }
     }
 
     /// Recovers the quasi-cyclic structure with circulant size `z`: every

@@ -107,12 +107,7 @@ impl Graph {
 pub fn build(spec: &PegSpec) -> Result<QcCode, PegError> {
     let (z, mb, nb) = (spec.z, spec.rows, spec.cols());
     let bad = PegError::Profile { rows: mb, cols: nb };
-    let n2: usize = spec
-        .degrees
-        .iter()
-        .filter(|d| d.0 == 2)
-        .map(|d| d.1)
-        .sum();
+    let n2: usize = spec.degrees.iter().filter(|d| d.0 == 2).map(|d| d.1).sum();
     if z == 0
         || mb < 2
         || nb <= mb

@@ -174,8 +174,8 @@ impl Plan {
         // Nothing fits (q̂ very high): the lowest rate, most modulation.
         let (d_min, ci) = choice.unwrap_or((n * 30 / 100, 0));
         let code_id = fam[ci].0;
-        let code = code_by_id(code_id)
-            .unwrap_or_else(|| QcCode::ieee80211n(Length::N648, Rate::R12));
+        let code =
+            code_by_id(code_id).unwrap_or_else(|| QcCode::ieee80211n(Length::N648, Rate::R12));
         let m = code.m();
         let x_nom = n - d_min;
         let frames_n = n_bits.div_ceil(x_nom);
