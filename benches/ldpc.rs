@@ -1,12 +1,15 @@
 //! LDPC decoder throughput (Mbit/s of decoded key, one core): layered
 //! normalised min-sum on the IEEE 802.11n n = 1944, rate-1/2 code, hard
 //! LLRs from a binary symmetric channel with Q = 5 % (syndrome decoding, so
-//! all n bits of a frame are key bits). Target ≥ 50 Mbit/s. Also prints the
-//! whole-reconciliation throughput (blind protocol, 20 000-bit blocks).
+//! all n bits of a frame are key bits). Target ≥ 50 Mbit/s. The same for
+//! the n = 16384 rate-1/2 QC-PEG code (`long::LONG_CODES[0]`). Also prints
+//! the whole-reconciliation throughput (blind protocol, 20 000-bit blocks,
+//! which the planner puts on the long codes).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use qwave::reconcile::ldpc::codes::{Length, QcCode, Rate};
 use qwave::reconcile::ldpc::decoder::LayeredDecoder;
+use qwave::reconcile::ldpc::long::long_code;
 use qwave::reconcile::ldpc::{llr, ALPHA, MAX_ITERATIONS};
 use qwave::reconcile::{new_reconciler, run_pair, ReconcileParams, ReconcilerKind, Role};
 use rand::{Rng, SeedableRng};
@@ -51,9 +54,12 @@ fn thread_cpu_seconds() -> Option<f64> {
     Some(ns * 1e-9)
 }
 
-fn report() {
-    let code = QcCode::ieee80211n(Length::N1944, Rate::R12);
-    let data = frames(&code, 2000, 11);
+fn long_r12() -> QcCode {
+    long_code(0).expect("stored long code parses").clone()
+}
+
+fn report_decoder(code: &QcCode, count: usize) {
+    let data = frames(code, count, 11);
     let mut dec = LayeredDecoder::new(code.clone(), ALPHA);
     let mut out = vec![0u8; code.n()];
     let (mut ok, mut iters) = (0u32, 0u64);
@@ -70,13 +76,19 @@ fn report() {
     let cpu = cpu0.zip(thread_cpu_seconds()).map_or(wall, |(a, b)| b - a);
     let bits = (data.len() * code.n()) as f64;
     eprintln!(
-        "ldpc decoder n=1944 R=1/2 Q=5%: {ok}/{} frames correct, {:.2} iterations/frame, \
+        "ldpc decoder {} Q=5%: {ok}/{} frames correct, {:.2} iterations/frame, \
          {:.1} Mbit/s per CPU second ({:.1} Mbit/s wall)",
+        code.name(),
         data.len(),
         iters as f64 / data.len() as f64,
         bits / cpu / 1e6,
         bits / wall / 1e6
     );
+}
+
+fn report() {
+    report_decoder(&QcCode::ieee80211n(Length::N1944, Rate::R12), 2000);
+    report_decoder(&long_r12(), 250);
     // Whole reconciliation (both sides, blind rounds) on 20 000-bit blocks.
     let mut rng = ChaCha8Rng::seed_from_u64(12);
     let n = 20_000;
@@ -118,6 +130,23 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(code.n() as u64));
     let mut i = 0usize;
     g.bench_function("decode_n1944_r12_q5", |b| {
+        b.iter(|| {
+            i = (i + 1) % data.len();
+            let f = &data[i];
+            black_box(
+                dec.decode(&f.llr, &f.syndrome, MAX_ITERATIONS, &mut out)
+                    .expect("sizes"),
+            )
+        })
+    });
+    let long = long_r12();
+    let data = frames(&long, 16, 8);
+    let mut dec = LayeredDecoder::new(long.clone(), ALPHA);
+    let mut out = vec![0u8; long.n()];
+    g.throughput(Throughput::Elements(long.n() as u64));
+    g.sample_size(20);
+    let mut i = 0usize;
+    g.bench_function("decode_n16384_r12_q5", |b| {
         b.iter(|| {
             i = (i + 1) % data.len();
             let f = &data[i];

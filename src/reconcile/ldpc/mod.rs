@@ -30,10 +30,13 @@
 //! `alice.rs`, `bob.rs` (state machines).
 
 mod alice;
+pub mod alist;
 mod bob;
 pub mod codes;
 pub mod decoder;
 pub mod llr;
+pub mod long;
+pub mod peg;
 pub mod plan;
 pub mod wire;
 

@@ -14,7 +14,9 @@
 //! Rate choice: with target efficiency f₀, the leakage m − p should be
 //! f₀·x·h2(q̂), so p = m − f₀·x·h2(q̂), s = d − p. The code is the 802.11n code
 //! of the largest length that fits the block, at the smallest modulation
-//! fraction δ = d/n (≥ 5 %) for which some rate has 0 ≤ p ≤ d.
+//! fraction δ = d/n (≥ 5 %) for which some rate has 0 ≤ p ≤ d. Blocks of at
+//! least [`LONG_MIN_BITS`] bits use the n = 16384 PEG family
+//! ([`super::long`]) instead, with the same rule.
 //!
 //! Blind rounds (Martinez-Mateo, Elkouss, Martin, "Blind reconciliation",
 //! QIC 12 (2012), arXiv:1205.5729): when Bob's decoder fails on a frame,
@@ -25,6 +27,7 @@
 //! reconciliation.
 
 use super::codes::{Length, QcCode, Rate};
+use super::long::{long_code, LONG_CODES, LONG_N};
 use crate::reconcile::binary_entropy;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -39,11 +42,52 @@ const MIN_PLAN_QBER: f64 = 0.003;
 /// Domain separation of the plan's seed.
 const PLAN_SEED_TAG: u64 = 0x6c64_7063_706c_616e;
 
+/// Wire id of the first long code: ids `0..12` are the 802.11n codes
+/// (4 · length index + rate index), ids `12..16` the n = 16384 PEG codes
+/// ([`super::long::LONG_CODES`], lowest rate first).
+pub const LONG_ID0: u8 = 12;
+
+/// Shortest block that is planned on the long codes (70 % of n = 16384,
+/// so a frame is never more than 30 % shortened or punctured).
+pub const LONG_MIN_BITS: usize = LONG_N * 7 / 10;
+
 /// The code list the plan can pick from; the id travels on the wire.
 pub fn code_by_id(id: u8) -> Option<QcCode> {
+    if id >= LONG_ID0 {
+        return long_code(usize::from(id - LONG_ID0)).cloned();
+    }
     let l = *Length::ALL.get(usize::from(id / 4))?;
     let r = *Rate::ALL.get(usize::from(id % 4))?;
     Some(QcCode::ieee80211n(l, r))
+}
+
+/// Candidate mother codes for a block of `n_bits`: (wire id, n, m), lowest
+/// rate first. The long family when the block has at least
+/// [`LONG_MIN_BITS`] bits (and its files parse), else the longest 802.11n
+/// length that fits.
+fn family(n_bits: usize) -> Vec<(u8, usize, usize)> {
+    if n_bits >= LONG_MIN_BITS {
+        let long: Vec<(u8, usize, usize)> = (0..LONG_CODES.len())
+            .filter_map(|i| long_code(i).map(|c| (LONG_ID0 + i as u8, c.n(), c.m())))
+            .collect();
+        if long.len() == LONG_CODES.len() {
+            return long;
+        }
+    }
+    let len_idx = match n_bits {
+        b if b >= 1944 * 7 / 10 => 2,
+        b if b >= 1296 * 7 / 10 => 1,
+        _ => 0,
+    };
+    let n = Length::ALL[len_idx].bits();
+    Rate::ALL
+        .iter()
+        .enumerate()
+        .map(|(ri, r)| {
+            let (a, b) = r.fraction();
+            ((len_idx * 4 + ri) as u8, n, n - n * a / b)
+        })
+        .collect()
 }
 
 /// One frame of the plan.
@@ -112,31 +156,26 @@ impl Plan {
             qber.clamp(MIN_PLAN_QBER, 0.5)
         };
         let h = binary_entropy(q);
-        let len_idx = match n_bits {
-            b if b >= 1944 * 7 / 10 => 2,
-            b if b >= 1296 * 7 / 10 => 1,
-            _ => 0,
-        };
-        let n = Length::ALL[len_idx].bits();
+        let fam = family(n_bits);
+        let n = fam[0].1;
         // Smallest δ with a rate whose puncturing count fits in [0, d].
         let mut choice = None;
         'outer: for pct in 5..=30 {
             let d = n * pct / 100;
             let x = (n - d) as f64;
-            for (ri, r) in Rate::ALL.iter().enumerate().rev() {
-                let (a, b) = r.fraction();
-                let m = n - n * a / b;
+            for (ci, &(_, _, m)) in fam.iter().enumerate().rev() {
                 let p = m as f64 - START_EFFICIENCY * x * h;
                 if p >= 0.0 && p <= d as f64 {
-                    choice = Some((d, ri));
+                    choice = Some((d, ci));
                     break 'outer;
                 }
             }
         }
         // Nothing fits (q̂ very high): the lowest rate, most modulation.
-        let (d_min, ri) = choice.unwrap_or((n * 30 / 100, 0));
-        let code_id = (len_idx * 4 + ri) as u8;
-        let code = QcCode::ieee80211n(Length::ALL[len_idx], Rate::ALL[ri]);
+        let (d_min, ci) = choice.unwrap_or((n * 30 / 100, 0));
+        let code_id = fam[ci].0;
+        let code =
+            code_by_id(code_id).unwrap_or_else(|| QcCode::ieee80211n(Length::N648, Rate::R12));
         let m = code.m();
         let x_nom = n - d_min;
         let frames_n = n_bits.div_ceil(x_nom);

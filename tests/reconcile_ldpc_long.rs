@@ -1,0 +1,336 @@
+//! The long LDPC family (n = 16384, QC-PEG, stored as alist files): the
+//! alist parser (round trip, hostile text, typed errors), every stored code's
+//! size, rate, degree profile and girth, reproducibility of the stored files
+//! from their PEG specs, syndrome/decoding round trips, and the planner's
+//! use of the long codes inside the full protocol.
+
+use proptest::prelude::*;
+use qwave::reconcile::ldpc::alist::{Alist, AlistError};
+use qwave::reconcile::ldpc::codes::{Length, QcCode, Rate};
+use qwave::reconcile::ldpc::decoder::LayeredDecoder;
+use qwave::reconcile::ldpc::long::{long_code, LONG_CODES, LONG_N, LONG_Z};
+use qwave::reconcile::ldpc::plan::{code_by_id, Plan, LONG_ID0, LONG_MIN_BITS};
+use qwave::reconcile::ldpc::{llr, peg, ALPHA, MAX_ITERATIONS};
+use qwave::reconcile::{new_reconciler, run_pair, ReconcileParams, ReconcilerKind, Role};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+
+const SMALL: &str = "4 3\n2 2\n1 2 2 1\n2 2 2\n1 0\n1 2\n2 3\n3 0\n1 2\n2 3\n3 4\n";
+
+#[test]
+fn small_alist_parses_with_and_without_padding() {
+    let a = Alist::parse(SMALL).expect("valid");
+    assert_eq!(a.n(), 4);
+    assert_eq!(a.m, 3);
+    assert_eq!(a.columns, vec![vec![0], vec![0, 1], vec![1, 2], vec![2]]);
+    let unpadded = "4 3 2 2 1 2 2 1 2 2 2 1 1 2 2 3 3 1 2 2 3 3 4";
+    assert_eq!(Alist::parse(unpadded), Ok(a.clone()));
+    assert_eq!(Alist::parse(&a.to_text()), Ok(a));
+}
+
+#[test]
+fn malformed_alists_get_typed_errors() {
+    assert_eq!(Alist::parse(""), Err(AlistError::UnexpectedEnd("n")));
+    assert_eq!(
+        Alist::parse("0 3"),
+        Err(AlistError::Dimensions { n: 0, m: 3 })
+    );
+    assert_eq!(
+        Alist::parse("4 x"),
+        Err(AlistError::NotANumber { index: 1 })
+    );
+    assert!(matches!(
+        Alist::parse(&SMALL[..SMALL.len() - 6]),
+        Err(AlistError::UnexpectedEnd(_))
+    ));
+    // Column 0 names row 5 of 3.
+    let s = SMALL.replacen("\n1 0\n", "\n5 0\n", 1);
+    assert!(matches!(
+        Alist::parse(&s),
+        Err(AlistError::Index {
+            what: "column",
+            index: 0,
+            value: 5
+        })
+    ));
+    // Column 1 names row 1 twice.
+    let s = SMALL.replacen("\n1 2\n2 3\n3 0", "\n1 1\n2 3\n3 0", 1);
+    assert!(matches!(
+        Alist::parse(&s),
+        Err(AlistError::Duplicate {
+            what: "column",
+            index: 1
+        })
+    ));
+    // Row lists that are not the transpose.
+    let s = SMALL.replacen("3 4\n", "2 4\n", 1);
+    assert_eq!(Alist::parse(&s), Err(AlistError::Inconsistent));
+    assert_eq!(
+        Alist::parse(&format!("{SMALL} 7")),
+        Err(AlistError::Trailing)
+    );
+    // A degree above the stated maximum.
+    let s = SMALL.replacen("2 2\n1 2 2 1", "2 2\n1 3 2 1", 1);
+    assert!(matches!(Alist::parse(&s), Err(AlistError::Degree { .. })));
+    // A valid alist that is not quasi-cyclic with Z = 2.
+    let a = Alist::parse(SMALL).expect("valid");
+    assert!(a.to_qc("x", 2).is_err());
+}
+
+#[test]
+fn qc_codes_round_trip_through_alist() {
+    for l in Length::ALL {
+        for r in Rate::ALL {
+            let c = QcCode::ieee80211n(l, r);
+            let text = Alist::from_qc(&c).to_text();
+            let back = Alist::parse(&text)
+                .expect("parses")
+                .to_qc(c.name(), c.z())
+                .expect("quasi-cyclic");
+            assert_eq!(back, c, "{}", c.name());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Random sparse matrices survive write → parse unchanged.
+    #[test]
+    fn random_matrices_round_trip(n in 1usize..40, m in 1usize..30, seed in any::<u64>()) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let columns: Vec<Vec<u32>> = (0..n)
+            .map(|_| (0..m as u32).filter(|_| rng.random::<f64>() < 0.2).collect())
+            .collect();
+        let a = Alist { m, columns };
+        prop_assert_eq!(Alist::parse(&a.to_text()), Ok(a));
+    }
+
+    /// Arbitrary text never panics the parser.
+    #[test]
+    fn arbitrary_text_never_panics(s in "[0-9 \\n]{0,200}") {
+        let _ = Alist::parse(&s);
+    }
+
+    /// Mutated valid files (one token changed or dropped) never panic and
+    /// never parse into a matrix that differs from what their tokens say.
+    #[test]
+    fn mutated_files_never_panic(pos in 0usize..40, val in 0usize..12, drop in any::<bool>()) {
+        let mut toks: Vec<String> = SMALL.split_ascii_whitespace().map(String::from).collect();
+        let i = pos % toks.len();
+        if drop { toks.remove(i); } else { toks[i] = val.to_string(); }
+        if let Ok(a) = Alist::parse(&toks.join(" ")) {
+            prop_assert_eq!(Alist::parse(&a.to_text()), Ok(a));
+        }
+    }
+}
+
+#[test]
+fn every_stored_long_code_has_its_documented_size_rate_profile_and_girth() {
+    for (i, lc) in LONG_CODES.iter().enumerate() {
+        let c = long_code(i).expect("stored alist parses as QC");
+        assert_eq!(c.n(), LONG_N, "{}", lc.name);
+        assert!(c.n() >= 16384);
+        assert_eq!(c.z(), LONG_Z);
+        assert_eq!(c.m(), lc.rows * LONG_Z);
+        assert!((1.0f64 - c.m() as f64 / c.n() as f64 - lc.rate()).abs() < 1e-12);
+        // Variable degree profile per block column.
+        let mut deg = vec![0usize; c.block_cols()];
+        let mut row_deg = Vec::new();
+        for r in 0..c.block_rows() {
+            let cols: Vec<usize> = c.row(r).map(|(j, _)| j).collect();
+            let mut d = cols.clone();
+            d.dedup();
+            assert_eq!(
+                d.len(),
+                cols.len(),
+                "{}: a block row repeats a column",
+                lc.name
+            );
+            for j in cols {
+                deg[j] += 1;
+            }
+            row_deg.push(c.row(r).len());
+        }
+        let mut got = BTreeMap::new();
+        for d in deg {
+            *got.entry(d).or_insert(0usize) += 1;
+        }
+        let want: BTreeMap<usize, usize> = lc.degrees.iter().copied().collect();
+        assert_eq!(got, want, "{}: variable degrees", lc.name);
+        // Check degrees concentrated: at most ⌈edges/rows⌉, the two staircase
+        // end rows aside at most two below that.
+        let edges: usize = lc.degrees.iter().map(|&(d, k)| d * k).sum();
+        let cap = edges.div_ceil(lc.rows);
+        assert!(
+            row_deg.iter().all(|&d| d <= cap),
+            "{}: {row_deg:?}",
+            lc.name
+        );
+        assert!(
+            row_deg[1..row_deg.len() - 1].iter().all(|&d| d + 2 >= cap),
+            "{}: {row_deg:?}",
+            lc.name
+        );
+        let g = peg::girth(c).expect("has cycles");
+        assert!(g >= lc.girth, "{}: girth {g} < {}", lc.name, lc.girth);
+    }
+}
+
+#[test]
+fn stored_long_codes_are_reproduced_by_their_peg_specs() {
+    for (i, lc) in LONG_CODES.iter().enumerate() {
+        let built = peg::build(&lc.spec()).expect("spec fits");
+        assert_eq!(&built, long_code(i).expect("parses"), "{}", lc.name);
+    }
+}
+
+#[test]
+fn long_codes_syndrome_decode_round_trip() {
+    let mut rng = ChaCha8Rng::seed_from_u64(16384);
+    // Q well inside each rate's reach (capacity 1 − h2(Q) above the rate).
+    for (i, q) in [(0usize, 0.05), (1, 0.03), (2, 0.02), (3, 0.01)] {
+        let c = long_code(i).expect("parses").clone();
+        let a: Vec<u8> = (0..c.n()).map(|_| rng.random::<bool>() as u8).collect();
+        let b: Vec<u8> = a
+            .iter()
+            .map(|&x| x ^ (rng.random::<f64>() < q) as u8)
+            .collect();
+        let mut syn = vec![0u8; c.m()];
+        c.syndrome(&a, &mut syn).expect("sizes");
+        let mut l = Vec::new();
+        llr::hard_llrs(&b, q, &mut l);
+        let mut dec = LayeredDecoder::new(c.clone(), ALPHA);
+        let mut out = vec![0u8; c.n()];
+        let st = dec
+            .decode(&l, &syn, MAX_ITERATIONS, &mut out)
+            .expect("sizes");
+        assert!(st.converged, "{}: not converged", c.name());
+        assert_eq!(out, a, "{}", c.name());
+        let mut s2 = vec![0u8; c.m()];
+        c.syndrome(&out, &mut s2).expect("sizes");
+        assert_eq!(s2, syn);
+    }
+}
+
+#[test]
+fn planner_uses_long_codes_for_long_blocks_only() {
+    for q in [0.02, 0.05, 0.10] {
+        let short = Plan::new(LONG_MIN_BITS - 1, q, 1);
+        assert!(short.code_id < LONG_ID0, "q = {q}");
+        let long = Plan::new(LONG_MIN_BITS, q, 1);
+        assert!(long.code_id >= LONG_ID0, "q = {q}");
+        assert_eq!(long.code.n(), LONG_N);
+        assert_eq!(code_by_id(long.code_id).as_ref(), Some(&long.code));
+    }
+    // Higher disagreement, lower mother rate.
+    let ids: Vec<u8> = [0.02, 0.05, 0.10]
+        .iter()
+        .map(|&q| Plan::new(20000, q, 1).code_id)
+        .collect();
+    assert!(ids[0] >= ids[1] && ids[1] >= ids[2], "{ids:?}");
+    assert_eq!(code_by_id(LONG_ID0 + 4), None);
+}
+
+#[test]
+fn full_protocol_reconciles_a_long_block() {
+    let mut rng = ChaCha8Rng::seed_from_u64(77);
+    let n = 14000;
+    let q = 0.05;
+    let a: Vec<u8> = (0..n).map(|_| rng.random::<bool>() as u8).collect();
+    let b: Vec<u8> = a
+        .iter()
+        .map(|&x| x ^ (rng.random::<f64>() < q) as u8)
+        .collect();
+    let p = ReconcileParams {
+        qber: q,
+        shuffle_seed: 9,
+    };
+    assert!(Plan::new(n, q, 9).code_id >= LONG_ID0);
+    let (oa, ob) = run_pair(
+        new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.clone(), &p),
+        new_reconciler(ReconcilerKind::Ldpc, Role::Bob, b, &p),
+    )
+    .expect("reconciles");
+    assert_eq!(ob.bits, a);
+    assert_eq!(oa.leaked_bits, ob.leaked_bits);
+    assert!(ob.messages >= 2);
+}
+
+/// Largest block (≤ 95 % of n) that the planner puts in one long frame at `q`.
+fn one_frame_bits(q: f64) -> usize {
+    let mut n = LONG_N * 95 / 100;
+    while Plan::new(n, q, 0).frames.len() > 1 {
+        n -= LONG_N / 100;
+    }
+    n
+}
+
+#[test]
+#[ignore = "statistical run (≈ 9 min on a loaded 2-core machine); run by scripts/test"]
+fn long_bsc_frame_error_rate_and_efficiency() {
+    // QWAVE_LDPC_FRAMES overrides the 1000 frames per point (quick looks).
+    let frames: u64 = std::env::var("QWAVE_LDPC_FRAMES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    for q in [0.02, 0.05, 0.10] {
+        let n = one_frame_bits(q);
+        let plan = Plan::new(n, q, 0);
+        let mut rng = ChaCha8Rng::seed_from_u64(0x1000 + (q * 1e4) as u64);
+        let (mut failed, mut wrong, mut leaked, mut msgs, mut max_msgs, mut within3) =
+            (0u64, 0u64, 0u64, 0u64, 0u32, 0u64);
+        for i in 0..frames {
+            let a: Vec<u8> = (0..n).map(|_| rng.random::<bool>() as u8).collect();
+            let b: Vec<u8> = a
+                .iter()
+                .map(|&x| x ^ (rng.random::<f64>() < q) as u8)
+                .collect();
+            let p = ReconcileParams {
+                qber: q,
+                shuffle_seed: i,
+            };
+            match run_pair(
+                new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.clone(), &p),
+                new_reconciler(ReconcilerKind::Ldpc, Role::Bob, b, &p),
+            ) {
+                Ok((_, ob)) => {
+                    wrong += u64::from(ob.bits != a);
+                    leaked += ob.leaked_bits;
+                    msgs += u64::from(ob.messages);
+                    max_msgs = max_msgs.max(ob.messages);
+                    within3 += u64::from(ob.messages <= 3);
+                }
+                Err(qwave::reconcile::ReconcileError::Failed { leaked_bits }) => {
+                    failed += 1;
+                    leaked += leaked_bits;
+                }
+                Err(e) => panic!("protocol error {e}"),
+            }
+        }
+        let h = qwave::reconcile::binary_entropy(q);
+        let f = leaked as f64 / (frames as f64 * n as f64 * h);
+        let f_nohash = (leaked - 32 * frames) as f64 / (frames as f64 * n as f64 * h);
+        println!(
+            "ldpc long BSC Q = {:>4.1} %: {} ({} key bits/frame, {frames} frames): FER = {:.4} \
+             ({failed} failed), f = {f:.3} ({f_nohash:.3} without the 32-bit hash), \
+             {:.2} messages/frame (max {max_msgs}, {:.1} % within 3)",
+            q * 100.0,
+            plan.code.name(),
+            n,
+            failed as f64 / frames as f64,
+            msgs as f64 / (frames - failed).max(1) as f64,
+            100.0 * within3 as f64 / frames as f64
+        );
+        assert_eq!(wrong, 0, "a confirmed key differed from Alice's");
+        assert!(
+            failed * 100 <= frames,
+            "Q = {q}: {failed} of {frames} frames failed"
+        );
+        assert!(
+            f_nohash < 2.0,
+            "Q = {q}: efficiency {f_nohash} without the hash"
+        );
+    }
+}
