@@ -18,9 +18,9 @@ mod csi;
 mod import;
 mod keygen;
 mod lab;
-mod report;
-mod refill;
 mod ledger;
+mod refill;
+mod report;
 mod sound;
 mod trace;
 

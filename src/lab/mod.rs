@@ -15,8 +15,8 @@
 //! block; they are released (fingerprinted in the report) only when the run
 //! ends cleanly: an aborted run, a radio failure or a lost peer releases none.
 
-pub mod relative;
 pub mod record;
+pub mod relative;
 pub mod report;
 
 use std::net::TcpStream;
