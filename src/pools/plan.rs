@@ -50,13 +50,15 @@ impl SpaceStats {
         self.consumption_rate * self.replenish_s
     }
 
-    /// Surplus, deficit or balanced.
+    /// Surplus, deficit or balanced. When `T < M` (peaks shorter than a refill) a space can be
+    /// above `T` and below `M` at once; it is then a deficit: it would run dry before its
+    /// refill, so it must not give keys away.
     pub fn state(&self) -> SpaceState {
         let s = self.stored as f64;
-        if s > self.upper() {
-            SpaceState::Surplus
-        } else if s < self.lower() {
+        if s < self.lower() {
             SpaceState::Deficit
+        } else if s > self.upper() {
+            SpaceState::Surplus
         } else {
             SpaceState::Balanced
         }
@@ -146,6 +148,9 @@ mod tests {
         assert_eq!(x.state(), SpaceState::Surplus);
         assert_eq!(space(100, 10.0, 30.0, 20.0).state(), SpaceState::Deficit);
         assert_eq!(space(250, 10.0, 30.0, 20.0).state(), SpaceState::Balanced);
+        // T = 10 < M = 200: above T but below M is a deficit, not a surplus.
+        assert_eq!(space(100, 10.0, 1.0, 20.0).state(), SpaceState::Deficit);
+        assert_eq!(space(300, 10.0, 1.0, 20.0).state(), SpaceState::Surplus);
     }
 
     #[test]

@@ -244,8 +244,11 @@ impl Centre {
                 AuditEvent::Migrate,
                 "centre",
                 &format!("{}->{}", t.from, t.to),
-                format!("migration={migration} units={} first={}", ids.len(),
-                    ids.first().map_or("", String::as_str)),
+                format!(
+                    "migration={migration} units={} first={}",
+                    ids.len(),
+                    ids.first().map_or("", String::as_str)
+                ),
             ))?;
             done.push(MoveReport {
                 migration,

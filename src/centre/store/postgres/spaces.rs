@@ -78,7 +78,8 @@ impl SpaceStore for PostgresStore {
                 needed: units,
             });
         }
-        let st = tx.prepare("INSERT INTO space_units (seq, peer, id, sealed) VALUES ($1, $2, $3, $4)")?;
+        let st =
+            tx.prepare("INSERT INTO space_units (seq, peer, id, sealed) VALUES ($1, $2, $3, $4)")?;
         for r in &rows {
             let seq: i64 = r.try_get(0)?;
             let id: String = r.try_get(1)?;
@@ -194,8 +195,9 @@ impl SpaceStore for PostgresStore {
             )?
             .try_get(0)?;
         let out = notices(migration, &ids)?;
-        let ins =
-            tx.prepare("INSERT INTO outbox (migration, peer, kind, sealed) VALUES ($1, $2, $3, $4)")?;
+        let ins = tx.prepare(
+            "INSERT INTO outbox (migration, peer, kind, sealed) VALUES ($1, $2, $3, $4)",
+        )?;
         for n in &out {
             tx.execute(&ins, &[&n.migration, &n.peer, &n.kind, &n.sealed])?;
         }

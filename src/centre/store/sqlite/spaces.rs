@@ -171,7 +171,8 @@ impl SpaceStore for SqliteStore {
             let mut st = tx.prepare_cached(
                 "SELECT seq, id FROM space_units WHERE peer = ?1 ORDER BY seq LIMIT ?2",
             )?;
-            let rows = st.query_map(params![from, amount as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let rows =
+                st.query_map(params![from, amount as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
             rows.collect::<Result<_, _>>()?
         };
         if (moved.len() as u64) < amount {
