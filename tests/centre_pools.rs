@@ -434,3 +434,76 @@ fn cli_prints_the_table_and_rebalances() {
     assert!(qwave(&["centre", "audit", "verify", "--dir", ds]).contains("intact"));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_api_shows_and_rebalances_pools() {
+    let d = tmpdir("api");
+    let saes: Vec<String> = ["hot", "cold", "app"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    qwave::centre::pki::init_dir(&d, &saes, &[]).unwrap();
+    let c = std::sync::Arc::new(open_dir_centre(&d));
+    fill(&c, 300, 3);
+    c.space_configure("hot", 60.0).unwrap();
+    c.space_configure("cold", 60.0).unwrap();
+    c.space_allocate("hot", 50).unwrap();
+    c.space_allocate("cold", 200).unwrap();
+    for _ in 0..5 {
+        take(&c, "hot", 4);
+    }
+    let tls = qwave::centre::pki::server_config(
+        &d.join("centre.pem"),
+        &d.join("centre.key"),
+        &d.join("ca.pem"),
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let handle = qwave::centre::server::serve(c.clone(), tls, listener).unwrap();
+    let addr = handle.addr.to_string();
+    let get = |who: &str, method: &'static str, path: &'static str| {
+        let cl = qwave::centre::client::CentreClient::from_dir(&d, who, &addr).unwrap();
+        async move {
+            let r = cl.request(method, path, None).await.unwrap();
+            (
+                r.status,
+                serde_json::from_slice::<serde_json::Value>(&r.body).unwrap_or_default(),
+            )
+        }
+    };
+    let (code, v) = get("operator", "GET", "/api/qwave/v1/pools").await;
+    assert_eq!(code, 200, "{v}");
+    let hot = v["spaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["peer"] == "hot")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (hot["stored"].as_u64(), hot["state"].as_str()),
+        (Some(30), Some("deficit"))
+    );
+    // Not for SAEs.
+    assert_eq!(get("hot", "GET", "/api/qwave/v1/pools").await.0, 401);
+    assert_eq!(
+        get("hot", "POST", "/api/qwave/v1/pools/rebalance").await.0,
+        401
+    );
+    let before = c.store().space_count("hot").unwrap();
+    let (code, v) = get("operator", "POST", "/api/qwave/v1/pools/rebalance").await;
+    assert_eq!(code, 200, "{v}");
+    // Cold never consumed (S = 0, so T = 0): every step moves a % = 50 of what it holds, up
+    // to 2 · spaces transfers, while hot stays short.
+    let t = v["transfers"].as_array().unwrap();
+    assert!(!t.is_empty(), "{v}");
+    assert!(t
+        .iter()
+        .all(|t| (t["from"].as_str(), t["to"].as_str()) == (Some("cold"), Some("hot"))));
+    let moved: u64 = t.iter().map(|t| t["amount"].as_u64().unwrap()).sum();
+    assert_eq!(t[0]["amount"], 100, "half of cold's 200");
+    assert_eq!(c.store().space_count("cold").unwrap(), 200 - moved);
+    assert_eq!(c.store().space_count("hot").unwrap(), before + moved);
+    handle.shutdown().await;
+    let _ = std::fs::remove_dir_all(&d);
+}
