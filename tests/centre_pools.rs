@@ -301,14 +301,11 @@ fn scenario(store: Box<dyn KeyStore>) {
     assert!(matches!(r, Err(StoreError::Insufficient { .. })), "{r:?}");
     assert_eq!(c.store().space_ids("warm").unwrap(), after["warm"]);
 
-    // Hot is no longer short: a second step at the same time has no deficit to serve.
-    let hot = c
-        .pools_at(eval_ms)
-        .unwrap()
-        .into_iter()
-        .find(|r| r.peer == "hot")
-        .unwrap();
-    assert_ne!(hot.state, SpaceState::Deficit, "{hot:?}");
+    // No space is short any more (the givers kept their own M): a second step at the same
+    // time has no deficit to serve.
+    for r in c.pools_at(eval_ms).unwrap() {
+        assert_ne!(r.state, SpaceState::Deficit, "{r:?}");
+    }
     assert!(c.rebalance_pools_at(eval_ms).unwrap().is_empty());
 }
 

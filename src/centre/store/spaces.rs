@@ -29,6 +29,10 @@ pub struct Notice {
     pub sealed: Vec<u8>,
 }
 
+/// Makes a migration's notices from its number and the moved unit IDs (inside the move's
+/// transaction).
+pub type MakeNotices<'a> = dyn FnMut(i64, &[String]) -> Result<Vec<Notice>, StoreError> + 'a;
+
 /// Storage of per-peer spaces (a supertrait of [`super::KeyStore`]).
 pub trait SpaceStore {
     /// Creates the space of `peer` or changes its `F`.
@@ -62,7 +66,7 @@ pub trait SpaceStore {
         from: &str,
         to: &str,
         amount: u64,
-        notices: &mut dyn FnMut(i64, &[String]) -> Result<Vec<Notice>, StoreError>,
+        notices: &mut MakeNotices<'_>,
     ) -> Result<(i64, Vec<String>), StoreError>;
     /// Every outbox notice, in migration order.
     fn outbox(&self) -> Result<Vec<Notice>, StoreError>;

@@ -2,7 +2,7 @@
 //! the source space's rows (`FOR UPDATE`) so two centre processes cannot move one unit twice.
 
 use super::PostgresStore;
-use crate::centre::store::spaces::{Notice, SpaceRow, SpaceStore};
+use crate::centre::store::spaces::{MakeNotices, Notice, SpaceRow, SpaceStore};
 use crate::centre::store::{PendingKey, PoolUnit, StoreError};
 
 pub(super) const SCHEMA: &str = "
@@ -166,7 +166,7 @@ impl SpaceStore for PostgresStore {
         from: &str,
         to: &str,
         amount: u64,
-        notices: &mut dyn FnMut(i64, &[String]) -> Result<Vec<Notice>, StoreError>,
+        notices: &mut MakeNotices<'_>,
     ) -> Result<(i64, Vec<String>), StoreError> {
         let mut c = self.client()?;
         let mut tx = c.transaction()?;

@@ -3,7 +3,7 @@
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::SqliteStore;
-use crate::centre::store::spaces::{Notice, SpaceRow, SpaceStore};
+use crate::centre::store::spaces::{MakeNotices, Notice, SpaceRow, SpaceStore};
 use crate::centre::store::{PendingKey, PoolUnit, StoreError};
 
 pub(super) const SCHEMA: &str = "
@@ -163,7 +163,7 @@ impl SpaceStore for SqliteStore {
         from: &str,
         to: &str,
         amount: u64,
-        notices: &mut dyn FnMut(i64, &[String]) -> Result<Vec<Notice>, StoreError>,
+        notices: &mut MakeNotices<'_>,
     ) -> Result<(i64, Vec<String>), StoreError> {
         let mut c = self.lock()?;
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
