@@ -33,6 +33,8 @@ pub enum AuditEvent {
     DecKeys,
     /// An authentication or authorisation failure (bad certificate, wrong PIN, refused device).
     AuthFailed,
+    /// Key units moved from a surplus space to a deficit space (pool rebalancing).
+    Migrate,
 }
 
 impl AuditEvent {
@@ -50,6 +52,7 @@ impl AuditEvent {
             Self::EncKeys => "enc_keys",
             Self::DecKeys => "dec_keys",
             Self::AuthFailed => "auth_failed",
+            Self::Migrate => "migrate",
         }
     }
 }

@@ -7,6 +7,7 @@
 //!      ▼
 //!  pool (sealed at rest, master key outside the DB) ──enc_keys──► master SAE
 //!      │                                                          (key IDs out of band)
+//!      ├──► per-peer spaces (demand S, I, F; rebalanced; see docs/pools.md) ──enc_keys──►
 //!      └──► pending keys per slave ──────────────dec_keys──► slave SAE (once, then gone)
 //!  devices (initialise · bind · activate · freeze · lost · destroy)
 //!  audit log (SHA3-256 hash chain + head anchor file)

@@ -240,6 +240,34 @@ async fn audit_verify(State(c): St, Extension(who): Who) -> Response {
     .await
 }
 
+fn require_operator(c: &Centre, who: &str) -> Result<(), CentreError> {
+    if c.config().operators.contains(who) {
+        Ok(())
+    } else {
+        c.auth_failed(who, "operator-api", "not an operator");
+        Err(CentreError::Unauthorized(format!(
+            "{who} is not an operator"
+        )))
+    }
+}
+
+async fn pools(State(c): St, Extension(who): Who) -> Response {
+    run(c, move |c| {
+        require_operator(c, &who.0)?;
+        Ok(json!({ "a_percent": c.a_percent()?, "spaces": c.pools()? }))
+    })
+    .await
+}
+
+async fn pools_rebalance(State(c): St, Extension(who): Who) -> Response {
+    run(c, move |c| {
+        require_operator(c, &who.0)?;
+        let transfers = c.rebalance_pools()?;
+        Ok(json!({ "transfers": transfers, "spaces": c.pools()? }))
+    })
+    .await
+}
+
 /// The centre's routes: ETSI GS QKD 014 under `/api/v1/keys/…`, qwave's
 /// operator API under `/api/qwave/v1/…`.
 pub fn router(centre: Arc<Centre>) -> Router {
@@ -254,6 +282,8 @@ pub fn router(centre: Arc<Centre>) -> Router {
         .route("/api/qwave/v1/devices/{serial}", get(dev_get))
         .route("/api/qwave/v1/devices/{serial}/{action}", post(dev_action))
         .route("/api/qwave/v1/audit/verify", get(audit_verify))
+        .route("/api/qwave/v1/pools", get(pools))
+        .route("/api/qwave/v1/pools/rebalance", post(pools_rebalance))
         .route(
             "/api/qwave/v1/refills/{refill_id}/{action}",
             post(refill_action),

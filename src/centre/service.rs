@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 use super::audit::{self, AuditEntry, AuditEvent, AuditFinding};
 use super::crypto::{random_bytes, CryptoError, MasterKey};
 use super::etsi::{BadRequest, KeyContainer, KeyItem, KeyRequest, Limits, Status};
+pub mod pools;
 pub mod refill;
 
 use super::store::{
@@ -289,7 +290,8 @@ impl Centre {
         let units = (per_key * req.number as usize) as u64;
         let mut out = Vec::with_capacity(req.number as usize);
         let master = &self.master;
-        let r = self.store.issue(units, &mut |taken: Vec<PoolUnit>| {
+        let has_space = self.store.spaces()?.iter().any(|s| s.peer == caller);
+        let mut make = |taken: Vec<PoolUnit>| -> Result<Vec<PendingKey>, StoreError> {
             let mut pending = Vec::with_capacity(taken.len() * slaves.len());
             for chunk in taken.chunks(per_key) {
                 let mut key = Zeroizing::new(Vec::with_capacity(per_key * unit_bytes));
@@ -315,7 +317,14 @@ impl Centre {
                 });
             }
             Ok(pending)
-        });
+        };
+        // A master with a space draws from it (and its consumption is counted); others from
+        // the common pool.
+        let r = if has_space {
+            self.store.space_issue(caller, units, &mut make)
+        } else {
+            self.store.issue(units, &mut make)
+        };
         match r {
             Ok(()) => {}
             Err(StoreError::Insufficient { available, needed }) => {
@@ -324,6 +333,9 @@ impl Centre {
                 )))
             }
             Err(e) => return Err(e.into()),
+        }
+        if has_space {
+            self.record_consumption(caller, units)?;
         }
         let ids: Vec<&str> = out.iter().map(|k| k.key_id.as_str()).collect();
         self.audit(AuditEntry::new(

@@ -65,6 +65,9 @@ pub enum CentreCmd {
         #[command(subcommand)]
         action: AuditCmd,
     },
+    /// Per-peer key storage spaces (direct database access): S, I, F, T, M and state of each;
+    /// optionally configures spaces, feeds them from the pool and runs one rebalancing step.
+    Pools(PoolsArgs),
     /// ETSI 014 status of the link from an SAE to a slave SAE.
     Status {
         /// Centre directory (SAE certificate).
@@ -80,6 +83,31 @@ pub enum CentreCmd {
         #[arg(long)]
         slave: String,
     },
+}
+
+/// `qwave centre pools` options.
+#[derive(Args, Debug)]
+pub struct PoolsArgs {
+    /// Centre directory (master key, default database, SAE list).
+    pub dir: PathBuf,
+    /// Database: sqlite://PATH (default DIR/centre.db) or postgres://…
+    #[arg(long)]
+    pub db: Option<String>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Creates or changes a space: PEER=F (replenishment time F in seconds); repeatable.
+    #[arg(long = "space", value_name = "PEER=F")]
+    pub spaces: Vec<String>,
+    /// Moves N units from the common pool into PEER's space: PEER=N; repeatable.
+    #[arg(long = "allocate", value_name = "PEER=N")]
+    pub allocate: Vec<String>,
+    /// Sets a % of the transfer rule, in (0, 100].
+    #[arg(long)]
+    pub a_percent: Option<f64>,
+    /// Runs one rebalancing step and prints the transfers.
+    #[arg(long)]
+    pub rebalance: bool,
 }
 
 /// `qwave centre serve` options.
@@ -263,6 +291,7 @@ pub fn run(a: CentreArgs) -> Result<()> {
                 )
             }
         }
+        CentreCmd::Pools(p) => pools(p),
         CentreCmd::Status {
             dir,
             url,
@@ -392,6 +421,76 @@ async fn device(dir: PathBuf, url: String, action: DeviceCmd) -> Result<()> {
     println!("{}", String::from_utf8_lossy(&r.body));
     if r.status != 200 {
         bail!("centre answered {}", r.status);
+    }
+    Ok(())
+}
+
+fn pair<T: std::str::FromStr>(flag: &str, v: &str) -> Result<(String, T)> {
+    let Some((peer, x)) = v.split_once('=') else {
+        bail!("{flag} wants PEER=VALUE, got {v:?}");
+    };
+    let x = x
+        .parse::<T>()
+        .map_err(|_| anyhow::anyhow!("{flag} {v:?}: bad value {x:?}"))?;
+    Ok((peer.to_owned(), x))
+}
+
+fn pools(p: PoolsArgs) -> Result<()> {
+    let c = open_centre(&p.dir, p.db.clone(), CentreConfig::default())?;
+    for v in &p.spaces {
+        let (peer, f) = pair::<f64>("--space", v)?;
+        c.space_configure(&peer, f)?;
+    }
+    for v in &p.allocate {
+        let (peer, n) = pair::<u64>("--allocate", v)?;
+        c.space_allocate(&peer, n)?;
+    }
+    if let Some(a) = p.a_percent {
+        c.set_a_percent(a)?;
+    }
+    let transfers = if p.rebalance {
+        Some(c.rebalance_pools()?)
+    } else {
+        None
+    };
+    let spaces = c.pools()?;
+    let a = c.a_percent()?;
+    if p.json {
+        let mut o = serde_json::json!({ "a_percent": a, "spaces": spaces });
+        if let Some(t) = &transfers {
+            o["transfers"] = serde_json::to_value(t)?;
+        }
+        println!("{o}");
+        return Ok(());
+    }
+    if let Some(t) = &transfers {
+        if t.is_empty() {
+            println!("rebalance: nothing to move");
+        }
+        for m in t {
+            println!(
+                "rebalance: migration {} moved {} units {} -> {}",
+                m.migration, m.amount, m.from, m.to
+            );
+        }
+    }
+    println!(
+        "{:<16} {:>8} {:>10} {:>8} {:>8} {:>10} {:>10}  state   (a = {a} %)",
+        "peer", "stored", "S keys/s", "I s", "F s", "T", "M"
+    );
+    for s in &spaces {
+        let state = serde_json::to_value(s.state)?;
+        println!(
+            "{:<16} {:>8} {:>10.3} {:>8.2} {:>8.2} {:>10.1} {:>10.1}  {}",
+            s.peer,
+            s.stored,
+            s.s,
+            s.i,
+            s.f,
+            s.t,
+            s.m,
+            state.as_str().unwrap_or("?")
+        );
     }
     Ok(())
 }

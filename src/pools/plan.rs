@@ -7,7 +7,8 @@
 //! surplus (emigration space), below `M` a deficit (immigration space).
 //!
 //! Amount moved from a surplus space `s` to a deficit space `d`: if `(s − T_s) > (M_d − d)`, what
-//! the deficit space lacks, `M_d − d`; otherwise `a %` of `(s − T_s)`, `a ∈ (0, 100]`.
+//! the deficit space lacks, `M_d − d`; otherwise `a %` of `(s − T_s)`, `a ∈ (0, 100]`. When
+//! `T_s < M_s` the excess is taken above `max(T_s, M_s)` instead (see [`SpaceStats::excess`]).
 
 use std::collections::BTreeMap;
 
@@ -50,16 +51,30 @@ impl SpaceStats {
         self.consumption_rate * self.replenish_s
     }
 
-    /// Surplus, deficit or balanced.
+    /// Surplus, deficit or balanced. When `T < M` (peaks shorter than a refill) a space can be
+    /// above `T` and below `M` at once; it is then a deficit: it would run dry before its
+    /// refill, so it must not give keys away.
     pub fn state(&self) -> SpaceState {
         let s = self.stored as f64;
-        if s > self.upper() {
-            SpaceState::Surplus
-        } else if s < self.lower() {
+        if s < self.lower() {
             SpaceState::Deficit
+        } else if s > self.upper() {
+            SpaceState::Surplus
         } else {
             SpaceState::Balanced
         }
+    }
+    /// Keys the space can give without falling below either threshold: `stored − max(T, M)`.
+    /// With `T ≥ M` this is the issue's `s − T`; with `T < M` it also keeps a surplus space
+    /// from dropping below its own `M` (which would make it a deficit space and the plan
+    /// oscillate).
+    pub fn excess(&self) -> f64 {
+        self.stored as f64 - self.upper().max(self.lower())
+    }
+
+    /// Keys the space lacks to reach `M`: `M − stored`.
+    pub fn lack(&self) -> f64 {
+        self.lower() - self.stored as f64
     }
 }
 
@@ -77,8 +92,8 @@ pub struct Transfer {
 /// Amount to move from a surplus space to a deficit space (the rule in the module docs);
 /// `a_percent` is clamped to (0, 100].
 pub fn transfer_amount(surplus: &SpaceStats, deficit: &SpaceStats, a_percent: f64) -> u64 {
-    let excess = surplus.stored as f64 - surplus.upper();
-    let lack = deficit.lower() - deficit.stored as f64;
+    let excess = surplus.excess();
+    let lack = deficit.lack();
     if excess <= 0.0 || lack <= 0.0 {
         return 0;
     }
@@ -94,19 +109,17 @@ pub fn plan_transfers(spaces: &BTreeMap<PeerId, SpaceStats>, a_percent: f64) -> 
     let mut s = spaces.clone();
     let mut out: Vec<Transfer> = Vec::new();
     for _ in 0..2 * spaces.len() {
-        let excess = |x: &SpaceStats| x.stored as f64 - x.upper();
-        let lack = |x: &SpaceStats| x.lower() - x.stored as f64;
         let Some((from, _)) = s
             .iter()
-            .filter(|(_, x)| x.state() == SpaceState::Surplus)
-            .max_by(|a, b| excess(a.1).total_cmp(&excess(b.1)))
+            .filter(|(_, x)| x.state() == SpaceState::Surplus && x.excess() >= 1.0)
+            .max_by(|a, b| a.1.excess().total_cmp(&b.1.excess()))
         else {
             break;
         };
         let Some((to, _)) = s
             .iter()
             .filter(|(_, x)| x.state() == SpaceState::Deficit)
-            .max_by(|a, b| lack(a.1).total_cmp(&lack(b.1)))
+            .max_by(|a, b| a.1.lack().total_cmp(&b.1.lack()))
         else {
             break;
         };
@@ -146,6 +159,9 @@ mod tests {
         assert_eq!(x.state(), SpaceState::Surplus);
         assert_eq!(space(100, 10.0, 30.0, 20.0).state(), SpaceState::Deficit);
         assert_eq!(space(250, 10.0, 30.0, 20.0).state(), SpaceState::Balanced);
+        // T = 10 < M = 200: above T but below M is a deficit, not a surplus.
+        assert_eq!(space(100, 10.0, 1.0, 20.0).state(), SpaceState::Deficit);
+        assert_eq!(space(300, 10.0, 1.0, 20.0).state(), SpaceState::Surplus);
     }
 
     #[test]
@@ -163,6 +179,24 @@ mod tests {
             transfer_amount(&space(250, 10.0, 30.0, 20.0), &def, 50.0),
             0
         );
+    }
+
+    #[test]
+    fn short_peaks_do_not_drain_a_surplus_space_below_its_own_m() {
+        // T = 2 < M = 60 for the giver: it may give 398 − 60, not 398 − 2.
+        let sur = space(398, 2.0, 1.0, 30.0);
+        let def = space(60, 40.0, 1.0, 30.0); // lack 1140
+        assert_eq!(transfer_amount(&sur, &def, 100.0), 338);
+        let mut m = BTreeMap::new();
+        m.insert("warm".to_owned(), sur);
+        m.insert("hot".to_owned(), def);
+        let plan = plan_transfers(&m, 50.0);
+        assert!(
+            plan.iter().all(|t| t.from == "warm" && t.to == "hot"),
+            "{plan:?}"
+        );
+        let moved: u64 = plan.iter().map(|t| t.amount).sum();
+        assert!(398 - moved >= 60, "{plan:?}");
     }
 
     #[test]

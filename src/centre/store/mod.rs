@@ -7,9 +7,11 @@
 use crate::centre::audit::{AuditEntry, AuditRecord};
 
 mod postgres;
+pub mod spaces;
 mod sqlite;
 
 pub use self::postgres::PostgresStore;
+pub use self::spaces::{Notice, SpaceRow, SpaceStore};
 pub use self::sqlite::SqliteStore;
 
 /// Store errors.
@@ -150,7 +152,7 @@ pub struct DeviceRecord {
 
 /// The centre's storage. Implementations are synchronous and thread-safe;
 /// the server calls them from blocking threads.
-pub trait KeyStore: Send + Sync {
+pub trait KeyStore: SpaceStore + Send + Sync {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
     /// Units in the pool.

@@ -14,6 +14,8 @@ use super::{
 };
 use crate::centre::audit::{AuditEntry, AuditRecord};
 
+mod spaces;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS pool (seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, sealed BYTEA NOT NULL);
 CREATE TABLE IF NOT EXISTS pending (key_id TEXT NOT NULL, slave TEXT NOT NULL, master TEXT NOT NULL,
@@ -49,6 +51,7 @@ impl PostgresStore {
                 let mut tx = c.transaction()?;
                 tx.execute("SELECT pg_advisory_xact_lock($1)", &[&(AUDIT_LOCK + 1)])?;
                 tx.batch_execute(SCHEMA)?;
+                tx.batch_execute(spaces::SCHEMA)?;
                 tx.commit()?;
             }
             conns.push(Mutex::new(c));

@@ -11,6 +11,8 @@ use super::{
 };
 use crate::centre::audit::{AuditEntry, AuditRecord};
 
+mod spaces;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS pool (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, sealed BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS pending (key_id TEXT NOT NULL, slave TEXT NOT NULL, master TEXT NOT NULL,
@@ -39,6 +41,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(spaces::SCHEMA)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
