@@ -10,98 +10,20 @@
 //! - with `QWAVE_PYTHON` set, the reference `sigmf` package validates every
 //!   recorded SigMF file (scripts/check_sigmf.py).
 
-use std::io::{BufRead, BufReader, Read};
+mod lab_procs;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
+
+use lab_procs::{air, alice_addr, json, lab, BIN};
 
 use qwave::capture::{read_sigmf, read_trace, CsiTrace, PartyTrace, SigmfRecording};
 use qwave::pipeline::replay_iq::{rx_recordings_in, trace_from_rx_recordings};
 
-const BIN: &str = env!("CARGO_BIN_EXE_qwave");
 /// 10 s at 100 exchanges/s.
 const SECONDS: &str = "10";
 const EXCHANGES: u64 = 1000;
-
-struct Proc {
-    child: Child,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Proc {
-    fn spawn(args: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn qwave");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let err = child.stderr.take().unwrap();
-        let sink = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines() {
-                let Ok(line) = line else { break };
-                let mut s = sink.lock().unwrap();
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
-        Self { child, stderr }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    fn wait_stderr(&mut self, needle: &str) -> String {
-        let start = Instant::now();
-        loop {
-            if let Some(l) = self.stderr().lines().find(|l| l.contains(needle)) {
-                return l.to_string();
-            }
-            if let Ok(Some(st)) = self.child.try_wait() {
-                panic!("exited ({st}) before `{needle}`:\n{}", self.stderr());
-            }
-            assert!(start.elapsed() < Duration::from_secs(60), "no `{needle}`");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn finish(mut self) -> (bool, String, String) {
-        let start = Instant::now();
-        let status = loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                break st;
-            }
-            if start.elapsed() > Duration::from_secs(600) {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("did not finish:\n{}", self.stderr());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let mut out = String::new();
-        self.child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(50));
-        (status.success(), out, self.stderr())
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
 
 fn qwave(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(BIN).args(args).output().expect("run qwave");
@@ -112,60 +34,25 @@ fn qwave(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-fn json(s: &str) -> serde_json::Value {
-    let line = s.lines().last().unwrap_or_else(|| panic!("no stdout"));
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON ({e}): {s}"))
-}
-
 /// Runs air + alice + bob + eve, all recording into `dir`.
 fn record_lab_run(dir: &Path) {
-    let mut air = Proc::spawn(&[
-        "air",
-        "--listen",
-        "127.0.0.1:0",
-        "--seed",
-        "5",
-        "--nodes",
-        "alice,bob,eve",
-        "--idle-timeout",
-        "60",
-    ]);
-    let mut line = String::new();
-    BufReader::new(air.child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("air listening on ")
-        .unwrap()
-        .to_string();
+    let (air, addr) = air("5", "alice,bob,eve");
     let rec = dir.to_str().unwrap();
     let lab = |role: &str, peer: &str| {
-        let radio = format!("sim:air={addr},node={role}");
-        Proc::spawn(&[
-            "lab",
-            "--role",
+        lab(
             role,
-            "--radio",
-            &radio,
-            "--peer",
+            &addr,
             peer,
-            "--seconds",
             SECONDS,
-            "--block",
-            "250",
-            "--record",
-            rec,
-            "--json",
-        ])
+            &["--block", "250", "--record", rec],
+        )
     };
     let mut alice = lab("alice", "127.0.0.1:0");
-    let l = alice.wait_stderr("alice: listening on ");
-    let peer = l.split("listening on ").nth(1).unwrap().trim().to_string();
+    let peer = alice_addr(&mut alice);
     let bob = lab("bob", &peer);
     let eve = lab("eve", "-");
     for (who, p) in [("alice", alice), ("bob", bob), ("eve", eve)] {
-        let (ok, out, err) = p.finish();
+        let (ok, out, err) = p.finish(Duration::from_secs(600));
         assert!(ok, "{who} failed:\n{err}\n{out}");
         if who != "eve" {
             assert!(
@@ -174,7 +61,7 @@ fn record_lab_run(dir: &Path) {
             );
         }
     }
-    let (ok, _, err) = air.finish();
+    let (ok, _, err) = air.finish(Duration::from_secs(60));
     assert!(ok, "air failed:\n{err}");
 }
 
