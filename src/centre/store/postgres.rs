@@ -122,35 +122,7 @@ impl KeyStore for PostgresStore {
                 needed: units,
             });
         }
-        let mut taken: Vec<(i64, PoolUnit)> = rows
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get(0)?,
-                    PoolUnit {
-                        id: r.try_get(1)?,
-                        sealed: r.try_get(2)?,
-                    },
-                ))
-            })
-            .collect::<Result<_, StoreError>>()?;
-        taken.sort_by_key(|(s, _)| *s);
-        let pending = make(taken.into_iter().map(|(_, u)| u).collect())?;
-        let st = tx.prepare(
-            "INSERT INTO pending (key_id, slave, master, size_bits, sealed) VALUES ($1, $2, $3, $4, $5)",
-        )?;
-        for p in &pending {
-            tx.execute(
-                &st,
-                &[
-                    &p.key_id,
-                    &p.slave,
-                    &p.master,
-                    &i64::from(p.size_bits),
-                    &p.sealed,
-                ],
-            )?;
-        }
+        store_pending(&mut tx, &rows, make)?;
         tx.commit()?;
         Ok(())
     }
@@ -324,4 +296,44 @@ impl KeyStore for PostgresStore {
             })
             .collect()
     }
+}
+
+/// Turns units removed from the pool or a space (`rows` of `seq, id, sealed`)
+/// into pending keys with `make`, oldest first, and stores them in `tx` (the
+/// caller commits).
+fn store_pending(
+    tx: &mut postgres::Transaction<'_>,
+    rows: &[postgres::Row],
+    make: &mut dyn FnMut(Vec<PoolUnit>) -> Result<Vec<PendingKey>, StoreError>,
+) -> Result<(), StoreError> {
+    let mut taken: Vec<(i64, PoolUnit)> = rows
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get(0)?,
+                PoolUnit {
+                    id: r.try_get(1)?,
+                    sealed: r.try_get(2)?,
+                },
+            ))
+        })
+        .collect::<Result<_, StoreError>>()?;
+    taken.sort_by_key(|(s, _)| *s);
+    let pending = make(taken.into_iter().map(|(_, u)| u).collect())?;
+    let st = tx.prepare(
+        "INSERT INTO pending (key_id, slave, master, size_bits, sealed) VALUES ($1, $2, $3, $4, $5)",
+    )?;
+    for p in &pending {
+        tx.execute(
+            &st,
+            &[
+                &p.key_id,
+                &p.slave,
+                &p.master,
+                &i64::from(p.size_bits),
+                &p.sealed,
+            ],
+        )?;
+    }
+    Ok(())
 }

@@ -117,21 +117,7 @@ impl KeyStore for SqliteStore {
                 needed: units,
             });
         }
-        {
-            let mut del = tx.prepare_cached("DELETE FROM pool WHERE seq = ?1")?;
-            for (seq, _) in &taken {
-                del.execute(params![seq])?;
-            }
-        }
-        let pending = make(taken.into_iter().map(|(_, u)| u).collect())?;
-        {
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO pending (key_id, slave, master, size_bits, sealed) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            for p in &pending {
-                ins.execute(params![p.key_id, p.slave, p.master, p.size_bits, p.sealed])?;
-            }
-        }
+        move_to_pending(&tx, "pool", taken, make)?;
         tx.commit()?;
         Ok(())
     }
@@ -344,4 +330,29 @@ impl KeyStore for SqliteStore {
         }
         Ok(out)
     }
+}
+
+/// Deletes the `taken` units (`seq`, unit) from `table` (the pool or
+/// `space_units`), turns them into pending keys with `make` and stores them,
+/// all in `tx` (the caller commits).
+fn move_to_pending(
+    tx: &rusqlite::Transaction<'_>,
+    table: &str,
+    taken: Vec<(i64, PoolUnit)>,
+    make: &mut dyn FnMut(Vec<PoolUnit>) -> Result<Vec<PendingKey>, StoreError>,
+) -> Result<(), StoreError> {
+    {
+        let mut del = tx.prepare_cached(&format!("DELETE FROM {table} WHERE seq = ?1"))?;
+        for (seq, _) in &taken {
+            del.execute(params![seq])?;
+        }
+    }
+    let pending = make(taken.into_iter().map(|(_, u)| u).collect())?;
+    let mut ins = tx.prepare_cached(
+        "INSERT INTO pending (key_id, slave, master, size_bits, sealed) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for p in &pending {
+        ins.execute(params![p.key_id, p.slave, p.master, p.size_bits, p.sealed])?;
+    }
+    Ok(())
 }

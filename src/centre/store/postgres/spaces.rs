@@ -109,35 +109,7 @@ impl SpaceStore for PostgresStore {
                 needed: units,
             });
         }
-        let mut taken: Vec<(i64, PoolUnit)> = rows
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get(0)?,
-                    PoolUnit {
-                        id: r.try_get(1)?,
-                        sealed: r.try_get(2)?,
-                    },
-                ))
-            })
-            .collect::<Result<_, StoreError>>()?;
-        taken.sort_by_key(|(s, _)| *s);
-        let pending = make(taken.into_iter().map(|(_, u)| u).collect())?;
-        let st = tx.prepare(
-            "INSERT INTO pending (key_id, slave, master, size_bits, sealed) VALUES ($1, $2, $3, $4, $5)",
-        )?;
-        for p in &pending {
-            tx.execute(
-                &st,
-                &[
-                    &p.key_id,
-                    &p.slave,
-                    &p.master,
-                    &i64::from(p.size_bits),
-                    &p.sealed,
-                ],
-            )?;
-        }
+        super::store_pending(&mut tx, &rows, make)?;
         tx.commit()?;
         Ok(())
     }

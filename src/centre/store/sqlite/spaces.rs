@@ -119,21 +119,7 @@ impl SpaceStore for SqliteStore {
                 needed: units,
             });
         }
-        {
-            let mut del = tx.prepare_cached("DELETE FROM space_units WHERE seq = ?1")?;
-            for (seq, _) in &taken {
-                del.execute(params![seq])?;
-            }
-        }
-        let pending = make(taken.into_iter().map(|(_, u)| u).collect())?;
-        {
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO pending (key_id, slave, master, size_bits, sealed) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            for p in &pending {
-                ins.execute(params![p.key_id, p.slave, p.master, p.size_bits, p.sealed])?;
-            }
-        }
+        super::move_to_pending(&tx, "space_units", taken, make)?;
         tx.commit()?;
         Ok(())
     }
