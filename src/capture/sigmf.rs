@@ -139,26 +139,7 @@ impl SigmfMeta {
         if let Some(f) = self.frequency {
             capture.insert("core:frequency".into(), json!(f));
         }
-        let mut annotations: Vec<&Annotation> = self.annotations.iter().collect();
-        annotations.sort_by_key(|a| a.sample_start);
-        let annotations: Vec<Value> = annotations
-            .into_iter()
-            .map(|a| {
-                let mut m = Map::new();
-                m.insert("core:sample_start".into(), json!(a.sample_start));
-                m.insert("core:sample_count".into(), json!(a.sample_count));
-                if !a.label.is_empty() {
-                    m.insert("core:label".into(), json!(a.label));
-                }
-                if let Some(s) = a.seq {
-                    m.insert("qwave:seq".into(), json!(s));
-                }
-                if let Some(d) = &a.direction {
-                    m.insert("qwave:direction".into(), json!(d));
-                }
-                Value::Object(m)
-            })
-            .collect();
+        let annotations = annotations_json(&self.annotations);
         let doc = json!({
             "global": global,
             "captures": [capture],
@@ -345,4 +326,29 @@ fn parse_annotation(a: &Value) -> Result<Annotation, String> {
         seq,
         direction: opt_str(obj, "qwave:direction")?,
     })
+}
+
+/// SigMF `annotations` array for `anns`, sorted by `core:sample_start` as the
+/// specification requires; qwave's `seq` and `direction` under `qwave:`.
+pub(crate) fn annotations_json(anns: &[Annotation]) -> Vec<Value> {
+    let mut sorted: Vec<&Annotation> = anns.iter().collect();
+    sorted.sort_by_key(|a| a.sample_start);
+    sorted
+        .into_iter()
+        .map(|a| {
+            let mut m = Map::new();
+            m.insert("core:sample_start".into(), json!(a.sample_start));
+            m.insert("core:sample_count".into(), json!(a.sample_count));
+            if !a.label.is_empty() {
+                m.insert("core:label".into(), json!(a.label));
+            }
+            if let Some(s) = a.seq {
+                m.insert("qwave:seq".into(), json!(s));
+            }
+            if let Some(d) = &a.direction {
+                m.insert("qwave:direction".into(), json!(d));
+            }
+            Value::Object(m)
+        })
+        .collect()
 }

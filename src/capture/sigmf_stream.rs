@@ -183,26 +183,7 @@ impl SigmfWriter {
         if caps.is_empty() {
             caps.push(json!({ "core:sample_start": 0 }));
         }
-        let mut anns: Vec<&Annotation> = self.annotations.iter().collect();
-        anns.sort_by_key(|a| a.sample_start);
-        let anns: Vec<Value> = anns
-            .into_iter()
-            .map(|a| {
-                let mut m = Map::new();
-                m.insert("core:sample_start".into(), json!(a.sample_start));
-                m.insert("core:sample_count".into(), json!(a.sample_count));
-                if !a.label.is_empty() {
-                    m.insert("core:label".into(), json!(a.label));
-                }
-                if let Some(s) = a.seq {
-                    m.insert("qwave:seq".into(), json!(s));
-                }
-                if let Some(d) = &a.direction {
-                    m.insert("qwave:direction".into(), json!(d));
-                }
-                Value::Object(m)
-            })
-            .collect();
+        let anns = super::sigmf::annotations_json(&self.annotations);
         let doc = json!({ "global": global, "captures": caps, "annotations": anns });
         // A Value of maps, strings and finite numbers always serializes.
         serde_json::to_string_pretty(&doc).unwrap_or_default()
