@@ -3,11 +3,11 @@
 //! Both parties confirm the same keys (equal fingerprints in their `--json`
 //! reports); killing Bob mid-run leaves Alice with a clear error and no key.
 
-mod lab_procs;
+mod procs;
 
 use std::time::Duration;
 
-use lab_procs::{air, alice_addr, json, lab, lab_radio};
+use procs::{air, alice_addr, json, lab, lab_radio};
 
 fn run_pair(seconds: &str, with_eve: bool) {
     let nodes = if with_eve {

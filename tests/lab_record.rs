@@ -10,13 +10,13 @@
 //! - with `QWAVE_PYTHON` set, the reference `sigmf` package validates every
 //!   recorded SigMF file (scripts/check_sigmf.py).
 
-mod lab_procs;
+mod procs;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use lab_procs::{air, alice_addr, json, lab, BIN};
+use procs::{air, alice_addr, json, lab, BIN};
 
 use qwave::capture::{read_sigmf, read_trace, CsiTrace, PartyTrace, SigmfRecording};
 use qwave::pipeline::replay_iq::{rx_recordings_in, trace_from_rx_recordings};

@@ -2,120 +2,18 @@
 //! `qwave base-station` and `qwave refill` as child processes on loopback.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use base64::Engine as _;
 use qwave::centre::client::CentreClient;
 use qwave::centre::etsi::KeyContainer;
 use qwave::refill::RefillKey;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_qwave");
-
-/// A child process whose stderr is collected on a thread.
-pub struct Proc {
-    pub child: Child,
-    err: Arc<Mutex<String>>,
-}
-
-impl Proc {
-    pub fn spawn(args: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let err = Arc::new(Mutex::new(String::new()));
-        let mut stderr = child.stderr.take().unwrap();
-        let e = err.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                e.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        Self { child, err }
-    }
-
-    pub fn stderr(&self) -> String {
-        self.err.lock().unwrap().clone()
-    }
-
-    /// Waits until stderr has a line containing `needle`; returns that line.
-    pub fn wait_stderr(&mut self, needle: &str, within: Duration) -> String {
-        let start = Instant::now();
-        loop {
-            if let Some(l) = self.stderr().lines().find(|l| l.contains(needle)) {
-                return l.to_string();
-            }
-            if let Ok(Some(st)) = self.child.try_wait() {
-                panic!(
-                    "process exited ({st}) before `{needle}`:\n{}",
-                    self.stderr()
-                );
-            }
-            assert!(
-                start.elapsed() < within,
-                "no `{needle}` within {within:?}:\n{}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// First stdout line (e.g. a banner).
-    pub fn first_line(&mut self) -> String {
-        let mut line = String::new();
-        BufReader::new(self.child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        line
-    }
-
-    /// Waits for exit; returns (success, stdout, stderr).
-    pub fn finish(mut self, within: Duration) -> (bool, String, String) {
-        let start = Instant::now();
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                let mut out = String::new();
-                if let Some(mut o) = self.child.stdout.take() {
-                    let _ = o.read_to_string(&mut out);
-                }
-                std::thread::sleep(Duration::from_millis(100));
-                return (st.success(), out, self.stderr());
-            }
-            if start.elapsed() > within {
-                let _ = self.child.kill();
-                panic!("timed out:\n{}", self.stderr());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// SIGKILL.
-    pub fn kill(mut self) {
-        self.child.kill().unwrap();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
+#[path = "../procs/mod.rs"]
+mod procs;
+pub use procs::{Proc, BIN};
 
 pub fn tmpdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("qwave-refill-{tag}-{}", std::process::id()));

@@ -1,5 +1,6 @@
-//! Process helpers for the lab tests: `qwave air` and `qwave lab` as child
-//! processes on loopback, with stderr collected and `--json` stdout parsed.
+//! Process helpers for the tests that run `qwave` as child processes on
+//! loopback (`air`, `lab`, `centre serve`, `base-station`, `refill`): stderr
+//! collected on a thread, `--json` stdout parsed.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read};
@@ -89,6 +90,21 @@ impl Proc {
             .unwrap();
         std::thread::sleep(Duration::from_millis(50)); // let the stderr thread drain
         (status.success(), out, self.stderr())
+    }
+
+    /// First stdout line (e.g. a banner).
+    pub fn first_line(&mut self) -> String {
+        let mut line = String::new();
+        BufReader::new(self.child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        line
+    }
+
+    /// SIGKILL, then reap.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        let _ = self.child.wait();
     }
 }
 
