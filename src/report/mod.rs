@@ -96,6 +96,29 @@ pub struct Figure {
     pub caption: String,
 }
 
+impl Figure {
+    /// Draws `series` on `axes` into `DIR/NAME.png`, writes the numbers drawn
+    /// (`data`: header and rows) to `DIR/NAME.csv`, and returns the figure's
+    /// entry for the HTML page.
+    pub(crate) fn line_chart(
+        dir: &Path,
+        name: &str,
+        axes: &plot::Axes,
+        series: &[plot::Series],
+        data: (&[&str], &[Vec<csv::Cell>]),
+        title: &str,
+        caption: &str,
+    ) -> Result<Figure, ReportError> {
+        plot::chart(&dir.join(format!("{name}.png")), axes, series)?;
+        csv::write(&dir.join(format!("{name}.csv")), data.0, data.1)?;
+        Ok(Figure {
+            name: name.into(),
+            title: title.into(),
+            caption: caption.into(),
+        })
+    }
+}
+
 /// Creates the output folder.
 ///
 /// # Errors

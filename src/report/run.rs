@@ -294,8 +294,9 @@ fn scatter_figure(
         pick(e, "Alice vs Eve", palette::RED);
     }
     pick(b, "Alice vs Bob", palette::BLUE);
-    plot::chart(
-        &dir.join(format!("{name}.png")),
+    Figure::line_chart(
+        dir,
+        name,
         &Axes {
             title: "Feature scatter: amplitude per subcarrier and probe".into(),
             x_label: "Alice's amplitude (dB)".into(),
@@ -304,22 +305,17 @@ fn scatter_figure(
             y_range: None,
         },
         &series,
-    )?;
-    csv::write(
-        &dir.join(format!("{name}.csv")),
-        &["pair", "seq", "subcarrier", "alice_db", "other_db"],
-        &rows,
-    )?;
-    Ok(Figure {
-        name: name.into(),
-        title: "Alice vs Bob (and Eve) features".into(),
-        caption: "Each dot is one subcarrier of one probe exchange (a subsample of at most 3000 \
+        (
+            &["pair", "seq", "subcarrier", "alice_db", "other_db"],
+            &rows,
+        ),
+        "Alice vs Bob (and Eve) features",
+        "Each dot is one subcarrier of one probe exchange (a subsample of at most 3000 \
                   per pair): Alice's measured amplitude on x, the other party's on y. Reciprocal \
                   measurements lie along a diagonal line (its offset is the radio chains' gain \
                   difference); the thinner the cloud, the fewer bit disagreements. Eve's cloud is \
-                  wider: her channel is only partly correlated with Alice's."
-            .into(),
-    })
+                  wider: her channel is only partly correlated with Alice's.",
+    )
 }
 
 fn correlation_figures(
@@ -481,8 +477,9 @@ fn block_figures(
         palette::GREY,
         Mark::Reference,
     ));
-    plot::chart(
-        &dir.join(format!("{name}.png")),
+    figs.push(Figure::line_chart(
+        dir,
+        name,
         &Axes {
             title: "Raw-bit disagreement per block, before reconciliation".into(),
             x_label: x_label.into(),
@@ -491,31 +488,26 @@ fn block_figures(
             y_range: Some((0.0, 0.6)),
         },
         &series,
-    )?;
-    csv::write(
-        &dir.join(format!("{name}.csv")),
-        &["block", "end_time_s", "alice_bob", "alice_eve"],
-        &blocks
-            .iter()
-            .map(|b| {
-                vec![
-                    Cell::from(u64::from(b.block)),
-                    Cell::from(b.end_time_s),
-                    Cell::from(b.disagreement),
-                    Cell::from(b.eve_disagreement),
-                ]
-            })
-            .collect::<Vec<_>>(),
-    )?;
-    figs.push(Figure {
-        name: name.into(),
-        title: "Bit disagreement per block".into(),
-        caption: "Fraction of quantized bits that differ from Alice's before any reconciliation, \
+        (
+            &["block", "end_time_s", "alice_bob", "alice_eve"],
+            &blocks
+                .iter()
+                .map(|b| {
+                    vec![
+                        Cell::from(u64::from(b.block)),
+                        Cell::from(b.end_time_s),
+                        Cell::from(b.disagreement),
+                        Cell::from(b.eve_disagreement),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        ),
+        "Bit disagreement per block",
+        "Fraction of quantized bits that differ from Alice's before any reconciliation, \
                   per key block, for Bob and for Eve (her own measurement quantized exactly like \
                   Bob's, with the same public drop lists). Reconciliation has to correct Bob's \
-                  disagreement; Eve's should be near 0.5 (a coin toss)."
-            .into(),
-    });
+                  disagreement; Eve's should be near 0.5 (a coin toss).",
+    )?);
     // Leakage.
     let name = "block_leakage";
     let series = vec![
@@ -538,8 +530,9 @@ fn block_figures(
             Mark::LineDots,
         ),
     ];
-    plot::chart(
-        &dir.join(format!("{name}.png")),
+    figs.push(Figure::line_chart(
+        dir,
+        name,
         &Axes {
             title: "Leakage and key bits per block".into(),
             x_label: x_label.into(),
@@ -548,45 +541,40 @@ fn block_figures(
             y_range: None,
         },
         &series,
-    )?;
-    csv::write(
-        &dir.join(format!("{name}.csv")),
-        &[
-            "block",
-            "end_time_s",
-            "raw_bits",
-            "reconciled_bits",
-            "errors",
-            "leaked_bits",
-            "ideal_leak_bits",
-            "final_bits",
-        ],
-        &blocks
-            .iter()
-            .map(|b| {
-                vec![
-                    Cell::from(u64::from(b.block)),
-                    Cell::from(b.end_time_s),
-                    Cell::from(b.raw_bits),
-                    Cell::from(b.reconciled_bits),
-                    Cell::from(b.errors),
-                    Cell::from(b.leaked_bits),
-                    Cell::from(b.ideal_leak_bits),
-                    Cell::from(b.final_bits),
-                ]
-            })
-            .collect::<Vec<_>>(),
-    )?;
-    figs.push(Figure {
-        name: name.into(),
-        title: "Leakage per block".into(),
-        caption: "Bits disclosed on the public channel per block (the random sample used to \
+        (
+            &[
+                "block",
+                "end_time_s",
+                "raw_bits",
+                "reconciled_bits",
+                "errors",
+                "leaked_bits",
+                "ideal_leak_bits",
+                "final_bits",
+            ],
+            &blocks
+                .iter()
+                .map(|b| {
+                    vec![
+                        Cell::from(u64::from(b.block)),
+                        Cell::from(b.end_time_s),
+                        Cell::from(b.raw_bits),
+                        Cell::from(b.reconciled_bits),
+                        Cell::from(b.errors),
+                        Cell::from(b.leaked_bits),
+                        Cell::from(b.ideal_leak_bits),
+                        Cell::from(b.final_bits),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        ),
+        "Leakage per block",
+        "Bits disclosed on the public channel per block (the random sample used to \
                   estimate the disagreement, the reconciliation messages and the statistics) \
                   against the Shannon limit n·h2(e) for the block's n reconciled bits and error \
                   fraction e, and the final key bits the block gave after privacy amplification \
-                  (0 for refused blocks)."
-            .into(),
-    });
+                  (0 for refused blocks).",
+    )?);
     // Efficiency.
     let name = "block_efficiency";
     let eff = xy(&|b| b.efficiency);
@@ -600,8 +588,9 @@ fn block_figures(
             Mark::Reference,
         ),
     ];
-    plot::chart(
-        &dir.join(format!("{name}.png")),
+    figs.push(Figure::line_chart(
+        dir,
+        name,
         &Axes {
             title: "Reconciliation efficiency per block".into(),
             x_label: x_label.into(),
@@ -610,29 +599,24 @@ fn block_figures(
             y_range: None,
         },
         &series,
-    )?;
-    csv::write(
-        &dir.join(format!("{name}.csv")),
-        &["block", "end_time_s", "efficiency"],
-        &blocks
-            .iter()
-            .map(|b| {
-                vec![
-                    Cell::from(u64::from(b.block)),
-                    Cell::from(b.end_time_s),
-                    Cell::from(b.efficiency),
-                ]
-            })
-            .collect::<Vec<_>>(),
-    )?;
-    figs.push(Figure {
-        name: name.into(),
-        title: "Efficiency per block".into(),
-        caption: "f = leaked bits / (n·h2(e)) per block with errors; f = 1 is the Shannon limit. \
+        (
+            &["block", "end_time_s", "efficiency"],
+            &blocks
+                .iter()
+                .map(|b| {
+                    vec![
+                        Cell::from(u64::from(b.block)),
+                        Cell::from(b.end_time_s),
+                        Cell::from(b.efficiency),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        ),
+        "Efficiency per block",
+        "f = leaked bits / (n·h2(e)) per block with errors; f = 1 is the Shannon limit. \
                   The leaked count includes the disclosed sample, so short blocks with few \
-                  errors show f well above the reconciler's own efficiency (see the BSC sweep)."
-            .into(),
-    });
+                  errors show f well above the reconciler's own efficiency (see the BSC sweep).",
+    )?);
     // Key bits over time.
     let name = "key_bits";
     let mut cum = 0u64;
