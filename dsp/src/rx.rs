@@ -186,25 +186,44 @@ const fn used_index(k: i16) -> usize {
     }
 }
 
-/// `(Σ x[k]·x*[k+lag], Σ |x[k]|² + |x[k+lag]|²)` over `k < x.len() − lag`, with 8 independent
-/// accumulators so that the sums vectorise.
+/// The interleaved `[re, im, re, im, …]` view of complex samples.
+#[inline(always)]
+fn as_f32(x: &[Complex32]) -> &[f32] {
+    // SAFETY: `Complex<f32>` is `#[repr(C)]` with fields `re, im` (num-complex documents this
+    // layout), so `n` complex values are `2n` contiguous, aligned `f32`s borrowed for the same
+    // lifetime.
+    unsafe { std::slice::from_raw_parts(x.as_ptr().cast::<f32>(), 2 * x.len()) }
+}
+
+/// `(Σ x[k]·x*[k+lag], Σ |x[k]|² + |x[k+lag]|²)` over `k < x.len() − lag`.
+///
+/// Works on the interleaved floats so that the sums vectorise without de-interleaving:
+/// lane-wise `u·v` summed over all lanes is the real part, and `u·swap(v)` (odd lanes
+/// `im·re`, even lanes `re·im`) gives the imaginary part as odd minus even lanes.
 #[inline(always)]
 fn lag_corr(x: &[Complex32], lag: usize) -> (Complex32, f32) {
+    const W: usize = 16;
     let n = x.len().saturating_sub(lag);
-    let (a, b) = (&x[..n], &x[lag..lag + n]);
-    let (mut cr, mut ci, mut e) = ([0f32; 8], [0f32; 8], [0f32; 8]);
-    let mut ca = a.chunks_exact(8);
-    let mut cb = b.chunks_exact(8);
+    let (a, b) = (as_f32(&x[..n]), as_f32(&x[lag..lag + n]));
+    let (mut pr, mut px, mut e) = ([0f32; W], [0f32; W], [0f32; W]);
+    let mut ca = a.chunks_exact(W);
+    let mut cb = b.chunks_exact(W);
     for (u, v) in (&mut ca).zip(&mut cb) {
-        for l in 0..8 {
-            cr[l] += u[l].re * v[l].re + u[l].im * v[l].im;
-            ci[l] += u[l].im * v[l].re - u[l].re * v[l].im;
-            e[l] += u[l].norm_sqr() + v[l].norm_sqr();
+        for l in 0..W {
+            pr[l] += u[l] * v[l];
+            px[l] += u[l] * v[l ^ 1];
+            e[l] += u[l] * u[l] + v[l] * v[l];
         }
     }
-    let mut c = Complex32::new(cr.iter().sum(), ci.iter().sum());
-    let mut en: f32 = e.iter().sum();
-    for (u, v) in ca.remainder().iter().zip(cb.remainder()) {
+    let (mut re, mut im, mut en) = (0f32, 0f32, 0f32);
+    for l in 0..W {
+        re += pr[l];
+        im += if l % 2 == 1 { px[l] } else { -px[l] };
+        en += e[l];
+    }
+    let mut c = Complex32::new(re, im);
+    let done = (n * 2 / W) * W / 2;
+    for (u, v) in x[done..n].iter().zip(&x[lag + done..lag + n]) {
         c += u * v.conj();
         en += u.norm_sqr() + v.norm_sqr();
     }
@@ -246,6 +265,27 @@ fn rotate_in_place(buf: &mut [Complex32], step: Complex64, ph0: Complex64) {
         }
         ph *= block_step;
     }
+}
+
+/// Index of the first largest `|c|²` (0 for an empty slice or one without a finite value).
+/// Two passes, the maximum over eight lanes then the first index reaching it, so that neither
+/// carries a serial compare-and-select chain.
+#[inline(always)]
+fn first_peak(c: &[Complex32]) -> usize {
+    let mut lanes = [0f32; 8];
+    let mut chunks = c.chunks_exact(8);
+    for ch in &mut chunks {
+        for (m, v) in lanes.iter_mut().zip(ch) {
+            let p = v.norm_sqr();
+            *m = if p > *m { p } else { *m };
+        }
+    }
+    let mut max = lanes.iter().fold(0f32, |a, &b| if b > a { b } else { a });
+    for v in chunks.remainder() {
+        let p = v.norm_sqr();
+        max = if p > max { p } else { max };
+    }
+    c.iter().position(|v| v.norm_sqr() >= max).unwrap_or(0)
 }
 
 /// Bins of [`USED_SUBCARRIERS`] in the 64-point FFT output.
@@ -306,6 +346,10 @@ struct Detector {
     d4: [Vec<f32>; 3],
     /// Threshold decision per metric index, bit `j % 64` of word `j / 64`.
     ok: Vec<u64>,
+    /// Sample index of `prod[0]` in the input of the last [`Detector::evaluate`].
+    base: usize,
+    /// Number of valid products of the last [`Detector::evaluate`].
+    valid: usize,
 }
 
 impl Detector {
@@ -315,6 +359,8 @@ impl Detector {
             prod: core::array::from_fn(|_| vec![0.0; n]),
             d4: core::array::from_fn(|_| vec![0.0; n]),
             ok: vec![0; BLOCK / 64 + 1],
+            base: 0,
+            valid: 0,
         }
     }
 
@@ -328,6 +374,7 @@ impl Detector {
     #[inline(always)]
     fn evaluate(&mut self, x: &[Complex32], cnt: usize, k_thr: f32, e_min: f32) {
         let m = cnt + WIN - 1;
+        self.valid = m;
         let cntp = cnt.div_ceil(L) * L;
         let nd = cntp + WIN; // D4 values read by the last lane group
         let mp = nd + L - 1; // products they need (zero beyond m)
@@ -391,6 +438,29 @@ impl Detector {
                 ve[l] += e1[l] - e0[l];
             }
         }
+    }
+
+    /// `P = Σ_{k<64} x[i+k]·x*[i+k+16]` at sample index `i`, from the products of the last
+    /// block when they cover it (the detector's own sums, so no sample is read twice).
+    #[inline(always)]
+    fn window_corr(&self, i: usize) -> Option<Complex32> {
+        let off = i.checked_sub(self.base)?;
+        if off + WIN > self.valid {
+            return None;
+        }
+        let sum = |v: &[f32]| {
+            let mut acc = [0f32; 16];
+            for c in v.chunks_exact(16) {
+                for (a, x) in acc.iter_mut().zip(c) {
+                    *a += x;
+                }
+            }
+            acc.iter().sum::<f32>()
+        };
+        Some(Complex32::new(
+            sum(&self.prod[0][off..off + WIN]),
+            sum(&self.prod[1][off..off + WIN]),
+        ))
     }
 
     /// First index `j ≥ from`, `j < end`, whose bit equals `bit`, or `end`.
@@ -581,6 +651,7 @@ impl Receiver {
             block = BLOCK;
             self.det
                 .evaluate(&iq[b0..b0 + cnt + WIN - 1 + LAG], cnt, k_thr, e_min);
+            self.det.base = b0;
             // walk the runs of set bits: alternate between the next rise and the next fall
             let mut j = 0;
             while j < cnt {
@@ -621,7 +692,10 @@ impl Receiver {
         let fs = self.cfg.sample_rate_hz;
         let mid = (rise + fall) / 2;
         // coarse CFO: 16-lag correlation over the window at the plateau centre (inside the STF)
-        let (pc, _) = lag_corr(&iq[mid..mid + WIN + LAG], LAG);
+        let pc = match self.det.window_corr(mid) {
+            Some(pc) => pc,
+            None => lag_corr(&iq[mid..mid + WIN + LAG], LAG).0,
+        };
         let cfo_coarse = -f64::from(pc.arg()) * fs / (2.0 * PI * LAG as f64);
 
         // fine timing by L-LTF cross-correlation
@@ -661,14 +735,7 @@ impl Receiver {
         }
         self.xc_inv
             .process_with_scratch(&mut self.corr, &mut self.xc_scratch);
-        let mut best = (0usize, -1.0f32);
-        for (d, c) in self.corr[..n_lags].iter().enumerate() {
-            let m = c.norm_sqr();
-            if m > best.1 {
-                best = (d, m);
-            }
-        }
-        let ltf_start = lo + best.0;
+        let ltf_start = lo + first_peak(&self.corr[..n_lags]);
 
         // validation + fine CFO: the two long symbols (and the end of GI2) repeat with period
         // 64 whatever the channel; the window starts CFO_LEAD samples early so that late
@@ -692,16 +759,17 @@ impl Receiver {
         // (e^{jw64}) and left out for the SIG, whose common phase the pilots remove.
         let step = Complex64::from_polar(1.0, -2.0 * PI * cfo_hz / fs);
         let first = ltf_start - FFT_BACKOFF;
-        for (i, off) in [0, FFT_LEN, SIG_FROM_LTF].into_iter().enumerate() {
-            self.sym[i * FFT_LEN..(i + 1) * FFT_LEN]
-                .copy_from_slice(&iq[first + off..first + off + FFT_LEN]);
-        }
         {
             let mut tab = [Complex32::new(1.0, 0.0); FFT_LEN];
             rotate_in_place(&mut tab, step, cpow(step.conj(), FFT_BACKOFF as u32));
-            for sym in self.sym.chunks_exact_mut(FFT_LEN) {
-                for (x, t) in sym.iter_mut().zip(tab.iter()) {
-                    *x *= t;
+            for (sym, off) in self
+                .sym
+                .chunks_exact_mut(FFT_LEN)
+                .zip([0, FFT_LEN, SIG_FROM_LTF])
+            {
+                let src = &iq[first + off..first + off + FFT_LEN];
+                for ((x, t), r) in sym.iter_mut().zip(tab.iter()).zip(src) {
+                    *x = r * t;
                 }
             }
         }
