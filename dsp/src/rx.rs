@@ -8,9 +8,13 @@
 //!    `|P| > threshold · E/2` (and `E/128 > min_power`) is a candidate. The normalisation by both
 //!    energies bounds the metric by 1 (Cauchy–Schwarz), so power ramps cannot fake a plateau.
 //! 2. **Coarse CFO** from the phase of `P` at the plateau centre (16-sample lag, ±625 kHz range).
-//! 3. **Fine timing** — cross-correlation of the coarse-corrected samples with the known L-LTF
-//!    (both long symbols, 128 samples) over ±[`RxConfig::ltf_search`] samples around the position
-//!    predicted by the plateau centre; the peak gives the first long symbol.
+//! 3. **Fine timing** — the two long symbols repeat with period 64 from the start of GI2, so
+//!    the sum of two coarse-corrected 64-sample windows 64 apart, starting [`TIMING_LEAD`]
+//!    samples before the position predicted by the plateau centre, is one period of the long
+//!    symbol, cyclically shifted by the timing error (and filtered by the channel). Its circular
+//!    cross-correlation with the long symbol (FFT, multiply by the ±1 L-LTF, IFFT: 64-point
+//!    transforms) is the channel impulse response; its strongest tap gives the first long
+//!    symbol within −[`TIMING_LATE`] … +(64 − [`TIMING_LATE`]) samples of the window start.
 //! 4. **Fine CFO** from the 64-sample-lag correlation over the end of GI2 and the two long symbols
 //!    (72 products, ±156 kHz range),
 //!    which also validates the candidate (normalised correlation ≥ [`RxConfig::min_ltf_corr`]).
@@ -35,8 +39,8 @@ pub use refine::refine_cfo;
 
 use crate::lsig::{LSig, LSigError};
 use crate::ofdm::{
-    l_ltf_time, subcarrier_to_bin, DATA_SUBCARRIERS, FFT_LEN, N_USED, PILOT_SUBCARRIERS,
-    PILOT_VALUES, SAMPLE_RATE_HZ, USED_SUBCARRIERS,
+    subcarrier_to_bin, DATA_SUBCARRIERS, FFT_LEN, N_USED, PILOT_SUBCARRIERS, PILOT_VALUES,
+    SAMPLE_RATE_HZ, USED_SUBCARRIERS,
 };
 use crate::preamble::{LTF_SYMBOL_OFFSET, PROBE_LEN, SIG_FROM_LTF};
 use num_complex::{Complex32, Complex64};
@@ -62,8 +66,12 @@ const CENTRE_TO_START: usize = 36;
 const CFO_LEAD: usize = 16;
 /// Number of 64-lag products in the fine-CFO correlation (from `ltf_start − CFO_LEAD`).
 const CFO_SPAN: usize = 72;
-/// Largest correlation FFT: bounds [`RxConfig::ltf_search`] to (1024 − 64) / 2 = 480.
-const XC_MAX: usize = 1024;
+/// The timing window starts this many samples before the predicted first long symbol, so that
+/// a correct prediction (and later channel taps) fall inside GI2's 32 periodic samples.
+pub const TIMING_LEAD: usize = 8;
+/// Circular lags from 64 − `TIMING_LATE` up are read as the long symbol starting that many
+/// samples *before* the timing window (prediction late by up to `TIMING_LEAD + TIMING_LATE`).
+pub const TIMING_LATE: usize = 24;
 /// Samples from the first long symbol to the end of the L-SIG.
 const LTF_TO_END: usize = 2 * FFT_LEN + 80;
 
@@ -82,9 +90,6 @@ pub struct RxConfig {
     pub max_plateau: usize,
     /// Minimum mean power per sample, in the units of the input (0 disables the check).
     pub min_power: f32,
-    /// Half-width (samples) of the L-LTF cross-correlation search around the predicted position
-    /// (at most 480).
-    pub ltf_search: usize,
     /// Minimum normalised correlation between the two long symbols, `|C64| / (E/2)`.
     pub min_ltf_corr: f32,
 }
@@ -97,7 +102,6 @@ impl Default for RxConfig {
             min_plateau: 80,
             max_plateau: 260,
             min_power: 0.0,
-            ltf_search: 24,
             min_ltf_corr: 0.7,
         }
     }
@@ -164,11 +168,8 @@ pub struct Receiver {
     /// The CPU has AVX2 and FMA: `scan`/`receive` run their AVX2-compiled copies.
     #[cfg(target_arch = "x86_64")]
     avx2: bool,
-    xc_fwd: Arc<dyn Fft<f32>>,
-    xc_inv: Arc<dyn Fft<f32>>,
-    xc_scratch: Vec<Complex32>,
-    corr: Vec<Complex32>,
-    ref_spec_conj: Vec<Complex32>,
+    ifft: Arc<dyn Fft<f32>>,
+    corr: [Complex32; FFT_LEN],
 }
 
 impl std::fmt::Debug for Receiver {
@@ -267,26 +268,46 @@ fn rotate_in_place(buf: &mut [Complex32], step: Complex64, ph0: Complex64) {
     }
 }
 
-/// Index of the first largest `|c|²` (0 for an empty slice or one without a finite value).
-/// Two passes, the maximum over eight lanes then the first index reaching it, so that neither
-/// carries a serial compare-and-select chain.
+/// `k < count` of the first largest `|c[(off + k) mod 64]|²` (0 if no value is finite).
+/// The maximum is taken over eight lanes (out-of-range lags masked), then the first `k`
+/// reaching it is searched, so neither pass carries a serial compare-and-select chain.
 #[inline(always)]
-fn first_peak(c: &[Complex32]) -> usize {
-    let mut lanes = [0f32; 8];
-    let mut chunks = c.chunks_exact(8);
-    for ch in &mut chunks {
-        for (m, v) in lanes.iter_mut().zip(ch) {
-            let p = v.norm_sqr();
-            *m = if p > *m { p } else { *m };
+fn first_peak_circular(c: &[Complex32; FFT_LEN], off: isize, count: usize) -> usize {
+    let n = FFT_LEN as isize;
+    let mut m = [0f32; FFT_LEN];
+    for (d, (m, v)) in m.iter_mut().zip(c).enumerate() {
+        let k = (d as isize - off).rem_euclid(n) as usize;
+        *m = if k < count { v.norm_sqr() } else { -1.0 };
+    }
+    let mut lanes = [-1f32; 8];
+    for ch in m.chunks_exact(8) {
+        for (l, &v) in lanes.iter_mut().zip(ch) {
+            *l = if v > *l { v } else { *l };
         }
     }
-    let mut max = lanes.iter().fold(0f32, |a, &b| if b > a { b } else { a });
-    for v in chunks.remainder() {
-        let p = v.norm_sqr();
-        max = if p > max { p } else { max };
-    }
-    c.iter().position(|v| v.norm_sqr() >= max).unwrap_or(0)
+    let max = lanes.iter().fold(-1f32, |a, &b| if b > a { b } else { a });
+    (0..count)
+        .find(|&k| m[(off + k as isize).rem_euclid(n) as usize] >= max)
+        .unwrap_or(0)
 }
+
+/// The L-LTF value (±1, 0 on unused bins) in each bin of the 64-point FFT.
+const LTF_BINS: [f32; FFT_LEN] = {
+    let mut a = [0f32; FFT_LEN];
+    let mut b = 0;
+    while b < FFT_LEN {
+        let k = if b < FFT_LEN / 2 {
+            b as isize
+        } else {
+            b as isize - FFT_LEN as isize
+        };
+        if k >= -26 && k <= 26 {
+            a[b] = crate::ofdm::L_LTF[(k + 26) as usize] as f32;
+        }
+        b += 1;
+    }
+    a
+};
 
 /// Bins of [`USED_SUBCARRIERS`] in the 64-point FFT output.
 const USED_BINS: [usize; N_USED] = {
@@ -490,24 +511,8 @@ impl Receiver {
         let fft = planner.plan_fft_forward(FFT_LEN);
         let scratch_len = fft.get_inplace_scratch_len();
         // the search span must fit the wrap-free part of the correlation FFT
-        let s = cfg.ltf_search.min((XC_MAX - FFT_LEN) / 2);
-        let cfg = RxConfig {
-            ltf_search: s,
-            ..cfg
-        };
-        let xc_len = (2 * s + FFT_LEN).next_power_of_two();
-        let xc_fwd = planner.plan_fft_forward(xc_len);
-        let xc_inv = planner.plan_fft_inverse(xc_len);
-        let xc_scratch_len = xc_fwd
-            .get_inplace_scratch_len()
-            .max(xc_inv.get_inplace_scratch_len());
-        let mut ref_spec_conj = vec![Complex32::new(0.0, 0.0); xc_len];
-        ref_spec_conj[..FFT_LEN].copy_from_slice(l_ltf_time());
-        let mut tmp = vec![Complex32::new(0.0, 0.0); xc_scratch_len];
-        xc_fwd.process_with_scratch(&mut ref_spec_conj, &mut tmp);
-        for r in &mut ref_spec_conj {
-            *r = r.conj();
-        }
+        let ifft = planner.plan_fft_inverse(FFT_LEN);
+        let scratch_len = scratch_len.max(ifft.get_inplace_scratch_len());
         Receiver {
             cfg,
             fft,
@@ -522,11 +527,8 @@ impl Receiver {
             #[cfg(target_arch = "x86_64")]
             avx2: std::arch::is_x86_feature_detected!("avx2")
                 && std::arch::is_x86_feature_detected!("fma"),
-            xc_fwd,
-            xc_inv,
-            xc_scratch: tmp,
-            corr: vec![Complex32::new(0.0, 0.0); xc_len],
-            ref_spec_conj,
+            ifft,
+            corr: [Complex32::new(0.0, 0.0); FFT_LEN],
         }
     }
 
@@ -698,44 +700,40 @@ impl Receiver {
         };
         let cfo_coarse = -f64::from(pc.arg()) * fs / (2.0 * PI * LAG as f64);
 
-        // fine timing by L-LTF cross-correlation
-        let s = self.cfg.ltf_search;
+        // fine timing: circular cross-correlation of the two-symbol sum with the long symbol
         let ltf_exp = mid.saturating_sub(CENTRE_TO_START) + LTF_SYMBOL_OFFSET;
-        let lo = ltf_exp.saturating_sub(s).max(CFO_LEAD);
-        let hi_wanted = ltf_exp + s;
-        if lo + LTF_TO_END > n {
+        let p = ltf_exp.saturating_sub(TIMING_LEAD);
+        let lo = p.saturating_sub(TIMING_LATE).max(CFO_LEAD);
+        if lo + LTF_TO_END > n || p + 2 * FFT_LEN > n {
             return Err(Demod::Truncated {
                 needed: ltf_exp + LTF_TO_END,
             });
         }
-        let hi = hi_wanted.min(n - LTF_TO_END);
-        // u[i] = first + second long-symbol candidate from sample lo + i, coarse-CFO corrected:
-        // (r[lo+i] + r[lo+i+64]·e^{jw64})·e^{jwi}, w = −2π·cfo/fs. Its cross-correlation with
-        // the long symbol for all lags at once by FFT: IFFT(FFT(u) · conj(FFT(ref))); lags
-        // < XC_LEN − 64 are free of wrap-around. (A constant phase would not move the peak.)
+        let hi = (p + FFT_LEN - TIMING_LATE - 1).min(n - LTF_TO_END);
+        // u[i] = (r[p+i] + r[p+64+i]·e^{jw64})·e^{jwi}, w = −2π·cfo/fs; then
+        // IFFT(FFT(u)·L) is Σ_n u[(n+d) mod 64]·conj(ltf[n]) (L real), the channel response
+        // cyclically delayed by the timing offset d. (A constant phase would not move the peak.)
         let w = -2.0 * PI * cfo_coarse / fs;
-        let n_lags = hi - lo + 1;
-        let u_len = n_lags + FFT_LEN - 1;
         let step = Complex64::from_polar(1.0, w);
         let rot64_d = cpow(step, FFT_LEN as u32);
         let rot64 = Complex32::new(rot64_d.re as f32, rot64_d.im as f32);
-        for ((c, a), b) in self.corr[..u_len]
+        for ((c, a), b) in self
+            .corr
             .iter_mut()
-            .zip(&iq[lo..lo + u_len])
-            .zip(&iq[lo + FFT_LEN..lo + FFT_LEN + u_len])
+            .zip(&iq[p..p + FFT_LEN])
+            .zip(&iq[p + FFT_LEN..p + 2 * FFT_LEN])
         {
             *c = a + b * rot64;
         }
-        self.corr[u_len..].fill(Complex32::new(0.0, 0.0));
-        rotate_in_place(&mut self.corr[..u_len], step, Complex64::new(1.0, 0.0));
-        self.xc_fwd
-            .process_with_scratch(&mut self.corr, &mut self.xc_scratch);
-        for (c, r) in self.corr.iter_mut().zip(self.ref_spec_conj.iter()) {
-            *c *= r;
+        rotate_in_place(&mut self.corr, step, Complex64::new(1.0, 0.0));
+        self.fft
+            .process_with_scratch(&mut self.corr, &mut self.fft_scratch);
+        for (c, &l) in self.corr.iter_mut().zip(LTF_BINS.iter()) {
+            *c *= l;
         }
-        self.xc_inv
-            .process_with_scratch(&mut self.corr, &mut self.xc_scratch);
-        let ltf_start = lo + first_peak(&self.corr[..n_lags]);
+        self.ifft
+            .process_with_scratch(&mut self.corr, &mut self.fft_scratch);
+        let ltf_start = lo + first_peak_circular(&self.corr, lo as isize - p as isize, hi + 1 - lo);
 
         // validation + fine CFO: the two long symbols (and the end of GI2) repeat with period
         // 64 whatever the channel; the window starts CFO_LEAD samples early so that late

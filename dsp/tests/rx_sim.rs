@@ -293,7 +293,6 @@ fn garbage_input_gives_errors_not_panics() {
     rx.scan(&x, &mut out);
     // extreme configurations
     let mut odd = Receiver::new(RxConfig {
-        ltf_search: 100_000,
         min_plateau: 0,
         detect_threshold: -1.0,
         ..RxConfig::default()
