@@ -251,13 +251,20 @@ fn cpow(mut z: Complex64, mut n: u32) -> Complex64 {
 #[inline(always)]
 fn rotate_in_place(buf: &mut [Complex32], step: Complex64, ph0: Complex64) {
     const B: usize = 16;
-    let mut tab = [Complex32::new(1.0, 0.0); B];
-    let mut p = Complex64::new(1.0, 0.0);
-    for t in tab.iter_mut() {
-        *t = Complex32::new(p.re as f32, p.im as f32);
-        p *= step;
+    // step^i, i < 16, by doubling (four dependent multiplies instead of sixteen)
+    let mut tab64 = [Complex64::new(1.0, 0.0); B];
+    let mut sp = step;
+    let mut len = 1;
+    while len < B {
+        for i in 0..len {
+            tab64[len + i] = tab64[i] * sp;
+        }
+        sp = sp * sp;
+        len *= 2;
     }
-    let block_step = p; // e^{jwB}
+    let block_step = sp; // e^{jwB}
+    let tab: [Complex32; B] =
+        core::array::from_fn(|i| Complex32::new(tab64[i].re as f32, tab64[i].im as f32));
     let mut ph = ph0;
     for d in buf.chunks_mut(B) {
         let b = Complex32::new(ph.re as f32, ph.im as f32);
@@ -319,6 +326,31 @@ const USED_BINS: [usize; N_USED] = {
     }
     a
 };
+
+/// [`USED_SUBCARRIERS`] as two runs of 26 consecutive FFT bins, `(first bin, first index)`:
+/// subcarriers −26…−1 are bins 38…63, subcarriers 1…26 are bins 1…26.
+const USED_RUNS: [(usize, usize); 2] = [(38, 0), (1, N_USED / 2)];
+const _: () = {
+    let mut i = 0;
+    while i < N_USED {
+        let (b0, u0) = USED_RUNS[i / (N_USED / 2)];
+        assert!(USED_BINS[i] == b0 + i - u0);
+        i += 1;
+    }
+};
+
+/// `Σ v` with eight independent accumulators (so that the sum vectorises).
+#[inline(always)]
+fn sum_lanes(v: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let mut c = v.chunks_exact(8);
+    for ch in &mut c {
+        for (a, x) in acc.iter_mut().zip(ch) {
+            *a += x;
+        }
+    }
+    acc.iter().sum::<f32>() + c.remainder().iter().sum::<f32>()
+}
 
 /// Half the L-LTF value on each of [`USED_SUBCARRIERS`] (the two-symbol average's factor).
 const LTF_HALF: [f32; N_USED] = {
@@ -780,13 +812,25 @@ impl Receiver {
         let r2 = cpow(step, FFT_LEN as u32);
         let scale2 = Complex32::new(r2.re as f32, r2.im as f32) * scale;
         let mut h_raw = [Complex32::new(0.0, 0.0); N_USED];
-        let (mut sig_pow, mut diff_pow) = (0.0f32, 0.0f32);
-        for ((h, &b), &l) in h_raw.iter_mut().zip(USED_BINS.iter()).zip(LTF_HALF.iter()) {
-            let (a, c) = (y1[b] * scale, y2[b] * scale2);
-            *h = (a + c) * l;
-            sig_pow += h.norm_sqr();
-            diff_pow += (a - c).norm_sqr();
+        let mut h_pow = [0f32; N_USED];
+        let mut d_pow = [0f32; N_USED];
+        for (b0, u0) in USED_RUNS {
+            let u = u0..u0 + N_USED / 2;
+            let b = b0..b0 + N_USED / 2;
+            for ((((h, hp), dp), (a, c)), &l) in h_raw[u.clone()]
+                .iter_mut()
+                .zip(&mut h_pow[u.clone()])
+                .zip(&mut d_pow[u.clone()])
+                .zip(y1[b.clone()].iter().zip(&y2[b]))
+                .zip(&LTF_HALF[u])
+            {
+                let (a, c) = (a * scale, c * scale2);
+                *h = (a + c) * l;
+                *hp = h.norm_sqr();
+                *dp = (a - c).norm_sqr();
+            }
         }
+        let (sig_pow, diff_pow) = (sum_lanes(&h_pow), sum_lanes(&d_pow));
         // per-symbol noise variance σ² = E|a−c|²/2; mean estimate carries σ²/2 of noise
         let noise = diff_pow / (2.0 * N_USED as f32);
         let signal = (sig_pow / N_USED as f32 - 0.5 * noise).max(0.0);
@@ -806,9 +850,20 @@ impl Receiver {
         } else {
             Complex32::new(1.0, 0.0)
         };
+        let mut eq = [0f32; N_USED];
+        for (b0, u0) in USED_RUNS {
+            let u = u0..u0 + N_USED / 2;
+            for ((e, y), h) in eq[u.clone()]
+                .iter_mut()
+                .zip(&y3[b0..b0 + N_USED / 2])
+                .zip(&h_raw[u])
+            {
+                *e = (y * h.conj() * rot).re;
+            }
+        }
         let mut soft = [0f32; 48];
-        for (sv, &(b, u)) in soft.iter_mut().zip(DATA_IDX.iter()) {
-            *sv = (y3[b] * h_raw[u].conj() * rot).re;
+        for (sv, &(_, u)) in soft.iter_mut().zip(DATA_IDX.iter()) {
+            *sv = eq[u];
         }
         let lsig = LSig::decode(&soft);
 
