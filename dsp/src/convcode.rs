@@ -244,31 +244,73 @@ pub fn viterbi_decode_48(soft: &[f32; 2 * N_DBPS_BPSK]) -> [u8; N_DBPS_BPSK] {
     out
 }
 
+/// Generator `g` (bit 6 = current input, as in [`G0`]/[`G1`]) as a polynomial in the delay
+/// `D`, bit `d` = coefficient of `D^d`: the time-indexed form that [`clmul24`] convolves with.
+const fn delay_poly(g: u8) -> u32 {
+    let mut p = 0u32;
+    let mut j = 0;
+    while j < 7 {
+        if (g >> j) & 1 == 1 {
+            p |= 1 << (6 - j);
+        }
+        j += 1;
+    }
+    p
+}
+
+/// `a·b mod D^24` over GF(2), bit `i` = time `i` (carry-less multiply, truncated).
+#[inline(always)]
+const fn clmul24(a: u32, b: u32) -> u32 {
+    let mut r = 0u32;
+    let mut k = 0;
+    while k < 24 {
+        if (b >> k) & 1 == 1 {
+            r ^= a << k;
+        }
+        k += 1;
+    }
+    r & 0xFF_FFFF
+}
+
+/// `g0(D)^{-1} mod D^24` (g0 has constant term 1, so it is a unit of GF(2)[D]/D^24).
+const G0_INV: u32 = {
+    // Newton–Hensel on power series: y ← y·(2 − g·y) = y·g·y over GF(2), doubling the
+    // correct low-order terms each step (1 → 2 → 4 → 8 → 16 → 32 ≥ 24)
+    let g = delay_poly(G0);
+    let mut y = 1u32;
+    let mut i = 0;
+    while i < 5 {
+        y = clmul24(clmul24(y, g), y);
+        i += 1;
+    }
+    y
+};
+const _: () = assert!(clmul24(delay_poly(G0), G0_INV) == 1);
+
 /// Zero-error fast path for [`viterbi_decode_48`]: if the hard decisions of `soft` (all
 /// non-zero) form a codeword of the encoder started in state 0, returns its 24 information
 /// bits, else `None`. Such a codeword agrees in sign with every soft value, so its
 /// correlation Σ|s| is the largest any path can reach, and every other path (a different
 /// input gives different coded bits) falls short of it: it is exactly what the Viterbi
-/// decoder returns, found with 24 shift/parity steps instead of the 64-state trellis.
+/// decoder returns.
+///
+/// Bit-parallel over GF(2)[D]/D^24 (the syndrome former of a rate-1/2 convolutional code,
+/// e.g. Johannesson & Zigangirov, *Fundamentals of Convolutional Coding*, §2.4): the outputs
+/// are `A = X·g0`, `B = X·g1`, so a pair `(A, B)` is a codeword iff `A·g1 + B·g0 = 0`, and
+/// then `X = A·g0⁻¹` — a few carry-less multiplies instead of 24 dependent encoder steps.
 #[inline]
 pub fn decode_if_codeword_48(soft: &[f32; 2 * N_DBPS_BPSK]) -> Option<[u8; N_DBPS_BPSK]> {
-    let mut out = [0u8; N_DBPS_BPSK];
-    let mut state: u8 = 0;
-    for (o, s) in out.iter_mut().zip(soft.chunks_exact(2)) {
-        if !(s[0] != 0.0 && s[1] != 0.0) {
-            return None; // zero or NaN: no unique sign
-        }
-        let (a, b) = (u8::from(s[0] > 0.0), u8::from(s[1] > 0.0));
-        // A = x ⊕ parity(state & G0), both generators tap the input bit (bit 6)
-        let x = a ^ parity(state & G0);
-        let reg = (x << 6) | state;
-        if parity(reg & G1) != b {
-            return None;
-        }
-        *o = x;
-        state = reg >> 1;
+    let (mut a, mut b, mut zero) = (0u32, 0u32, false);
+    for (i, s) in soft.chunks_exact(2).enumerate() {
+        zero |= (s[0] == 0.0) | (s[1] == 0.0); // no unique sign
+        a |= u32::from(s[0] > 0.0) << i;
+        b |= u32::from(s[1] > 0.0) << i;
     }
-    Some(out)
+    if zero || clmul24(a, delay_poly(G1)) != clmul24(b, delay_poly(G0)) {
+        return None;
+    }
+    let x = clmul24(a, G0_INV);
+    Some(core::array::from_fn(|i| ((x >> i) & 1) as u8))
 }
 
 /// Hard-decision Viterbi decoding of coded bits (0/1) into `out`; see [`viterbi_decode`].
