@@ -70,9 +70,7 @@ impl NodeService {
 
     fn own_user(&self, caller: &Caller) -> Result<String, LedgerError> {
         match caller {
-            Caller::User(u) if self.net()?.home(u).ok() == Some(self.id.as_str()) => {
-                Ok(u.clone())
-            }
+            Caller::User(u) if self.net()?.home(u).ok() == Some(self.id.as_str()) => Ok(u.clone()),
             _ => Err(LedgerError::Unauthorized(format!(
                 "{} is not a user of {}",
                 caller.cn(),
@@ -299,9 +297,10 @@ impl NodeService {
                     *rep.paid_by.entry(first_id).or_default() += amount;
                     rep.total = rep.total.checked_add(amount).ok_or(LedgerError::Overflow)?;
                 }
-                Ok(other) => rep
-                    .refused
-                    .push(format!("{}: unexpected reply {other:?}", hex::encode(ev.nonce))),
+                Ok(other) => rep.refused.push(format!(
+                    "{}: unexpected reply {other:?}",
+                    hex::encode(ev.nonce)
+                )),
                 Err(e) => rep.refused.push(format!("{}: {e}", hex::encode(ev.nonce))),
             }
         }
