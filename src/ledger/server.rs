@@ -66,9 +66,9 @@ async fn step(
     Path(op): Path<String>,
     body: Bytes,
 ) -> Response {
-    let msg: Msg = match serde_json::from_slice(&body) {
+    let msg = match Msg::decode(&body) {
         Ok(m) => m,
-        Err(e) => return error_response(&LedgerError::Json(e)),
+        Err(e) => return error_response(&e),
     };
     if msg.op() != op {
         return error_response(&LedgerError::Malformed("message does not match the route"));

@@ -140,6 +140,9 @@ pub struct NodeStore {
     master: MasterKey,
 }
 
+/// An unspent pool key: (owner, value, material).
+pub type PoolKey = (String, u64, Zeroizing<[u8; 32]>);
+
 /// A key the far node holds for one of its users: (key ID, requester, signed event, material).
 pub type MailItem = ([u8; 16], String, Vec<u8>, Zeroizing<[u8; 32]>);
 
@@ -327,10 +330,7 @@ impl NodeStore {
     ///
     /// # Errors
     /// [`LedgerError::Sqlite`].
-    pub fn pool_key(
-        &self,
-        id: &[u8; 16],
-    ) -> Result<Option<(String, u64, Zeroizing<[u8; 32]>)>, LedgerError> {
+    pub fn pool_key(&self, id: &[u8; 16]) -> Result<Option<PoolKey>, LedgerError> {
         let row: Option<(String, i64, Vec<u8>)> = self
             .conn
             .query_row(

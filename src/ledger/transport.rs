@@ -86,6 +86,30 @@ pub enum Msg {
 }
 
 impl Msg {
+    /// Decodes a message body (JSON), checking its hex fields decode.
+    ///
+    /// # Errors
+    /// [`LedgerError::Json`] or [`LedgerError::Malformed`] (never panics).
+    pub fn decode(body: &[u8]) -> Result<Self, LedgerError> {
+        let m: Self = serde_json::from_slice(body)?;
+        match &m {
+            Self::Submit { event, mac } => {
+                unhex(event)?;
+                unhex_n::<32>(mac)?;
+            }
+            Self::Forward { wire } | Self::Claim { wire } => {
+                unhex(wire)?;
+            }
+            Self::Ack { key_ids } => {
+                for k in key_ids {
+                    unhex_n::<16>(k)?;
+                }
+            }
+            Self::Quote { .. } | Self::Fetch | Self::Settle => {}
+        }
+        Ok(m)
+    }
+
     /// The URL path segment of this message (`/ledger/v1/<op>`).
     pub fn op(&self) -> &'static str {
         match self {
@@ -246,6 +270,7 @@ impl Transport for HttpTransport {
         let client = CentreClient::from_dir(&net.pki_dir(), &self.caller.cn(), &addr)
             .map_err(|e| LedgerError::Network(e.to_string()))?;
         let body = serde_json::to_vec(msg)?;
+        debug_assert!(Msg::decode(&body).is_ok());
         let path = format!("/ledger/v1/{}", msg.op());
         let reply = self
             .rt
