@@ -3,7 +3,7 @@
 //! certificate (`node.<id>`, `user.<id>` or `operator`, see [`Caller`]). One route per
 //! protocol step, `POST /ledger/v1/{quote,submit,forward,fetch,ack,claim,settle}` with a
 //! [`Msg`] JSON body; each only parses, runs [`NodeService::handle`] on a blocking thread
-//! and serialises the [`Reply`]. [`error_response`] is the one error→status map.
+//! and serialises the [`Reply`](super::transport::Reply). [`error_response`] is the one error→status map.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -209,12 +209,6 @@ pub trait Transport: Send + Sync {
     /// The node's refusal ([`LedgerError`] in process, [`LedgerError::Remote`] over the
     /// network) or a [`LedgerError::Network`] failure.
     fn call(&self, node: &str, msg: &Msg) -> Result<Reply, LedgerError>;
-
-    /// The same transport speaking for another caller (a node forwarding as itself).
-    ///
-    /// # Errors
-    /// Missing credentials for `caller`.
-    fn as_caller(&self, caller: Caller) -> Result<Box<dyn Transport>, LedgerError>;
 }
 
 /// Calls nodes in this process: opens the target node's store and runs its [`NodeService`].
@@ -239,10 +233,6 @@ impl Transport for LocalTransport {
         ));
         let svc = NodeService::open(net, node, onward)?;
         svc.handle(&self.caller, msg.clone())
-    }
-
-    fn as_caller(&self, caller: Caller) -> Result<Box<dyn Transport>, LedgerError> {
-        Ok(Box::new(LocalTransport::new(self.root.clone(), caller)))
     }
 }
 
@@ -288,14 +278,6 @@ impl Transport for HttpTransport {
                 message: e.message,
             })
         }
-    }
-
-    fn as_caller(&self, caller: Caller) -> Result<Box<dyn Transport>, LedgerError> {
-        Ok(Box::new(HttpTransport::new(
-            self.root.clone(),
-            caller,
-            self.rt.clone(),
-        )))
     }
 }
 
