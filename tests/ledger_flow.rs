@@ -63,13 +63,16 @@ fn full_flow_across_three_nodes_and_settlement() {
         Err(LedgerError::NoKeyOfValue(9))
     ));
 
-    // Keys delivered: both users hold the same three keys.
+    // Keys delivered: bob's node holds three for him until he fetches them; then both users
+    // hold the same three keys and the mailbox is empty.
+    assert_eq!(net.fetch("bob").expect("fetch"), 3);
+    assert_eq!(net.fetch("bob").expect("fetch again"), 0);
     let a_keys = net.user("alice").expect("u").keys().expect("keys");
     let b_keys = net.user("bob").expect("u").keys().expect("keys");
     assert_eq!(a_keys.len(), 3);
     assert_eq!(
-        a_keys.iter().map(|k| (k.0, k.2)).collect::<Vec<_>>(),
-        b_keys.iter().map(|k| (k.0, k.2)).collect::<Vec<_>>()
+        a_keys.iter().map(|k| (k.0, *k.2)).collect::<Vec<_>>(),
+        b_keys.iter().map(|k| (k.0, *k.2)).collect::<Vec<_>>()
     );
     // Spent keys deleted at both ends: alice keeps only the 5; n1's pool too.
     let unused = net.user("alice").expect("u").unused().expect("unused");
@@ -89,6 +92,8 @@ fn full_flow_across_three_nodes_and_settlement() {
     }
     assert_eq!(net.user("alice").expect("u").events().expect("e").len(), 3);
     assert_eq!(net.user("bob").expect("u").events().expect("e").len(), 3);
+    assert_eq!(a_keys.iter().filter(|k| k.1 == "bob").count(), 3);
+    assert_eq!(b_keys.iter().filter(|k| k.1 == "alice").count(), 3);
 
     // Settlement sums to the charges: n2 gets 3 × 3, n3 gets 3 × 4; a second run pays nothing.
     let s2 = settle(&net, "n2").expect("settle n2");
@@ -145,14 +150,8 @@ fn forged_altered_and_replayed_events_are_rejected_and_audited() {
     ev.nonce = [0xee; 16];
     ev.key_id = [0xdd; 16];
     let n4 = net.node("n4").expect("n4");
-    let sk: [u8; 32] = n4
-        .meta("signing_key")
-        .expect("meta")
-        .expect("key")
-        .try_into()
-        .expect("32");
-    let other = SignedEvent::sign(ev, d.event.mac, &ed25519_dalek::SigningKey::from_bytes(&sk))
-        .expect("sign");
+    let sk = n4.signing_key().expect("n4 key");
+    let other = SignedEvent::sign(ev, d.event.mac, &sk).expect("sign");
     let e = net
         .deliver_to_relay("n2", "n1", &other.encode())
         .expect_err("n4 forgery accepted");
@@ -178,7 +177,7 @@ fn forged_altered_and_replayed_events_are_rejected_and_audited() {
     let (bytes, mut mac) = net.user_sign("alice", "bob", breakdown).expect("sign");
     mac[0] ^= 1;
     let e = net
-        .submit("alice", "bob", &bytes, mac)
+        .submit("alice", &bytes, mac)
         .expect_err("bad MAC accepted");
     assert!(matches!(e, LedgerError::BadMac), "{e}");
     assert!(rejections_mention(&net, "n1", "MAC"));
@@ -246,4 +245,83 @@ fn payments_must_cover_issued_keys_and_are_used_once() {
         net.quote("alice", "nobody"),
         Err(LedgerError::Directory(_))
     ));
+}
+
+/// Reads a store's database and WAL files as raw bytes.
+fn raw_bytes(db: &std::path::Path) -> Vec<u8> {
+    let mut all = std::fs::read(db).expect("db");
+    let wal = db.with_extension("db-wal");
+    if let Ok(w) = std::fs::read(wal) {
+        all.extend_from_slice(&w);
+    }
+    all
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn secrets_are_sealed_at_rest() {
+    let net = network("rest");
+    net.issue("alice", "r1", 18, 9, 2).expect("issue");
+    let d = net.request("alice", "bob").expect("request");
+    // Keys still held: n1's pool and alice's unused key share the material, as do the
+    // delivered key (alice's store, n3's mailbox before bob fetches, then bob's store).
+    let unused = net.user("alice").expect("u").unused().expect("unused");
+    assert_eq!(unused.len(), 1);
+    let (_, _, dk_material) = net
+        .node("n1")
+        .expect("n1")
+        .pool_key(&unused[0].0)
+        .expect("pool")
+        .expect("in pool");
+    let a_keys = net.user("alice").expect("u").keys().expect("keys");
+    assert_eq!(a_keys[0].0, d.key_id);
+    let delivered = *a_keys[0].2;
+    let n3_mail = raw_bytes(&net.node_path("n3"));
+    assert!(
+        !contains(&n3_mail, &delivered),
+        "delivered key in clear at n3"
+    );
+    assert_eq!(net.fetch("bob").expect("fetch"), 1);
+    let mut secrets: Vec<(String, Vec<u8>)> = vec![
+        ("denominated key".into(), dk_material.to_vec()),
+        ("delivered key".into(), delivered.to_vec()),
+    ];
+    for n in ["n1", "n2", "n3", "n4"] {
+        let sk = net.node(n).expect("n").signing_key().expect("key");
+        secrets.push((format!("{n} signing key"), sk.to_bytes().to_vec()));
+    }
+    let mut files = Vec::new();
+    for n in ["n1", "n2", "n3", "n4"] {
+        files.push(net.node_path(n));
+    }
+    for u in ["alice", "bob", "carol"] {
+        files.push(net.user_path(u));
+    }
+    for f in &files {
+        let raw = raw_bytes(f);
+        assert!(raw.len() > 1000, "{} empty", f.display());
+        for (what, s) in &secrets {
+            assert!(!contains(&raw, s), "{what} in clear in {}", f.display());
+        }
+    }
+    // The check can fail: the same bytes are found when they are there.
+    let alice_raw = raw_bytes(&net.user_path("alice"));
+    assert!(contains(&alice_raw, &d.event.event.key_id[..8]) || contains(&alice_raw, &unused[0].0));
+    // The sealed columns hold XChaCha20-Poly1305 blobs (24-byte nonce + 32 + 16-byte tag).
+    let c = rusqlite::Connection::open(net.user_path("alice")).expect("open raw");
+    let len: i64 = c
+        .query_row("SELECT length(material) FROM dkeys", [], |r| r.get(0))
+        .expect("row");
+    assert_eq!(len, 24 + 32 + 16);
+    // Master key files are private.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let m = std::fs::metadata(qwave::ledger::store::key_path(&net.node_path("n1")))
+            .expect("key file");
+        assert_eq!(m.permissions().mode() & 0o777, 0o600);
+    }
 }

@@ -1,9 +1,28 @@
-//! The event decoders never panic, and every valid event round-trips.
+//! The event and node-request decoders never panic, and every valid event or request
+//! round-trips.
 
 use proptest::prelude::*;
+use qwave::ledger::transport::Msg;
 use qwave::ledger::{Charge, IssuanceEvent, SignedEvent};
 
 proptest! {
+    #[test]
+    fn request_decoder_never_panics_and_round_trips(
+        op in prop::sample::select(vec!["quote", "submit", "forward", "fetch", "ack", "claim", "settle", "x"]),
+        field in "[0-9a-fA-F]{0,70}",
+        junk in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        let _ = Msg::decode(&junk);
+        let body = format!(
+            r#"{{"op":"{op}","to":"{field}","event":"{field}","mac":"{field}","wire":"{field}","key_ids":["{field}"]}}"#
+        );
+        if let Ok(m) = Msg::decode(body.as_bytes()) {
+            prop_assert_eq!(m.op(), op);
+            let again = Msg::decode(&serde_json::to_vec(&m).expect("encode")).expect("re-decode");
+            prop_assert_eq!(again, m);
+        }
+    }
+
     #[test]
     fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         let _ = IssuanceEvent::decode(&bytes);

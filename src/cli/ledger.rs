@@ -1,14 +1,21 @@
-//! `qwave ledger`: metered refills across node and user stores in one network directory.
-//! Each action is one step of the protocol in [`crate::ledger`]; `--json` prints one JSON value.
+//! `qwave ledger`: metered refills. The operator's actions (`init-node`, `add-user`, `issue`,
+//! `audit --operator`) work on the network directory; `serve` runs one node as an HTTPS
+//! service; the user's and settlement actions (`quote`, `request`, `fetch`, `relay`,
+//! `settle`) talk to the nodes over the network (mutual TLS, certificates from `<net>/pki`).
+//! `--json` prints one JSON value.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
+use crate::centre::pki::server_config;
 use crate::ledger::audit::{operator_audit, user_bill};
-use crate::ledger::settle::settle;
+use crate::ledger::service::NodeService;
+use crate::ledger::settle::settle_via;
+use crate::ledger::transport::{Caller, HttpTransport, Msg, Reply, Transport};
 use crate::ledger::Network;
 
 /// `qwave ledger`.
@@ -65,7 +72,22 @@ pub enum LedgerAction {
         #[arg(long)]
         amount: Option<u64>,
     },
-    /// Shows the first node's route and charge breakdown for a request.
+    /// Runs one node as an HTTPS service (mutual TLS) and publishes its address in the directory.
+    Serve {
+        /// Node ID.
+        #[arg(long)]
+        node: String,
+        /// Address to listen on (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+    },
+    /// Takes the keys the user's node holds for it (delivered by requests of other users).
+    Fetch {
+        /// User.
+        #[arg(long)]
+        user: String,
+    },
+    /// Asks the first node (over the network) for the route and charge breakdown of a request.
     Quote {
         /// Requesting user.
         #[arg(long)]
@@ -74,7 +96,8 @@ pub enum LedgerAction {
         #[arg(long)]
         to: String,
     },
-    /// Requests a key from one user to another, paid with a denominated key of the quoted value.
+    /// Requests a key from one user to another over the network, paid with a denominated key of
+    /// the quoted value.
     Request {
         /// Requesting user.
         #[arg(long)]
@@ -86,7 +109,8 @@ pub enum LedgerAction {
         #[arg(long)]
         save_event: Option<PathBuf>,
     },
-    /// Presents a signed event (hex file) to a node as if received from `--from` on the wire.
+    /// Sends a signed event (hex file) to a node over the network as node `--from` (with its
+    /// certificate), as a forwarding step.
     Relay {
         /// Receiving node.
         #[arg(long)]
@@ -97,7 +121,8 @@ pub enum LedgerAction {
         /// File with the hex wire bytes.
         event: PathBuf,
     },
-    /// A node claims its share of every unsettled stored event from the first nodes.
+    /// The operator asks a node (over the network) to claim its share of every unsettled
+    /// stored event from the first nodes.
     Settle {
         /// Claiming node (default: every node).
         #[arg(long)]
@@ -117,6 +142,11 @@ pub enum LedgerAction {
 /// Runs a ledger action.
 pub fn run(a: LedgerArgs) -> Result<()> {
     let mut net = Network::open(&a.net).with_context(|| format!("opening {}", a.net.display()))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let http = |c: Caller| HttpTransport::new(a.net.clone(), c, rt.handle().clone());
     let out = match a.action {
         LedgerAction::InitNode { id, tariff, link } => {
             net.init_node(&id, tariff, &link)?;
@@ -147,8 +177,47 @@ pub fn run(a: LedgerArgs) -> Result<()> {
             json!({ "user": user, "payment": payment, "amount": amount, "value": value,
                     "keys": ids.iter().map(hex::encode).collect::<Vec<_>>() })
         }
+        LedgerAction::Serve { node, listen } => {
+            let pki = net.pki_dir();
+            let tls = server_config(
+                &pki.join("centre.pem"),
+                &pki.join("centre.key"),
+                &pki.join("ca.pem"),
+            )?;
+            let svc = Arc::new(NodeService::open(
+                Network::open(&a.net)?,
+                &node,
+                Box::new(http(Caller::Node(node.clone()))),
+            )?);
+            rt.block_on(async {
+                let listener = tokio::net::TcpListener::bind(&listen)
+                    .await
+                    .with_context(|| format!("binding {listen}"))?;
+                let h = crate::ledger::server::serve(svc, tls, listener)?;
+                net.set_address(&node, &h.addr.to_string())?;
+                eprintln!("ledger node {node} listening on {}", h.addr);
+                shutdown_signal().await;
+                h.shutdown().await;
+                anyhow::Ok(())
+            })?;
+            eprintln!("ledger node {node} stopped");
+            return Ok(());
+        }
+        LedgerAction::Fetch { user } => {
+            let n = net.fetch_via(&http(Caller::User(user.clone())), &user)?;
+            eprintln!("{user} stored {n} delivered key(s)");
+            json!({ "user": user, "fetched": n })
+        }
         LedgerAction::Quote { from, to } => {
-            let b = net.quote(&from, &to)?;
+            let home = net.home(&from)?.to_owned();
+            let b = match http(Caller::User(from.clone())).call(&home, &Msg::Quote { to })? {
+                Reply::Quote { breakdown } => breakdown,
+                other => bail!("{home} gave an unexpected reply: {other:?}"),
+            };
+            let b: Vec<crate::ledger::Charge> = b
+                .into_iter()
+                .map(|(node, charge)| crate::ledger::Charge { node, charge })
+                .collect();
             let total: u64 = b.iter().map(|c| c.charge).sum();
             for c in &b {
                 eprintln!("{:>12} {:>6}", c.node, c.charge);
@@ -161,7 +230,7 @@ pub fn run(a: LedgerArgs) -> Result<()> {
             to,
             save_event,
         } => {
-            let d = net.request(&from, &to)?;
+            let d = net.request_via(&http(Caller::User(from.clone())), &from, &to)?;
             let e = &d.event.event;
             if let Some(p) = save_event {
                 std::fs::write(&p, hex::encode(d.event.encode()))
@@ -186,10 +255,13 @@ pub fn run(a: LedgerArgs) -> Result<()> {
             let text = std::fs::read_to_string(&event)
                 .with_context(|| format!("reading {}", event.display()))?;
             let wire = hex::decode(text.trim()).context("event file is not hex")?;
-            match net.deliver_to_relay(&node, &from, &wire) {
-                Ok(role) => {
-                    eprintln!("{node} accepted the event as {}", role.as_str());
-                    json!({ "accepted": true, "role": role.as_str() })
+            let msg = Msg::Forward {
+                wire: hex::encode(&wire),
+            };
+            match http(Caller::Node(from.clone())).call(&node, &msg) {
+                Ok(_) => {
+                    eprintln!("{node} accepted the event");
+                    json!({ "accepted": true })
                 }
                 Err(e) => {
                     if a.json {
@@ -206,7 +278,7 @@ pub fn run(a: LedgerArgs) -> Result<()> {
             };
             let mut reps = Vec::new();
             for n in nodes {
-                let r = settle(&net, &n)?;
+                let r = settle_via(&http(Caller::Operator), &n)?;
                 eprintln!(
                     "{n}: {} claim(s) paid, total {}, {} refused",
                     r.paid_claims,
@@ -283,4 +355,19 @@ pub fn run(a: LedgerArgs) -> Result<()> {
         println!("{out}");
     }
     Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -14,9 +14,12 @@
 //!    ◀──────────── success (key) ◀────────────── success ◀───────────────┘
 //! ```
 //!
+//! Each node runs as an HTTP/1.1-over-mutual-TLS service ([`server`], `qwave ledger serve`);
+//! the protocol steps live once in [`service::NodeService`], reached through the
+//! [`transport::Transport`] trait (HTTPS between processes, or direct calls in one process).
 //! Storage is one SQLite file per node and per user under a network directory ([`store`],
-//! [`network`]); rejected events go to each node's SHA3 hash-chained audit log
-//! (the centre's [`crate::centre::audit`] chain).
+//! [`network`]), secrets sealed at rest; rejected events go to each node's SHA3 hash-chained
+//! audit log (the centre's [`crate::centre::audit`] chain).
 
 pub mod audit;
 pub mod denomination;
@@ -24,8 +27,11 @@ pub mod event;
 pub mod network;
 pub mod node;
 pub mod route;
+pub mod server;
+pub mod service;
 pub mod settle;
 pub mod store;
+pub mod transport;
 
 pub use denomination::DenominatedKey;
 pub use event::{Charge, IssuanceEvent, SignedEvent};
@@ -75,9 +81,57 @@ pub enum LedgerError {
     /// File or random-number-generator failure.
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
-    /// Directory file is not valid JSON.
-    #[error("network directory: {0}")]
+    /// Directory file or protocol message is not valid JSON.
+    #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// Sealing or unsealing a secret at rest, or the store's master key file.
+    #[error("secret at rest: {0}")]
+    Crypto(#[from] crate::centre::crypto::CryptoError),
+    /// Node certificates or TLS set-up.
+    #[error("PKI: {0}")]
+    Pki(#[from] crate::centre::pki::PkiError),
+    /// A network call to a node failed before it answered.
+    #[error("network: {0}")]
+    Network(String),
+    /// The caller's TLS identity may not make this call.
+    #[error("not allowed: {0}")]
+    Unauthorized(String),
+    /// A node answered a network call with a refusal.
+    #[error("{node} refused ({kind}): {message}")]
+    Remote {
+        /// The answering node.
+        node: String,
+        /// The refusal's kind ([`LedgerError::kind`] on the node).
+        kind: String,
+        /// The node's message.
+        message: String,
+    },
+}
+
+impl LedgerError {
+    /// A stable name of the error's kind (what a node puts on the wire).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "malformed",
+            Self::BadSignature => "bad_signature",
+            Self::BadMac => "bad_mac",
+            Self::Replay(_) => "replay",
+            Self::Refused(_) => "refused",
+            Self::NoRoute { .. } => "no_route",
+            Self::NoKeyOfValue(_) => "no_key_of_value",
+            Self::Payment(_) => "payment",
+            Self::Directory(_) => "directory",
+            Self::Overflow => "overflow",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Remote { .. } => "remote",
+            Self::Sqlite(_)
+            | Self::Io(_)
+            | Self::Json(_)
+            | Self::Crypto(_)
+            | Self::Pki(_)
+            | Self::Network(_) => "internal",
+        }
+    }
 }
 
 /// Current Unix time in milliseconds.

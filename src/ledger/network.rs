@@ -1,7 +1,13 @@
-//! A ledger network on one machine: a directory holding `network.json` (the operator's
-//! directory: node tariffs, links and Ed25519 public keys; user → home node) and one SQLite
-//! file per node (`nodes/<id>.db`) and per user (`users/<id>.db`). Messages between nodes are
-//! function calls carrying the wire bytes a network link would carry.
+//! A ledger network directory: `network.json` (the operator's directory: node tariffs, links,
+//! Ed25519 public keys and listening addresses; user → home node), one SQLite file per node
+//! (`nodes/<id>.db`, its master key `nodes/<id>.key`) and per user (`users/<id>.db`,
+//! `users/<id>.key`), and the network's TLS PKI in `pki/` (the centre's lab PKI: a CA, one
+//! server certificate all nodes present, and a client certificate per node `node.<id>`, per
+//! user `user.<id>` and for the `operator`).
+//!
+//! The user-side steps ([`Network::request_via`], [`Network::fetch_via`]) talk to the user's
+//! node through a [`Transport`]; the shortcuts without `_via` use the in-process
+//! [`LocalTransport`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,10 +18,12 @@ use zeroize::Zeroizing;
 
 use super::denomination::{issue_against, Payment};
 use super::event::{requester_mac, Charge, IssuanceEvent, SignedEvent, MAX_ID_LEN};
-use super::node::{audit_names, first_accept, first_commit, relay_accept};
+use super::node::audit_names;
 use super::route::Graph;
 use super::store::{NodeStore, UserStore};
+use super::transport::{unhex, unhex_n, Caller, LocalTransport, Msg, Reply, Transport};
 use super::{now_ms, random, LedgerError};
+use crate::centre::pki;
 
 /// A node's directory entry.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -26,6 +34,9 @@ pub struct NodeEntry {
     pub public_key: String,
     /// Linked neighbours.
     pub links: Vec<String>,
+    /// Where the node's service listens (`host:port`), once it was started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
 }
 
 /// The operator's directory (`network.json`).
@@ -85,6 +96,51 @@ impl Network {
             root: root.to_owned(),
             dir,
         })
+    }
+
+    /// The network directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The network's PKI directory (CA, node server certificate, client certificates).
+    pub fn pki_dir(&self) -> PathBuf {
+        self.root.join("pki")
+    }
+
+    fn ensure_pki(&self) -> Result<(), LedgerError> {
+        if !self.pki_dir().join("ca.pem").exists() {
+            pki::init_dir(&self.pki_dir(), &[], &[])?;
+        }
+        Ok(())
+    }
+
+    /// Where node `id` listens.
+    ///
+    /// # Errors
+    /// [`LedgerError::Directory`] for an unknown node or one that was never started.
+    pub fn address(&self, id: &str) -> Result<String, LedgerError> {
+        self.dir
+            .nodes
+            .get(id)
+            .and_then(|e| e.addr.clone())
+            .ok_or_else(|| LedgerError::Directory(format!("node {id} has no address")))
+    }
+
+    /// Publishes where node `id` listens (re-reads the directory file first).
+    ///
+    /// # Errors
+    /// Unknown node, I/O and JSON errors.
+    pub fn set_address(&mut self, id: &str, addr: &str) -> Result<(), LedgerError> {
+        let f = self.root.join("network.json");
+        self.dir = serde_json::from_slice(&std::fs::read(&f)?)?;
+        let e = self
+            .dir
+            .nodes
+            .get_mut(id)
+            .ok_or_else(|| LedgerError::Directory(format!("unknown node {id}")))?;
+        e.addr = Some(addr.to_owned());
+        self.save()
     }
 
     fn save(&self) -> Result<(), LedgerError> {
@@ -189,15 +245,18 @@ impl Network {
         let mut secret = Zeroizing::new([0u8; 32]);
         random(&mut secret[..])?;
         let sk = SigningKey::from_bytes(&secret);
+        self.ensure_pki()?;
+        pki::add_sae(&self.pki_dir(), &Caller::Node(id.to_owned()).cn())?;
         let store = NodeStore::open(&self.node_path(id))?;
         store.set_meta("id", id.as_bytes())?;
-        store.set_meta("signing_key", &secret[..])?;
+        store.set_signing_key(&secret)?;
         self.dir.nodes.insert(
             id.to_owned(),
             NodeEntry {
                 tariff,
                 public_key: hex::encode(sk.verifying_key().to_bytes()),
                 links: links.to_vec(),
+                addr: None,
             },
         );
         self.save()
@@ -215,6 +274,8 @@ impl Network {
         if !self.dir.nodes.contains_key(node) {
             return Err(LedgerError::Directory(format!("unknown node {node}")));
         }
+        self.ensure_pki()?;
+        pki::add_sae(&self.pki_dir(), &Caller::User(id.to_owned()).cn())?;
         let u = UserStore::open(&self.user_path(id))?;
         u.conn.execute(
             "INSERT OR REPLACE INTO meta (k, v) VALUES ('node', ?1)",
@@ -222,18 +283,6 @@ impl Network {
         )?;
         self.dir.users.insert(id.to_owned(), node.to_owned());
         self.save()
-    }
-
-    fn signing_key(&self, store: &NodeStore, id: &str) -> Result<SigningKey, LedgerError> {
-        let s = Zeroizing::new(
-            store
-                .meta("signing_key")?
-                .ok_or_else(|| LedgerError::Directory(format!("node {id} has no signing key")))?,
-        );
-        let b: [u8; 32] = s[..]
-            .try_into()
-            .map_err(|_| LedgerError::Malformed("signing key length"))?;
-        Ok(SigningKey::from_bytes(&b))
     }
 
     /// The user's home node records a payment and issues `count` keys of `value` to the user's
@@ -307,73 +356,145 @@ impl Network {
         Ok((bytes, mac))
     }
 
-    /// Sends signed wire bytes to node `to` as if from `from`: relay verification and storage.
+    /// In process: presents signed wire bytes to node `to` as a `forward` from node `from`.
     ///
     /// # Errors
-    /// As [`relay_accept`].
-    pub fn deliver_to_relay(
-        &self,
-        to: &str,
-        from: &str,
-        wire: &[u8],
-    ) -> Result<super::store::Role, LedgerError> {
-        let mut store = self.node(to)?;
-        relay_accept(&mut store, to, from, wire, |n| self.public_key(n)).map(|(_, r)| r)
+    /// As [`super::node::relay_accept`], or a refusal further along the route.
+    pub fn deliver_to_relay(&self, to: &str, from: &str, wire: &[u8]) -> Result<(), LedgerError> {
+        self.local(Caller::Node(from.to_owned()))
+            .call(
+                to,
+                &Msg::Forward {
+                    wire: hex::encode(wire),
+                },
+            )
+            .map(|_| ())
     }
 
-    /// A full key request from user `from` to user `to`: quote, user MAC, first node check
-    /// and signature, hop-by-hop relay verification, delivery at the far node, success back,
-    /// and the spend committed at both ends.
+    fn local(&self, caller: Caller) -> LocalTransport {
+        LocalTransport::new(self.root.clone(), caller)
+    }
+
+    /// In process: [`Network::request_via`] with the [`LocalTransport`].
+    ///
+    /// # Errors
+    /// As [`Network::request_via`].
+    pub fn request(&self, from: &str, to: &str) -> Result<Delivery, LedgerError> {
+        self.request_via(&self.local(Caller::User(from.to_owned())), from, to)
+    }
+
+    /// In process: [`Network::submit_via`] with the [`LocalTransport`].
+    ///
+    /// # Errors
+    /// As [`Network::submit_via`].
+    pub fn submit(&self, from: &str, bytes: &[u8], mac: [u8; 32]) -> Result<Delivery, LedgerError> {
+        self.submit_via(&self.local(Caller::User(from.to_owned())), from, bytes, mac)
+    }
+
+    /// In process: [`Network::fetch_via`] with the [`LocalTransport`].
+    ///
+    /// # Errors
+    /// As [`Network::fetch_via`].
+    pub fn fetch(&self, user: &str) -> Result<usize, LedgerError> {
+        self.fetch_via(&self.local(Caller::User(user.to_owned())), user)
+    }
+
+    /// A full key request from user `from` to user `to` through `t` (speaking as `from`):
+    /// the first node's quote, the user's MAC with an unused key of the quoted total, and
+    /// the submission; the first node signs and forwards hop by hop, the far node keeps a
+    /// key for the recipient, success travels back, and both ends delete the spent key.
     ///
     /// # Errors
     /// Any refusal along the route (the denominated key stays unspent), store errors.
-    pub fn request(&self, from: &str, to: &str) -> Result<Delivery, LedgerError> {
-        let breakdown = self.quote(from, to)?;
-        let (bytes, mac) = self.user_sign(from, to, breakdown)?;
-        self.submit(from, to, &bytes, mac)
-    }
-
-    /// The part of [`Network::request`] after the user signed: the first node and the route.
-    ///
-    /// # Errors
-    /// As [`Network::request`].
-    pub fn submit(
+    pub fn request_via(
         &self,
+        t: &dyn Transport,
         from: &str,
         to: &str,
+    ) -> Result<Delivery, LedgerError> {
+        let home = self.home(from)?.to_owned();
+        let breakdown = match t.call(&home, &Msg::Quote { to: to.to_owned() })? {
+            Reply::Quote { breakdown } => breakdown
+                .into_iter()
+                .map(|(node, charge)| Charge { node, charge })
+                .collect(),
+            other => return Err(unexpected(&home, &other)),
+        };
+        let (bytes, mac) = self.user_sign(from, to, breakdown)?;
+        self.submit_via(t, from, &bytes, mac)
+    }
+
+    /// Sends a MAC'd event to `from`'s first node through `t`; on success stores the event
+    /// and the delivered key and deletes the spent denominated key.
+    ///
+    /// # Errors
+    /// The first node's or a later node's refusal, store errors.
+    pub fn submit_via(
+        &self,
+        t: &dyn Transport,
+        from: &str,
         bytes: &[u8],
         mac: [u8; 32],
     ) -> Result<Delivery, LedgerError> {
-        let first = self.home(from)?.to_owned();
-        let far = self.home(to)?.to_owned();
-        let mut fstore = self.node(&first)?;
-        let sk = self.signing_key(&fstore, &first)?;
-        let signed = first_accept(&fstore, &first, &sk, &self.graph()?, &far, bytes, mac)?;
-        let wire = signed.encode();
-        let mut prev = first.clone();
-        for hop in signed.event.breakdown.iter().skip(1) {
-            self.deliver_to_relay(&hop.node, &prev, &wire)?;
-            prev.clone_from(&hop.node);
+        let home = self.home(from)?.to_owned();
+        let msg = Msg::Submit {
+            event: hex::encode(bytes),
+            mac: hex::encode(mac),
+        };
+        let (wire, key) = match t.call(&home, &msg)? {
+            Reply::Delivered { wire, key } => (unhex(&wire)?, key),
+            other => return Err(unexpected(&home, &other)),
+        };
+        let signed = SignedEvent::decode(&wire)?;
+        if signed.event_bytes != bytes || signed.mac != mac {
+            return Err(LedgerError::Refused(
+                "first node returned another event".into(),
+            ));
         }
-        // Far node (or the first node itself if both users share it) delivers the key.
-        let mut key_id = [0u8; 16];
-        let mut key = Zeroizing::new([0u8; 32]);
-        random(&mut key_id)?;
-        random(&mut key[..])?;
+        let key_id = unhex_n::<16>(&key.key_id)?;
+        let material = Zeroizing::new(unhex_n::<32>(&key.key)?);
         let e = &signed.event;
-        self.user(&e.recipient)?
-            .receive(&e.nonce, &wire, &key_id, &e.requester, &key)?;
-        // Success travels back: the first node and the requester delete the spent key.
-        first_commit(&mut fstore, &first, &signed)?;
         self.user(from)?.complete_spend(
             &e.key_id,
             &e.nonce,
             &wire,
-            Some((&key_id, &e.recipient, &key)),
+            Some((&key_id, &e.recipient, &material)),
         )?;
         Ok(Delivery {
             event: signed,
             key_id,
         })
     }
+
+    /// The user takes the keys its node holds for it through `t`, stores them with their
+    /// events, then acknowledges them (the node deletes them). Returns how many it stored.
+    ///
+    /// # Errors
+    /// A malformed key or event, store and transport errors.
+    pub fn fetch_via(&self, t: &dyn Transport, user: &str) -> Result<usize, LedgerError> {
+        let home = self.home(user)?.to_owned();
+        let keys = match t.call(&home, &Msg::Fetch)? {
+            Reply::Mail { keys } => keys,
+            other => return Err(unexpected(&home, &other)),
+        };
+        let mut ustore = self.user(user)?;
+        let mut ids = Vec::with_capacity(keys.len());
+        for k in &keys {
+            let id = unhex_n::<16>(&k.key_id)?;
+            let wire = unhex(&k.event)?;
+            let signed = SignedEvent::decode(&wire)?;
+            let material = Zeroizing::new(unhex_n::<32>(&k.key)?);
+            ustore.receive(&signed.event.nonce, &wire, &id, &k.peer, &material)?;
+            ids.push(hex::encode(id));
+        }
+        let n = ids.len();
+        if n > 0 {
+            t.call(&home, &Msg::Ack { key_ids: ids })?;
+        }
+        Ok(n)
+    }
+}
+
+fn unexpected(node: &str, r: &Reply) -> LedgerError {
+    LedgerError::Network(format!("{node} gave an unexpected reply: {r:?}"))
 }

@@ -172,7 +172,7 @@ pub fn relay_accept(
         Err(e) => return reject(store, from, "-", e),
     };
     let subject = hex::encode(signed.event.nonce);
-    let role = match relay_check(store, self_id, &signed, &first_key) {
+    let role = match relay_check(store, self_id, from, &signed, &first_key) {
         Ok(r) => r,
         Err(e) => return reject(store, from, &subject, e),
     };
@@ -193,6 +193,7 @@ pub fn relay_accept(
 fn relay_check(
     store: &NodeStore,
     self_id: &str,
+    from: &str,
     signed: &SignedEvent,
     first_key: &impl Fn(&str) -> Option<VerifyingKey>,
 ) -> Result<Role, LedgerError> {
@@ -207,6 +208,11 @@ fn relay_check(
         .ok_or_else(|| LedgerError::Refused("this node is not on the route".into()))?;
     if pos == 0 {
         return Err(LedgerError::Refused("this node is the first node".into()));
+    }
+    if e.breakdown.get(pos - 1).map(|c| c.node.as_str()) != Some(from) {
+        return Err(LedgerError::Refused(format!(
+            "{from} is not the previous node on the route"
+        )));
     }
     let vk = first_key(first)
         .ok_or_else(|| LedgerError::Refused(format!("unknown first node {first}")))?;

@@ -8,10 +8,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use serde::Deserialize;
+
 use super::event::SignedEvent;
 use super::network::Network;
 use super::node::audit_names;
 use super::store::NodeStore;
+use super::transport::{Caller, LocalTransport, Msg, Reply, Transport};
 use super::{now_ms, LedgerError};
 
 /// The first node's decision on one claim.
@@ -104,7 +107,7 @@ fn check_claim(
 }
 
 /// What a settlement run paid one relay.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SettlementReport {
     /// The claiming node.
     pub relay: String,
@@ -118,43 +121,27 @@ pub struct SettlementReport {
     pub refused: Vec<String>,
 }
 
-/// Node `relay` presents every unsettled stored event to its first node.
+/// In process: node `relay` presents every unsettled stored event to its first node (the
+/// `settle` step of [`super::service::NodeService`] over the [`LocalTransport`]).
 ///
 /// # Errors
 /// Directory and store errors (refused claims are reported, not errors).
 pub fn settle(net: &Network, relay: &str) -> Result<SettlementReport, LedgerError> {
-    let rstore = net.node(relay)?;
-    let mut rep = SettlementReport {
-        relay: relay.to_owned(),
-        ..SettlementReport::default()
-    };
-    for ev in rstore.events()? {
-        if ev.settled || ev.role == "first" {
-            continue;
-        }
-        let first_id = match SignedEvent::decode(&ev.bytes) {
-            Ok(s) => s.event.first_node().unwrap_or_default().to_owned(),
-            Err(e) => {
-                rep.refused.push(format!("{}: {e}", hex::encode(ev.nonce)));
-                continue;
-            }
-        };
-        let fstore = net.node(&first_id)?;
-        let key = net
-            .public_key(&first_id)
-            .ok_or_else(|| LedgerError::Directory(format!("no public key for {first_id}")))?;
-        match claim(&fstore, &first_id, &key, relay, &ev.bytes) {
-            Ok(amount) => {
-                rstore.conn.execute(
-                    "UPDATE events SET settled = 1 WHERE nonce = ?1",
-                    [&ev.nonce[..]],
-                )?;
-                rep.paid_claims += 1;
-                *rep.paid_by.entry(first_id).or_default() += amount;
-                rep.total = rep.total.checked_add(amount).ok_or(LedgerError::Overflow)?;
-            }
-            Err(e) => rep.refused.push(format!("{}: {e}", hex::encode(ev.nonce))),
-        }
+    settle_via(
+        &LocalTransport::new(net.root().to_owned(), Caller::Operator),
+        relay,
+    )
+}
+
+/// Asks node `relay` through `t` (speaking as the operator) to claim its shares.
+///
+/// # Errors
+/// The node's refusal or transport errors.
+pub fn settle_via(t: &dyn Transport, relay: &str) -> Result<SettlementReport, LedgerError> {
+    match t.call(relay, &Msg::Settle)? {
+        Reply::Settled(r) => Ok(r),
+        other => Err(LedgerError::Network(format!(
+            "{relay} gave an unexpected reply: {other:?}"
+        ))),
     }
-    Ok(rep)
 }

@@ -3,16 +3,26 @@
 //! Node tables: `meta` (identity, Ed25519 secret), `payments`, `pool` (unspent denominated
 //! keys of attached users), `spent`, `events` (every event this node handled, by role),
 //! `settlements` (first node: shares paid to relays) and `audit` (hash chain, as the
-//! centre's). User tables: `meta`, `dkeys` (unspent denominated keys), `events`, `keys`
-//! (delivered keys).
+//! centre's), `mailbox` (keys the far node holds for its users until they fetch them). User
+//! tables: `meta`, `dkeys` (unspent denominated keys), `events`, `keys` (delivered keys).
+//!
+//! Secrets at rest (the node's Ed25519 key, denominated-key material, delivered keys) are
+//! sealed with XChaCha20-Poly1305 under a per-store 256-bit master key kept beside the
+//! database in `<name>.key` (mode 0600, created with the store), the centre's
+//! [`crate::centre::crypto::MasterKey`]. Each sealed value is bound (AEAD associated data) to
+//! its row's identity, so moving a ciphertext to another row fails to open.
 
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use ed25519_dalek::SigningKey;
+use zeroize::Zeroizing;
+
 use super::denomination::{DenominatedKey, Payment};
 use super::LedgerError;
 use crate::centre::audit::{record_hash, AuditRecord};
+use crate::centre::crypto::MasterKey;
 
 const NODE_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB NOT NULL);
@@ -29,6 +39,8 @@ CREATE TABLE IF NOT EXISTS settlements (nonce BLOB NOT NULL, relay TEXT NOT NULL
   at_ms INTEGER NOT NULL, PRIMARY KEY (nonce, relay));
 CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, event TEXT NOT NULL,
   actor TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS mailbox (key_id BLOB PRIMARY KEY, user TEXT NOT NULL, peer TEXT NOT NULL,
+  event BLOB NOT NULL, sealed BLOB NOT NULL);
 ";
 
 const USER_SCHEMA: &str = "
@@ -62,6 +74,43 @@ impl Role {
     }
 }
 
+/// The master key file of a store: `<db without extension>.key`.
+pub fn key_path(db: &Path) -> std::path::PathBuf {
+    db.with_extension("key")
+}
+
+fn master_for(db: &Path) -> Result<MasterKey, LedgerError> {
+    let kp = key_path(db);
+    Ok(if kp.exists() {
+        MasterKey::load(&kp)?
+    } else {
+        MasterKey::create(&kp)?
+    })
+}
+
+fn aad(kind: &str, id: &[u8]) -> Vec<u8> {
+    let mut a = Vec::with_capacity(kind.len() + 1 + id.len());
+    a.extend_from_slice(kind.as_bytes());
+    a.push(b':');
+    a.extend_from_slice(id);
+    a
+}
+
+fn open_secret<const N: usize>(
+    m: &MasterKey,
+    kind: &str,
+    id: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<[u8; N]>, LedgerError> {
+    let plain = m.open(&aad(kind, id), sealed)?;
+    let mut out = Zeroizing::new([0u8; N]);
+    if plain.len() != N {
+        return Err(LedgerError::Malformed("sealed field length"));
+    }
+    out.copy_from_slice(&plain);
+    Ok(out)
+}
+
 fn open(path: &Path, schema: &str) -> Result<Connection, LedgerError> {
     let c = Connection::open(path)?;
     c.pragma_update(None, "journal_mode", "WAL")?;
@@ -88,7 +137,14 @@ fn arr<const N: usize>(v: Vec<u8>) -> Result<[u8; N], LedgerError> {
 pub struct NodeStore {
     /// The open connection (the ledger's modules run their statements on it).
     pub(crate) conn: Connection,
+    master: MasterKey,
 }
+
+/// An unspent pool key: (owner, value, material).
+pub type PoolKey = (String, u64, Zeroizing<[u8; 32]>);
+
+/// A key the far node holds for one of its users: (key ID, requester, signed event, material).
+pub type MailItem = ([u8; 16], String, Vec<u8>, Zeroizing<[u8; 32]>);
 
 /// A stored event row.
 #[derive(Debug, Clone)]
@@ -104,14 +160,98 @@ pub struct StoredEvent {
 }
 
 impl NodeStore {
-    /// Opens (creating if needed) a node file.
+    /// Opens (creating if needed) a node file and its master key file ([`key_path`]).
+    ///
+    /// # Errors
+    /// [`LedgerError::Sqlite`], [`LedgerError::Crypto`] for the key file.
+    pub fn open(path: &Path) -> Result<Self, LedgerError> {
+        Ok(Self {
+            master: master_for(path)?,
+            conn: open(path, NODE_SCHEMA)?,
+        })
+    }
+
+    /// Stores the node's Ed25519 secret key, sealed.
+    ///
+    /// # Errors
+    /// Sealing and SQLite errors.
+    pub fn set_signing_key(&self, secret: &[u8; 32]) -> Result<(), LedgerError> {
+        let sealed = self.master.seal(&aad("meta", b"signing_key"), secret)?;
+        self.set_meta("signing_key", &sealed)
+    }
+
+    /// The node's Ed25519 secret key.
+    ///
+    /// # Errors
+    /// [`LedgerError::Directory`] if none is stored; unsealing and SQLite errors.
+    pub fn signing_key(&self) -> Result<SigningKey, LedgerError> {
+        let sealed = self
+            .meta("signing_key")?
+            .ok_or_else(|| LedgerError::Directory("node has no signing key".into()))?;
+        let b = open_secret::<32>(&self.master, "meta", b"signing_key", &sealed)?;
+        Ok(SigningKey::from_bytes(&b))
+    }
+
+    /// The far node keeps a delivered key (sealed) for its user `user` until fetched.
+    ///
+    /// # Errors
+    /// Sealing and SQLite errors.
+    pub fn put_mail(
+        &self,
+        user: &str,
+        peer: &str,
+        key_id: &[u8; 16],
+        event: &[u8],
+        key: &[u8; 32],
+    ) -> Result<(), LedgerError> {
+        let sealed = self.master.seal(&aad("mail", key_id), key)?;
+        self.conn.execute(
+            "INSERT INTO mailbox (key_id, user, peer, event, sealed) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![&key_id[..], user, peer, event, sealed],
+        )?;
+        Ok(())
+    }
+
+    /// Keys waiting for `user`, oldest first.
+    ///
+    /// # Errors
+    /// Unsealing and SQLite errors.
+    pub fn mail(&self, user: &str) -> Result<Vec<MailItem>, LedgerError> {
+        let mut st = self.conn.prepare(
+            "SELECT key_id, peer, event, sealed FROM mailbox WHERE user = ?1 ORDER BY rowid",
+        )?;
+        let rows = st.query_map([user], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, peer, event, sealed) = row?;
+            let key = open_secret::<32>(&self.master, "mail", &id, &sealed)?;
+            out.push((arr(id)?, peer, event, key));
+        }
+        Ok(out)
+    }
+
+    /// Deletes fetched keys of `user`; returns how many were deleted.
     ///
     /// # Errors
     /// [`LedgerError::Sqlite`].
-    pub fn open(path: &Path) -> Result<Self, LedgerError> {
-        Ok(Self {
-            conn: open(path, NODE_SCHEMA)?,
-        })
+    pub fn ack_mail(&mut self, user: &str, ids: &[[u8; 16]]) -> Result<usize, LedgerError> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        for id in ids {
+            n += tx.execute(
+                "DELETE FROM mailbox WHERE key_id = ?1 AND user = ?2",
+                params![&id[..], user],
+            )?;
+        }
+        tx.commit()?;
+        Ok(n)
     }
 
     /// Reads a metadata value.
@@ -176,9 +316,10 @@ impl NodeStore {
             )));
         }
         for k in keys {
+            let sealed = self.master.seal(&aad("pool", &k.id), &k.material)?;
             tx.execute(
                 "INSERT INTO pool (key_id, user, value, material, payment) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![&k.id[..], user, to_i64(k.value)?, &k.material[..], payment],
+                params![&k.id[..], user, to_i64(k.value)?, sealed, payment],
             )?;
         }
         tx.commit()?;
@@ -189,7 +330,7 @@ impl NodeStore {
     ///
     /// # Errors
     /// [`LedgerError::Sqlite`].
-    pub fn pool_key(&self, id: &[u8; 16]) -> Result<Option<(String, u64, [u8; 32])>, LedgerError> {
+    pub fn pool_key(&self, id: &[u8; 16]) -> Result<Option<PoolKey>, LedgerError> {
         let row: Option<(String, i64, Vec<u8>)> = self
             .conn
             .query_row(
@@ -198,7 +339,8 @@ impl NodeStore {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        row.map(|(u, v, m)| Ok((u, to_u64(v), arr(m)?))).transpose()
+        row.map(|(u, v, m)| Ok((u, to_u64(v), open_secret(&self.master, "pool", id, &m)?)))
+            .transpose()
     }
 
     /// Whether a denominated key was spent.
@@ -421,20 +563,22 @@ impl NodeStore {
 }
 
 /// A delivered key: (key ID, the other user, material).
-pub type DeliveredKey = ([u8; 16], String, [u8; 32]);
+pub type DeliveredKey = ([u8; 16], String, Zeroizing<[u8; 32]>);
 
 /// A user's key store.
 pub struct UserStore {
     pub(crate) conn: Connection,
+    master: MasterKey,
 }
 
 impl UserStore {
-    /// Opens (creating if needed) a user file.
+    /// Opens (creating if needed) a user file and its master key file ([`key_path`]).
     ///
     /// # Errors
-    /// [`LedgerError::Sqlite`].
+    /// [`LedgerError::Sqlite`], [`LedgerError::Crypto`] for the key file.
     pub fn open(path: &Path) -> Result<Self, LedgerError> {
         Ok(Self {
+            master: master_for(path)?,
             conn: open(path, USER_SCHEMA)?,
         })
     }
@@ -454,14 +598,10 @@ impl UserStore {
             params![payment.reference, to_i64(payment.amount)?],
         )?;
         for k in keys {
+            let sealed = self.master.seal(&aad("dkey", &k.id), &k.material)?;
             tx.execute(
                 "INSERT INTO dkeys (key_id, value, material, payment) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    &k.id[..],
-                    to_i64(k.value)?,
-                    &k.material[..],
-                    payment.reference
-                ],
+                params![&k.id[..], to_i64(k.value)?, sealed, payment.reference],
             )?;
         }
         tx.commit()?;
@@ -481,11 +621,12 @@ impl UserStore {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let (id, material) = row.ok_or(LedgerError::NoKeyOfValue(value))?;
+        let (id, sealed) = row.ok_or(LedgerError::NoKeyOfValue(value))?;
+        let material = open_secret::<32>(&self.master, "dkey", &id, &sealed)?;
         Ok(DenominatedKey {
             id: arr(id)?,
             value,
-            material: arr(material)?,
+            material: *material,
         })
     }
 
@@ -538,9 +679,10 @@ impl UserStore {
             params![&nonce[..], event],
         )?;
         if let Some((id, peer, m)) = key {
+            let sealed = self.master.seal(&aad("key", id), m)?;
             tx.execute(
                 "INSERT INTO keys (key_id, peer, material) VALUES (?1, ?2, ?3)",
-                params![&id[..], peer, &m[..]],
+                params![&id[..], peer, sealed],
             )?;
         }
         tx.commit()?;
@@ -561,12 +703,13 @@ impl UserStore {
     ) -> Result<(), LedgerError> {
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT INTO events (nonce, role, bytes) VALUES (?1, 'received', ?2)",
+            "INSERT OR IGNORE INTO events (nonce, role, bytes) VALUES (?1, 'received', ?2)",
             params![&nonce[..], event],
         )?;
+        let sealed = self.master.seal(&aad("key", id), m)?;
         tx.execute(
-            "INSERT INTO keys (key_id, peer, material) VALUES (?1, ?2, ?3)",
-            params![&id[..], peer, &m[..]],
+            "INSERT OR IGNORE INTO keys (key_id, peer, material) VALUES (?1, ?2, ?3)",
+            params![&id[..], peer, sealed],
         )?;
         tx.commit()?;
         Ok(())
@@ -602,7 +745,8 @@ impl UserStore {
         let mut out = Vec::new();
         for row in rows {
             let (i, p, m) = row?;
-            out.push((arr(i)?, p, arr(m)?));
+            let key = open_secret::<32>(&self.master, "key", &i, &m)?;
+            out.push((arr(i)?, p, key));
         }
         Ok(out)
     }
