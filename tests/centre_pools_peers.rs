@@ -16,7 +16,7 @@ use qwave::centre::client::CentreClient;
 use qwave::centre::crypto::MasterKey;
 use qwave::centre::etsi::KeyRequest;
 use qwave::centre::pki::CentreDir;
-use qwave::centre::store::SqliteStore;
+use qwave::centre::store::{KeyStore, PostgresStore, SqliteStore};
 use qwave::centre::{Centre, CentreConfig};
 use qwave::pools::notice::{NoticeError, WireNotice};
 use qwave::pools::peer::{
@@ -36,18 +36,18 @@ fn tmpdir(tag: &str) -> PathBuf {
 }
 
 fn open_dir_centre(dir: &Path) -> Centre {
+    let store = SqliteStore::open(&dir.join("centre.db")).unwrap();
+    centre_over(dir, Box::new(store))
+}
+
+fn centre_over(dir: &Path, store: Box<dyn KeyStore>) -> Centre {
     let d = CentreDir(dir.to_owned());
     let cfg = CentreConfig {
         known_saes: d.sae_ids().unwrap().into_iter().collect(),
         audit_head: Some(d.audit_head()),
         ..CentreConfig::default()
     };
-    let store = SqliteStore::open(&dir.join("centre.db")).unwrap();
-    Centre::new(
-        cfg,
-        Box::new(store),
-        MasterKey::load(&d.master_key()).unwrap(),
-    )
+    Centre::new(cfg, store, MasterKey::load(&d.master_key()).unwrap())
 }
 
 fn take(c: &Centre, master: &str, number: u32) {
@@ -93,15 +93,53 @@ fn units_total(c: &Centre, peers: &[&str]) -> u64 {
             .sum::<u64>()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn peers_share_spaces_and_apply_notices_exactly_once() {
+#[test]
+fn peers_share_spaces_and_apply_notices_exactly_once() {
     let d = tmpdir("e2e");
     let saes: Vec<String> = ["hot", "warm", "cold", "lonely", "app"]
         .iter()
         .map(|s| s.to_string())
         .collect();
     qwave::centre::pki::init_dir(&d, &saes, &[]).unwrap();
-    let c = Arc::new(open_dir_centre(&d));
+    let store = SqliteStore::open(&d.join("centre.db")).unwrap();
+    scenario(&d, Box::new(store));
+}
+
+/// The same scenario over PostgreSQL (QWAVE_TEST_POSTGRES_URL, set by scripts/with-postgres).
+#[test]
+fn postgres_peers_share_spaces_and_apply_notices_exactly_once() {
+    let url = match std::env::var("QWAVE_TEST_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => u,
+        _ => {
+            eprintln!("QWAVE_TEST_POSTGRES_URL not set: PostgreSQL peers test skipped");
+            return;
+        }
+    };
+    let mut pg = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    pg.batch_execute(
+        "DROP TABLE IF EXISTS pool, pending, devices, audit, spaces, space_units, space_demand, migrations, outbox, settings, space_shared, space_inflight, space_consumed, outbox_wire",
+    )
+    .unwrap();
+    let d = tmpdir("e2e-pg");
+    let saes: Vec<String> = ["hot", "warm", "cold", "lonely", "app"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    qwave::centre::pki::init_dir(&d, &saes, &[]).unwrap();
+    let store = PostgresStore::connect(&url, 4).unwrap();
+    scenario(&d, Box::new(store));
+}
+
+/// The scenario runs on the test thread (the PostgreSQL client blocks, so not inside a runtime);
+/// the server and the peers' requests run on `rt`.
+fn scenario(d: &Path, store: Box<dyn KeyStore>) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let d = d.to_owned();
+    let c = Arc::new(centre_over(&d, store));
     let mk = MasterKey::load(&CentreDir(d.clone()).master_key()).unwrap();
     let mut b = vec![0u8; 32 * 1600];
     ChaCha20Rng::seed_from_u64(11).fill_bytes(&mut b);
@@ -120,8 +158,10 @@ async fn peers_share_spaces_and_apply_notices_exactly_once() {
         &d.join("ca.pem"),
     )
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let handle = qwave::centre::server::serve(c.clone(), tls, listener).unwrap();
+    let handle = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        qwave::centre::server::serve(c.clone(), tls, listener).unwrap()
+    });
     let addr = handle.addr.to_string();
     let client = |who: &str| CentreClient::from_dir(&d, who, &addr).unwrap();
     let mut stores: BTreeMap<&str, PeerStore> = PEERS
@@ -140,7 +180,7 @@ async fn peers_share_spaces_and_apply_notices_exactly_once() {
     // Peers sync their spaces: after the acknowledgement both sides hold the same units.
     for p in PEERS {
         let s = stores.get_mut(p).unwrap();
-        let r = sync(&client(p), s).await.unwrap();
+        let r = rt.block_on(sync(&client(p), s)).unwrap();
         assert_eq!(r.received as u64, c.store().space_count(p).unwrap());
         assert_eq!(r.stored, r.received);
         assert_eq!(
@@ -150,13 +190,12 @@ async fn peers_share_spaces_and_apply_notices_exactly_once() {
         );
         assert_eq!(peer_view(s), centre_view(&c, &mk, p), "{p}");
         // A repeated sync is empty and changes nothing.
-        let again = sync(&client(p), s).await.unwrap();
+        let again = rt.block_on(sync(&client(p), s)).unwrap();
         assert_eq!((again.received, again.dropped), (0, 0));
     }
     // Not for SAEs without a space, nor for the operator's certificate as a peer.
-    let r = client("app")
-        .request("POST", "/api/qwave/v1/pools/space/sync", None)
-        .await
+    let r = rt
+        .block_on(client("app").request("POST", "/api/qwave/v1/pools/space/sync", None))
         .unwrap();
     assert_eq!(r.status, 400);
 
@@ -168,7 +207,7 @@ async fn peers_share_spaces_and_apply_notices_exactly_once() {
     take(&c, "warm", 2);
     for p in ["hot", "warm"] {
         let s = stores.get_mut(p).unwrap();
-        let r = sync(&client(p), s).await.unwrap();
+        let r = rt.block_on(sync(&client(p), s)).unwrap();
         assert_eq!(r.dropped, if p == "hot" { 40 } else { 2 });
         assert_eq!(peer_view(s), centre_view(&c, &mk, p), "{p}");
     }
@@ -188,8 +227,8 @@ async fn peers_share_spaces_and_apply_notices_exactly_once() {
     );
     assert!(c.audit_verify().unwrap().1.is_empty());
     // Immigrated units are in flight: neither synced to hot nor movable until it acknowledges.
-    let r = sync(&client("hot"), stores.get_mut("hot").unwrap())
-        .await
+    let r = rt
+        .block_on(sync(&client("hot"), stores.get_mut("hot").unwrap()))
         .unwrap();
     assert_eq!(
         r.received, 0,
@@ -197,11 +236,13 @@ async fn peers_share_spaces_and_apply_notices_exactly_once() {
     );
 
     // Fetch without applying: a lost reply (nothing applied) and a retry see identical notices.
-    let (hot_n, hot_wait) = get_notices(&client("hot")).await.unwrap();
+    let (hot_n, hot_wait) = rt.block_on(get_notices(&client("hot"))).unwrap();
     assert_eq!((hot_n.len(), hot_wait), (moves.len(), 0));
-    assert_eq!(get_notices(&client("hot")).await.unwrap().0, hot_n);
+    assert_eq!(rt.block_on(get_notices(&client("hot"))).unwrap().0, hot_n);
     let from_peers: BTreeSet<&str> = moves.iter().map(|m| m.from.as_str()).collect();
-    let (from0_n, _) = get_notices(&client(moves[0].from.as_str())).await.unwrap();
+    let (from0_n, _) = rt
+        .block_on(get_notices(&client(moves[0].from.as_str())))
+        .unwrap();
     assert!(!from0_n.is_empty());
 
     // Tampered, mis-addressed and re-addressed notices are refused with typed errors and change
@@ -254,21 +295,25 @@ async fn peers_share_spaces_and_apply_notices_exactly_once() {
             n0 as u64 + moves[0].amount - 1,
             "keys in, notice key out"
         );
-        let (resent, _) = get_notices(&client("hot")).await.unwrap();
+        let (resent, _) = rt.block_on(get_notices(&client("hot"))).unwrap();
         assert_eq!(resent[0], hot_n[0], "re-sent identically");
         assert_eq!(
             hot.apply_notice(&resent[0]).unwrap(),
             NoticeApplied::Already
         );
         assert_eq!(hot.ids().unwrap().len(), n1);
-        assert!(ack_notice(&client("hot"), &hot_n[0].id).await.unwrap());
-        assert!(!ack_notice(&client("hot"), &hot_n[0].id).await.unwrap());
+        assert!(rt
+            .block_on(ack_notice(&client("hot"), &hot_n[0].id))
+            .unwrap());
+        assert!(!rt
+            .block_on(ack_notice(&client("hot"), &hot_n[0].id))
+            .unwrap());
     }
 
     // Every peer fetches, applies and acknowledges the rest.
     for p in PEERS {
         let s = stores.get_mut(p).unwrap();
-        let r = fetch_notices(&client(p), s).await.unwrap();
+        let r = rt.block_on(fetch_notices(&client(p), s)).unwrap();
         let expected = match p {
             "hot" => moves.len() - 1,
             _ => moves.iter().filter(|m| m.from == p).count(),
@@ -309,22 +354,27 @@ async fn peers_share_spaces_and_apply_notices_exactly_once() {
         })
         .unwrap();
     let mut lonely = PeerStore::open(&d.join("peer-lonely"), "lonely").unwrap();
-    let (n, waiting) = get_notices(&client("lonely")).await.unwrap();
+    let (n, waiting) = rt.block_on(get_notices(&client("lonely"))).unwrap();
     assert_eq!(
         (n.len(), waiting),
         (0, 1),
         "no shared unit yet: the keys notice waits"
     );
-    let r = fetch_notices(&client("warm"), stores.get_mut("warm").unwrap())
-        .await
+    let r = rt
+        .block_on(fetch_notices(
+            &client("warm"),
+            stores.get_mut("warm").unwrap(),
+        ))
         .unwrap();
     assert_eq!(r.applied, 1, "the emigration peer's notice does not wait");
-    let r = sync(&client("lonely"), &mut lonely).await.unwrap();
+    let r = rt.block_on(sync(&client("lonely"), &mut lonely)).unwrap();
     assert_eq!(
         r.received, 5,
         "its own units; the 10 in flight come with the notice"
     );
-    let r = fetch_notices(&client("lonely"), &mut lonely).await.unwrap();
+    let r = rt
+        .block_on(fetch_notices(&client("lonely"), &mut lonely))
+        .unwrap();
     assert_eq!((r.applied, r.waiting), (1, 0));
     assert_eq!(lonely.ids().unwrap().len(), 5 - 1 + m.amount as usize);
     assert_eq!(peer_view(&lonely), centre_view(&c, &mk, "lonely"));
@@ -353,9 +403,7 @@ async fn peers_share_spaces_and_apply_notices_exactly_once() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let out = tokio::task::spawn_blocking(move || Command::new(BIN).args(&args).output().unwrap())
-        .await
-        .unwrap();
+    let out = Command::new(BIN).args(&args).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -382,7 +430,7 @@ async fn peers_share_spaces_and_apply_notices_exactly_once() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["units"].as_array().map(Vec::len), Some(0));
     assert!(c.audit_verify().unwrap().1.is_empty());
-    handle.shutdown().await;
+    rt.block_on(handle.shutdown());
     let _ = std::fs::remove_dir_all(&d);
 }
 
