@@ -215,6 +215,7 @@ fn scenario(d: &Path, store: Box<dyn KeyStore>) {
 
     // Rebalance: hot is a deficit space, cold and warm surplus.
     let moves = c.rebalance_pools().unwrap();
+    eprintln!("rebalance: {moves:?}");
     assert!(!moves.is_empty());
     assert!(moves.iter().all(|m| m.to == "hot"), "{moves:?}");
     let moved: u64 = moves.iter().map(|m| m.amount).sum();

@@ -494,3 +494,47 @@ pub async fn fetch_notices(
     }
     Ok(rep)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(id: &str, b: u8) -> UnitKey {
+        UnitKey {
+            id: id.into(),
+            key: Zeroizing::new(vec![b; 32]),
+        }
+    }
+
+    #[test]
+    fn sync_is_idempotent_and_conflicts_change_nothing() {
+        let dir = std::env::temp_dir().join(format!("qwave-peer-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut s = PeerStore::open(&dir, "hot").unwrap();
+        assert_eq!(
+            s.apply_sync(&[unit("a", 1), unit("b", 2)], &[]).unwrap(),
+            (2, 0)
+        );
+        assert_eq!(s.apply_sync(&[unit("a", 1)], &[]).unwrap(), (0, 0));
+        // "c" would be new, but "b" arrives with other material: nothing of the batch is kept.
+        assert!(matches!(
+            s.apply_sync(&[unit("c", 3), unit("b", 9)], &["a".into()]),
+            Err(PeerError::Conflict(id)) if id == "b"
+        ));
+        assert_eq!(s.ids().unwrap(), ["a", "b"]);
+        assert_eq!(
+            s.apply_sync(&[], &["a".into(), "zz".into()]).unwrap(),
+            (0, 1)
+        );
+        assert_eq!(s.units().unwrap(), vec![unit("b", 2)]);
+        drop(s);
+        // Material is sealed at rest: the database file does not contain it.
+        let db = std::fs::read(dir.join("peer.db")).unwrap();
+        assert!(!db.windows(32).any(|w| w == [2u8; 32]));
+        assert!(matches!(
+            PeerStore::open(&dir, "cold"),
+            Err(PeerError::WrongPeer { .. })
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
