@@ -8,12 +8,14 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use qwave::centre::audit::{AuditEntry, AuditEvent};
 use qwave::centre::crypto::MasterKey;
 use qwave::centre::etsi::KeyRequest;
 use qwave::centre::pki::CentreDir;
 use qwave::centre::service::pools::{open_notice, HISTORY_S, RATE_TAU_S};
 use qwave::centre::store::{KeyStore, PostgresStore, SqliteStore, StoreError};
 use qwave::centre::{Centre, CentreConfig};
+use qwave::pools::notice::NoticeBody;
 use qwave::pools::{plan_transfers, SpaceState, SpaceStats, Transfer};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -267,37 +269,47 @@ fn scenario(store: Box<dyn KeyStore>) {
     let mk = MasterKey::from_bytes(&MASTER);
     for n in &out {
         assert_eq!(n.migration, moves[0].migration);
-        let body = open_notice(&mk, n).unwrap();
-        match n.kind.as_str() {
-            "discard" => {
+        match (n.kind.as_str(), open_notice(&mk, n).unwrap()) {
+            ("discard", NoticeBody::Discard(ids)) => {
                 assert_eq!(n.peer, "cold");
-                assert_eq!(body["discard"], lack);
-            }
-            "keys" => {
-                assert_eq!(n.peer, "hot");
-                let ids: Vec<String> = serde_json::from_value(body["key_ids"].clone()).unwrap();
                 assert_eq!(ids, moved);
             }
-            k => panic!("unexpected notice kind {k}"),
+            ("keys", NoticeBody::Keys(units)) => {
+                assert_eq!(n.peer, "hot");
+                let ids: Vec<String> = units.iter().map(|u| u.id.clone()).collect();
+                assert_eq!(ids, moved);
+                assert!(units.iter().all(|u| u.key.len() == 32));
+            }
+            (k, b) => panic!("unexpected notice {k}: {b:?}"),
         }
     }
     // Audit: one migrate record, chain intact.
     let recs = c.store().audit_all().unwrap();
     assert_eq!(recs.iter().filter(|r| r.event == "migrate").count(), 1);
+    let audit_before = recs.len();
     assert!(c.audit_verify().unwrap().1.is_empty());
 
-    // Interrupted move (the notice step fails inside the transaction): nothing moved, no notice.
-    let r = c.store().space_move("warm", "hot", 10, &mut |_, _| {
-        Err(StoreError::Corrupt("crash".into()))
-    });
+    // Interrupted move (the notice step fails inside the transaction): nothing moved, no
+    // notice, no audit record.
+    let r = c
+        .store()
+        .space_move("warm", "hot", 10, eval_ms, &mut |_, _| {
+            Err(StoreError::Corrupt("crash".into()))
+        });
     assert!(r.is_err());
     assert_eq!(c.store().space_ids("warm").unwrap(), after["warm"]);
     assert_eq!(c.store().space_ids("hot").unwrap(), after["hot"]);
     assert_eq!(c.store().outbox().unwrap().len(), 2);
+    assert_eq!(c.store().audit_all().unwrap().len(), audit_before);
     // A move larger than the space: refused, nothing moved.
     let r = c
         .store()
-        .space_move("warm", "hot", 10_000, &mut |_, _| Ok(Vec::new()));
+        .space_move("warm", "hot", 10_000, eval_ms, &mut |_, _| {
+            Ok((
+                Vec::new(),
+                AuditEntry::new(AuditEvent::Migrate, "centre", "x", "y"),
+            ))
+        });
     assert!(matches!(r, Err(StoreError::Insufficient { .. })), "{r:?}");
     assert_eq!(c.store().space_ids("warm").unwrap(), after["warm"]);
 
@@ -328,7 +340,7 @@ fn postgres_skewed_demand_is_rebalanced() {
     };
     let mut pg = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     pg.batch_execute(
-        "DROP TABLE IF EXISTS pool, pending, devices, audit, spaces, space_units, space_demand, migrations, outbox, settings",
+        "DROP TABLE IF EXISTS pool, pending, devices, audit, spaces, space_units, space_demand, migrations, outbox, settings, space_shared, space_inflight, space_consumed, outbox_wire",
     )
     .unwrap();
     scenario(Box::new(PostgresStore::connect(&url, 2).unwrap()));

@@ -268,6 +268,50 @@ async fn pools_rebalance(State(c): St, Extension(who): Who) -> Response {
     .await
 }
 
+fn str_list(v: &Value, field: &str) -> Result<Vec<String>, CentreError> {
+    match v.get(field) {
+        None => Ok(Vec::new()),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| BadRequest::new(format!("{field} shall list strings")).into())
+            })
+            .collect(),
+        Some(_) => Err(BadRequest::new(format!("{field} shall be an array of strings")).into()),
+    }
+}
+
+/// `POST /api/qwave/v1/pools/space/sync` (peer SAE): units of its space not yet shared.
+async fn space_sync(State(c): St, Extension(who): Who) -> Response {
+    run(c, move |c| c.space_sync(&who.0)).await
+}
+
+/// `POST /api/qwave/v1/pools/space/ack` `{"units": [IDs], "consumed": [IDs]}` (peer SAE).
+async fn space_ack(State(c): St, Extension(who): Who, body: Bytes) -> Response {
+    run(c, move |c| {
+        let v = parse_body(&body)?;
+        let (s, k) =
+            c.space_sync_ack(&who.0, &str_list(&v, "units")?, &str_list(&v, "consumed")?)?;
+        Ok(json!({ "shared": s, "forgotten": k }))
+    })
+    .await
+}
+
+/// `GET /api/qwave/v1/pools/notices` (peer SAE): its migration notices, encrypted.
+async fn notices(State(c): St, Extension(who): Who) -> Response {
+    run(c, move |c| c.notices_for(&who.0)).await
+}
+
+/// `POST /api/qwave/v1/pools/notices/{id}/ack` (peer SAE).
+async fn notice_ack(State(c): St, Extension(who): Who, Path(id): Path<String>) -> Response {
+    run(c, move |c| {
+        Ok(json!({ "acked": c.notice_ack(&who.0, &id)? }))
+    })
+    .await
+}
+
 /// The centre's routes: ETSI GS QKD 014 under `/api/v1/keys/…`, qwave's
 /// operator API under `/api/qwave/v1/…`.
 pub fn router(centre: Arc<Centre>) -> Router {
@@ -284,6 +328,10 @@ pub fn router(centre: Arc<Centre>) -> Router {
         .route("/api/qwave/v1/audit/verify", get(audit_verify))
         .route("/api/qwave/v1/pools", get(pools))
         .route("/api/qwave/v1/pools/rebalance", post(pools_rebalance))
+        .route("/api/qwave/v1/pools/space/sync", post(space_sync))
+        .route("/api/qwave/v1/pools/space/ack", post(space_ack))
+        .route("/api/qwave/v1/pools/notices", get(notices))
+        .route("/api/qwave/v1/pools/notices/{id}/ack", post(notice_ack))
         .route(
             "/api/qwave/v1/refills/{refill_id}/{action}",
             post(refill_action),

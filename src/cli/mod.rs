@@ -19,6 +19,7 @@ mod import;
 mod keygen;
 mod lab;
 mod ledger;
+mod pool_peer;
 mod refill;
 mod report;
 mod sound;
@@ -67,6 +68,8 @@ pub enum Command {
     Refill(refill::RefillArgs),
     /// Metered refills: denominated keys, routed key requests, settlement and audits.
     Ledger(ledger::LedgerArgs),
+    /// Peer side of a centre's per-peer key space: sync it and apply migration notices.
+    PoolPeer(pool_peer::PoolPeerArgs),
 }
 
 /// Key-generation options shared by demo, replay and lab.
@@ -160,5 +163,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::BaseStation(a) => refill::base_station(a),
         Command::Refill(a) => refill::refill(a),
         Command::Ledger(a) => ledger::run(a),
+        Command::PoolPeer(a) => pool_peer::run(a),
     }
 }

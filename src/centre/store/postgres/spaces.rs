@@ -1,8 +1,12 @@
 //! PostgreSQL tables of the per-peer spaces (see [`crate::centre::store::spaces`]). Moves lock
 //! the source space's rows (`FOR UPDATE`) so two centre processes cannot move one unit twice.
 
-use super::PostgresStore;
-use crate::centre::store::spaces::{MakeNotices, Notice, SpaceRow, SpaceStore};
+use super::{PostgresStore, AUDIT_LOCK};
+use crate::centre::audit::{AuditEntry, AuditRecord};
+use crate::centre::store::hash32;
+use crate::centre::store::spaces::{
+    MakeNotices, Moved, Notice, Outgoing, SealNotice, SpaceRow, SpaceStore, SpaceSync,
+};
 use crate::centre::store::{PendingKey, PoolUnit, StoreError};
 
 pub(super) const SCHEMA: &str = "
@@ -17,7 +21,36 @@ CREATE TABLE IF NOT EXISTS migrations (migration BIGSERIAL PRIMARY KEY, from_pee
 CREATE TABLE IF NOT EXISTS outbox (migration BIGINT NOT NULL, peer TEXT NOT NULL, kind TEXT NOT NULL,
   sealed BYTEA NOT NULL, PRIMARY KEY (migration, peer, kind));
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value DOUBLE PRECISION NOT NULL);
+CREATE TABLE IF NOT EXISTS space_shared (id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS space_inflight (id TEXT PRIMARY KEY, migration BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS space_consumed (peer TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (peer, id));
+CREATE TABLE IF NOT EXISTS outbox_wire (migration BIGINT NOT NULL, peer TEXT NOT NULL, kind TEXT NOT NULL,
+  key_id TEXT NOT NULL, wire BYTEA NOT NULL, PRIMARY KEY (migration, peer, kind));
 ";
+
+/// Units of a space that may be consumed or moved: not in flight to their peer.
+const MOVABLE: &str = "peer = $1 AND id NOT IN (SELECT id FROM space_inflight)";
+
+/// Appends an audit record inside `tx` (same chaining and advisory lock as
+/// `KeyStore::audit_append`).
+fn audit_in(
+    tx: &mut postgres::Transaction<'_>,
+    e: &AuditEntry,
+    at_ms: i64,
+) -> Result<AuditRecord, StoreError> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
+    let last = tx.query_opt("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &[])?;
+    let (seq, prev) = match last {
+        Some(r) => (r.try_get::<_, i64>(0)? as u64, hash32(r.try_get(1)?)?),
+        None => (0, [0u8; 32]),
+    };
+    let rec = e.chain(seq, prev, at_ms);
+    tx.execute(
+        "INSERT INTO audit (seq, at_ms, event, actor, subject, detail, prev, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[&(rec.seq as i64), &rec.at_ms, &rec.event, &rec.actor, &rec.subject, &rec.detail, &&rec.prev[..], &&rec.hash[..]],
+    )?;
+    Ok(rec)
+}
 
 impl SpaceStore for PostgresStore {
     fn space_configure(&self, peer: &str, replenish_s: f64) -> Result<(), StoreError> {
@@ -99,7 +132,7 @@ impl SpaceStore for PostgresStore {
         let mut c = self.client()?;
         let mut tx = c.transaction()?;
         let rows = tx.query(
-            "DELETE FROM space_units WHERE seq IN (SELECT seq FROM space_units WHERE peer = $1 ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING seq, id, sealed",
+            &format!("DELETE FROM space_units WHERE seq IN (SELECT seq FROM space_units WHERE {MOVABLE} ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING seq, id, sealed"),
             &[&peer, &(units as i64)],
         )?;
         if (rows.len() as u64) < units {
@@ -108,6 +141,16 @@ impl SpaceStore for PostgresStore {
                 available: rows.len() as u64,
                 needed: units,
             });
+        }
+        // The peer may hold copies: it drops them at its next sync.
+        let unshare = tx.prepare("DELETE FROM space_shared WHERE id = $1")?;
+        let consumed = tx.prepare(
+            "INSERT INTO space_consumed (peer, id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )?;
+        for r in &rows {
+            let id: String = r.try_get(1)?;
+            tx.execute(&unshare, &[&id])?;
+            tx.execute(&consumed, &[&peer, &id])?;
         }
         super::store_pending(&mut tx, &rows, make)?;
         tx.commit()?;
@@ -138,12 +181,13 @@ impl SpaceStore for PostgresStore {
         from: &str,
         to: &str,
         amount: u64,
+        at_ms: i64,
         notices: &mut MakeNotices<'_>,
-    ) -> Result<(i64, Vec<String>), StoreError> {
+    ) -> Result<Moved, StoreError> {
         let mut c = self.client()?;
         let mut tx = c.transaction()?;
         let rows = tx.query(
-            "SELECT seq, id FROM space_units WHERE peer = $1 ORDER BY seq LIMIT $2 FOR UPDATE",
+            &format!("SELECT seq, id, sealed FROM space_units WHERE {MOVABLE} ORDER BY seq LIMIT $2 FOR UPDATE"),
             &[&from, &(amount as i64)],
         )?;
         if (rows.len() as u64) < amount {
@@ -153,28 +197,41 @@ impl SpaceStore for PostgresStore {
                 needed: amount,
             });
         }
-        let up = tx.prepare("UPDATE space_units SET peer = $1 WHERE seq = $2")?;
-        let mut ids = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let seq: i64 = r.try_get(0)?;
-            tx.execute(&up, &[&to, &seq])?;
-            ids.push(r.try_get::<_, String>(1)?);
-        }
         let migration: i64 = tx
             .query_one(
                 "INSERT INTO migrations (from_peer, to_peer, amount) VALUES ($1, $2, $3) RETURNING migration",
                 &[&from, &to, &(amount as i64)],
             )?
             .try_get(0)?;
-        let out = notices(migration, &ids)?;
+        let up = tx.prepare("UPDATE space_units SET peer = $1 WHERE seq = $2")?;
+        let unshare = tx.prepare("DELETE FROM space_shared WHERE id = $1")?;
+        let fly = tx.prepare("INSERT INTO space_inflight (id, migration) VALUES ($1, $2)")?;
+        let mut units = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let seq: i64 = r.try_get(0)?;
+            let u = PoolUnit {
+                id: r.try_get(1)?,
+                sealed: r.try_get(2)?,
+            };
+            tx.execute(&up, &[&to, &seq])?;
+            tx.execute(&unshare, &[&u.id])?;
+            tx.execute(&fly, &[&u.id, &migration])?;
+            units.push(u);
+        }
+        let (out, entry) = notices(migration, &units)?;
         let ins = tx.prepare(
             "INSERT INTO outbox (migration, peer, kind, sealed) VALUES ($1, $2, $3, $4)",
         )?;
         for n in &out {
             tx.execute(&ins, &[&n.migration, &n.peer, &n.kind, &n.sealed])?;
         }
+        let audit = audit_in(&mut tx, &entry, at_ms)?;
         tx.commit()?;
-        Ok((migration, ids))
+        Ok(Moved {
+            migration,
+            ids: units.into_iter().map(|u| u.id).collect(),
+            audit,
+        })
     }
 
     fn outbox(&self) -> Result<Vec<Notice>, StoreError> {
@@ -192,6 +249,186 @@ impl SpaceStore for PostgresStore {
                 })
             })
             .collect()
+    }
+
+    fn space_sync(&self, peer: &str) -> Result<SpaceSync, StoreError> {
+        let mut c = self.client()?;
+        let rows = c.query(
+            &format!(
+                "SELECT id, sealed FROM space_units WHERE {MOVABLE}
+                 AND id NOT IN (SELECT id FROM space_shared) ORDER BY seq"
+            ),
+            &[&peer],
+        )?;
+        let units = rows
+            .iter()
+            .map(|r| {
+                Ok(PoolUnit {
+                    id: r.try_get(0)?,
+                    sealed: r.try_get(1)?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let consumed = c
+            .query(
+                "SELECT id FROM space_consumed WHERE peer = $1 ORDER BY id",
+                &[&peer],
+            )?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect::<Result<_, StoreError>>()?;
+        Ok(SpaceSync { units, consumed })
+    }
+
+    fn space_sync_ack(
+        &self,
+        peer: &str,
+        shared: &[String],
+        consumed: &[String],
+    ) -> Result<(u64, u64), StoreError> {
+        let mut c = self.client()?;
+        let mut tx = c.transaction()?;
+        let share = tx.prepare(&format!(
+            "INSERT INTO space_shared (id) SELECT id FROM space_units WHERE {MOVABLE} AND id = $2
+             ON CONFLICT DO NOTHING"
+        ))?;
+        let forget = tx.prepare("DELETE FROM space_consumed WHERE peer = $1 AND id = $2")?;
+        let (mut s, mut k) = (0u64, 0u64);
+        for id in shared {
+            s += tx.execute(&share, &[&peer, id])?;
+        }
+        for id in consumed {
+            k += tx.execute(&forget, &[&peer, id])?;
+        }
+        tx.commit()?;
+        Ok((s, k))
+    }
+
+    fn space_units(&self, peer: &str) -> Result<Vec<PoolUnit>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT id, sealed FROM space_units WHERE peer = $1 ORDER BY seq",
+            &[&peer],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(PoolUnit {
+                    id: r.try_get(0)?,
+                    sealed: r.try_get(1)?,
+                })
+            })
+            .collect()
+    }
+
+    fn space_shared_ids(&self, peer: &str) -> Result<Vec<String>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT u.id FROM space_units u JOIN space_shared s ON s.id = u.id
+             WHERE u.peer = $1 ORDER BY u.seq",
+            &[&peer],
+        )?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    fn notices_deliver(
+        &self,
+        peer: &str,
+        seal: &mut SealNotice<'_>,
+    ) -> Result<(Vec<Outgoing>, u64), StoreError> {
+        let mut c = self.client()?;
+        let mut tx = c.transaction()?;
+        // Lock the peer's outbox so two centre processes cannot encrypt one notice twice.
+        tx.query(
+            "SELECT migration FROM outbox WHERE peer = $1 FOR UPDATE",
+            &[&peer],
+        )?;
+        let rows = tx.query(
+            "SELECT o.migration, o.peer, o.kind, o.sealed, w.key_id, w.wire FROM outbox o
+             LEFT JOIN outbox_wire w ON w.migration = o.migration AND w.peer = o.peer AND w.kind = o.kind
+             WHERE o.peer = $1 ORDER BY o.migration, o.kind",
+            &[&peer],
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut waiting = 0u64;
+        for r in &rows {
+            if waiting > 0 {
+                waiting += 1;
+                continue;
+            }
+            let notice = Notice {
+                migration: r.try_get(0)?,
+                peer: r.try_get(1)?,
+                kind: r.try_get(2)?,
+                sealed: r.try_get(3)?,
+            };
+            let key_id: Option<String> = r.try_get(4)?;
+            let wire: Option<Vec<u8>> = r.try_get(5)?;
+            if let Some((key_id, wire)) = key_id.zip(wire) {
+                out.push(Outgoing {
+                    notice,
+                    key_id,
+                    wire,
+                });
+                continue;
+            }
+            let key = tx.query_opt(
+                "SELECT u.seq, u.id, u.sealed FROM space_units u JOIN space_shared s ON s.id = u.id
+                 WHERE u.peer = $1 ORDER BY u.seq DESC LIMIT 1 FOR UPDATE OF u",
+                &[&peer],
+            )?;
+            let Some(key) = key else {
+                waiting = 1;
+                continue;
+            };
+            let seq: i64 = key.try_get(0)?;
+            let key = PoolUnit {
+                id: key.try_get(1)?,
+                sealed: key.try_get(2)?,
+            };
+            tx.execute("DELETE FROM space_units WHERE seq = $1", &[&seq])?;
+            tx.execute("DELETE FROM space_shared WHERE id = $1", &[&key.id])?;
+            let wire = seal(&notice, &key)?;
+            tx.execute(
+                "INSERT INTO outbox_wire (migration, peer, kind, key_id, wire) VALUES ($1, $2, $3, $4, $5)",
+                &[&notice.migration, &notice.peer, &notice.kind, &key.id, &wire],
+            )?;
+            out.push(Outgoing {
+                notice,
+                key_id: key.id,
+                wire,
+            });
+        }
+        tx.commit()?;
+        Ok((out, waiting))
+    }
+
+    fn notice_ack(&self, peer: &str, migration: i64, kind: &str) -> Result<bool, StoreError> {
+        let mut c = self.client()?;
+        let mut tx = c.transaction()?;
+        let n = tx.execute(
+            "DELETE FROM outbox_wire WHERE migration = $1 AND peer = $2 AND kind = $3",
+            &[&migration, &peer, &kind],
+        )?;
+        if n == 0 {
+            tx.rollback()?;
+            return Ok(false);
+        }
+        tx.execute(
+            "DELETE FROM outbox WHERE migration = $1 AND peer = $2 AND kind = $3",
+            &[&migration, &peer, &kind],
+        )?;
+        if kind == "keys" {
+            tx.execute(
+                "INSERT INTO space_shared (id) SELECT i.id FROM space_inflight i
+                 JOIN space_units u ON u.id = i.id WHERE i.migration = $1 AND u.peer = $2
+                 ON CONFLICT DO NOTHING",
+                &[&migration, &peer],
+            )?;
+            tx.execute(
+                "DELETE FROM space_inflight WHERE migration = $1",
+                &[&migration],
+            )?;
+        }
+        tx.commit()?;
+        Ok(true)
     }
 
     fn setting_get(&self, name: &str) -> Result<Option<f64>, StoreError> {
