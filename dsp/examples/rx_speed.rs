@@ -24,11 +24,13 @@ fn main() {
         win[40 + j] += v;
     }
     let mut rx = Receiver::new(RxConfig::default());
-    let f = rx.receive(&win).expect("probe received");
-    println!(
-        "ltf_start {} cfo {:.1} Hz snr {:.1} dB",
-        f.ltf_start, f.cfo_hz, f.snr_db
-    );
+    match rx.receive(&win) {
+        Ok(f) => println!(
+            "ltf_start {} cfo {:.1} Hz snr {:.1} dB",
+            f.ltf_start, f.cfo_hz, f.snr_db
+        ),
+        Err(e) => println!("not received: {e}"),
+    }
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())
