@@ -1,7 +1,7 @@
 //! Bob: decodes every frame towards Alice's syndromes, asks for more revealed
 //! values for the frames that fail, confirms with Alice's hash.
 
-use super::decoder::{LayeredDecoder, KNOWN_LLR};
+use super::decoder::{LayeredDecoder, WarmState, KNOWN_LLR};
 use super::llr::channel_llrs;
 use super::plan::Plan;
 use super::wire::Message;
@@ -33,6 +33,10 @@ pub(super) struct Bob {
     hash: [u8; 4],
     revealed: Vec<usize>,
     failing: Vec<bool>,
+    /// Decoder state of each failing frame after its last attempt (warm start).
+    warm: Vec<WarmState>,
+    /// LLR changes (slot, old, new) of each frame since its last attempt.
+    changes: Vec<Vec<(usize, f32, f32)>>,
     started: bool,
     out: VecDeque<Vec<u8>>,
     leaked: u64,
@@ -84,6 +88,8 @@ impl Bob {
             hash: [0; 4],
             revealed: vec![0; f],
             failing: vec![true; f],
+            warm: (0..f).map(|_| WarmState::default()).collect(),
+            changes: vec![Vec::new(); f],
             started: false,
             out: VecDeque::new(),
             leaked: 0,
@@ -107,13 +113,25 @@ impl Bob {
             if !self.failing[j] {
                 continue;
             }
-            let st = self.decoder.decode(
-                &self.llr[j * n..(j + 1) * n],
+            let (syn, word) = (
                 &self.syndromes[j * m..(j + 1) * m],
-                MAX_ITERATIONS,
                 &mut self.words[j * n..(j + 1) * n],
             );
+            // Warm start from the previous attempt when there is one.
+            let st = if self.warm[j].is_empty() {
+                self.decoder
+                    .decode(&self.llr[j * n..(j + 1) * n], syn, MAX_ITERATIONS, word)
+            } else {
+                self.decoder
+                    .resume(&self.warm[j], &self.changes[j], syn, MAX_ITERATIONS, word)
+            };
+            self.changes[j].clear();
             self.failing[j] = !matches!(st, Ok(s) if s.converged);
+            if self.failing[j] {
+                self.decoder.save(&mut self.warm[j]);
+            } else {
+                self.warm[j] = WarmState::default();
+            }
         }
     }
 
@@ -210,7 +228,9 @@ impl Bob {
                 let (Some(slot), Some(&v)) = (fr.reveal_slot(t), it.next()) else {
                     return Err(protocol(ProtocolViolation::ParityCountMismatch));
                 };
-                self.llr[j * n + slot] = if v == 0 { KNOWN_LLR } else { -KNOWN_LLR };
+                let new = if v == 0 { KNOWN_LLR } else { -KNOWN_LLR };
+                self.changes[j].push((slot, self.llr[j * n + slot], new));
+                self.llr[j * n + slot] = new;
             }
             self.revealed[j] = t1;
         }

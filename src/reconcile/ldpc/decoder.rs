@@ -42,6 +42,28 @@ pub struct DecodeStatus {
     pub iterations: u32,
 }
 
+/// Saved messages and posteriors of one frame, for [`LayeredDecoder::resume`].
+#[derive(Clone, Debug, Default)]
+pub struct WarmState {
+    post: Vec<f32>,
+    msgs: Vec<f32>,
+}
+
+impl WarmState {
+    /// True if nothing has been saved yet.
+    pub fn is_empty(&self) -> bool {
+        self.post.is_empty()
+    }
+}
+
+impl Drop for WarmState {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.post.zeroize();
+        self.msgs.zeroize();
+    }
+}
+
 /// Reusable decoder state for one code (messages, posteriors, lane buffers).
 #[derive(Clone, Debug)]
 pub struct LayeredDecoder {
@@ -106,7 +128,7 @@ impl LayeredDecoder {
         max_iter: u32,
         out: &mut [u8],
     ) -> Result<DecodeStatus, super::codes::CodeError> {
-        let (n, m, z) = (self.code.n(), self.code.m(), self.code.z());
+        let (n, m) = (self.code.n(), self.code.m());
         for (want, got) in [(n, llr.len()), (m, syndrome.len()), (n, out.len())] {
             if want != got {
                 return Err(super::codes::CodeError::Length { want, got });
@@ -114,6 +136,62 @@ impl LayeredDecoder {
         }
         self.post.copy_from_slice(llr);
         self.msgs.fill(0.0);
+        Ok(self.run(syndrome, max_iter, out))
+    }
+
+    /// Saves the decoder's messages and posteriors into `state` (reusing its
+    /// buffers), so a later [`Self::resume`] can continue from here.
+    pub fn save(&self, state: &mut WarmState) {
+        state.post.clear();
+        state.post.extend_from_slice(&self.post);
+        state.msgs.clear();
+        state.msgs.extend_from_slice(&self.msgs);
+    }
+
+    /// Warm start (blind reconciliation, Martinez-Mateo, Elkouss, Martin,
+    /// QIC 12 (2012)): continues decoding from the messages saved in `state`
+    /// after the channel LLRs of some variables changed, e.g. punctured
+    /// values that Alice revealed. `changes` lists (variable, old LLR, new
+    /// LLR); each posterior is shifted by new − old, every check-to-variable
+    /// message is kept, and at most `max_iter` further iterations run.
+    ///
+    /// # Errors
+    /// [`super::codes::CodeError::Length`] if a buffer or the saved state does
+    /// not match the code, or a variable index is out of range.
+    pub fn resume(
+        &mut self,
+        state: &WarmState,
+        changes: &[(usize, f32, f32)],
+        syndrome: &[u8],
+        max_iter: u32,
+        out: &mut [u8],
+    ) -> Result<DecodeStatus, super::codes::CodeError> {
+        let (n, m) = (self.code.n(), self.code.m());
+        for (want, got) in [
+            (n, state.post.len()),
+            (self.msgs.len(), state.msgs.len()),
+            (m, syndrome.len()),
+            (n, out.len()),
+        ] {
+            if want != got {
+                return Err(super::codes::CodeError::Length { want, got });
+            }
+        }
+        self.post.copy_from_slice(&state.post);
+        self.msgs.copy_from_slice(&state.msgs);
+        for &(v, old, new) in changes {
+            let p = self
+                .post
+                .get_mut(v)
+                .ok_or(super::codes::CodeError::Length { want: n, got: v })?;
+            *p += new - old;
+        }
+        Ok(self.run(syndrome, max_iter, out))
+    }
+
+    /// Iterates from the current messages and posteriors.
+    fn run(&mut self, syndrome: &[u8], max_iter: u32, out: &mut [u8]) -> DecodeStatus {
+        let z = self.code.z();
         let mut status = DecodeStatus {
             converged: self.check(syndrome),
             iterations: 0,
@@ -137,7 +215,7 @@ impl LayeredDecoder {
             status.converged = self.check(syndrome);
         }
         out.copy_from_slice(&self.hard);
-        Ok(status)
+        status
     }
 
     /// [`Self::layer`] compiled with AVX2/FMA enabled.

@@ -47,8 +47,10 @@ use sha3::{Digest, Sha3_256};
 pub const HASH_BITS: u64 = 32;
 /// Iterations per decoding attempt.
 pub const MAX_ITERATIONS: u32 = 50;
-/// Normalisation factor of the min-sum check update.
-pub const ALPHA: f32 = 0.75;
+/// Normalisation factor of the min-sum check update (measured: 0.8 beats
+/// 0.75 by ≈ 0.1 in efficiency on the n = 16384 rate-1/2 code, see
+/// `docs/ldpc-long-codes.md`, diagnosis).
+pub const ALPHA: f32 = 0.8;
 
 /// Creates the LDPC state machine for `role`; `soft` (Bob only) are the
 /// quantizer's soft values, one per bit.
