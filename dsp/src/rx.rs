@@ -391,6 +391,41 @@ const PILOT_IDX: [(usize, usize); 4] = {
 /// Lanes of the detector's incremental metric update.
 const L: usize = 4;
 
+/// Bit `l` set iff `|P_l|² > k_thr·E_l² ∧ E_l > e_min` (the detector's decision for lane `l`).
+#[inline(always)]
+fn decide(vr: &[f32; L], vi: &[f32; L], ve: &[f32; L], k_thr: f32, e_min: f32) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            _mm_add_ps, _mm_and_ps, _mm_cmpgt_ps, _mm_loadu_ps, _mm_movemask_ps, _mm_mul_ps,
+            _mm_set1_ps,
+        };
+        // SAFETY: SSE is part of the x86-64 baseline; each load reads exactly the 4 floats of
+        // its array.
+        unsafe {
+            let (r, i, e) = (
+                _mm_loadu_ps(vr.as_ptr()),
+                _mm_loadu_ps(vi.as_ptr()),
+                _mm_loadu_ps(ve.as_ptr()),
+            );
+            let p2 = _mm_add_ps(_mm_mul_ps(r, r), _mm_mul_ps(i, i));
+            let th = _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(k_thr), e), e);
+            let ok = _mm_and_ps(_mm_cmpgt_ps(p2, th), _mm_cmpgt_ps(e, _mm_set1_ps(e_min)));
+            _mm_movemask_ps(ok) as u64
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let mut nib = 0u64;
+        for l in 0..L {
+            let p2 = vr[l] * vr[l] + vi[l] * vi[l];
+            let ok = (p2 > k_thr * ve[l] * ve[l]) & (ve[l] > e_min);
+            nib |= u64::from(ok) << l;
+        }
+        nib
+    }
+}
+
 /// Scratch of the delay-and-correlate detector, in split (re, im, energy) layout.
 struct Detector {
     /// `x[i]·x*[i+16]` (re, im) and `|x[i]|² + |x[i+16]|²`, zero-padded.
@@ -470,26 +505,28 @@ impl Detector {
                 ve[l] += de[l + L * q];
             }
         }
-        self.ok[..cntp.div_ceil(64)].fill(0);
         let groups = dr[..cntp]
             .chunks_exact(L)
             .zip(dr[WIN..nd].chunks_exact(L))
             .zip(di[..cntp].chunks_exact(L).zip(di[WIN..nd].chunks_exact(L)))
             .zip(de[..cntp].chunks_exact(L).zip(de[WIN..nd].chunks_exact(L)));
+        // decision bits gather in a register, one store per 64 indices
+        let mut word = 0u64;
         for (t, (((r0, r1), (i0, i1)), (e0, e1))) in groups.enumerate() {
-            let mut nib = 0u64;
-            for l in 0..L {
-                let p2 = vr[l] * vr[l] + vi[l] * vi[l];
-                let ok = p2 > k_thr * ve[l] * ve[l] && ve[l] > e_min;
-                nib |= u64::from(ok) << l;
-            }
             let j = t * L;
-            self.ok[j / 64] |= nib << (j % 64);
+            word |= decide(&vr, &vi, &ve, k_thr, e_min) << (j % 64);
+            if (j + L) % 64 == 0 {
+                self.ok[j / 64] = word;
+                word = 0;
+            }
             for l in 0..L {
                 vr[l] += r1[l] - r0[l];
                 vi[l] += i1[l] - i0[l];
                 ve[l] += e1[l] - e0[l];
             }
+        }
+        if cntp % 64 != 0 {
+            self.ok[cntp / 64] = word;
         }
     }
 
