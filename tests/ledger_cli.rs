@@ -198,6 +198,28 @@ fn node_processes_request_settle_audit_and_attacks() {
         .call("n1", &Msg::Quote { to: "alice".into() })
         .expect_err("foreign user served");
     assert_eq!(remote_kind(e), "unauthorized");
+    // Each node serves its own certificate: with the directory pointing "n1" at n2 (a spoofed
+    // entry), alice's client refuses the handshake instead of talking to an impostor.
+    let mut spoof = Network::open(&net).expect("open");
+    let (a1, a2) = (
+        spoof.address("n1").expect("n1"),
+        spoof.address("n2").expect("n2"),
+    );
+    spoof.set_address("n1", &a2).expect("spoof n1");
+    let as_alice = HttpTransport::new(
+        net.clone(),
+        Caller::User("alice".into()),
+        rt.handle().clone(),
+    );
+    let e = as_alice
+        .call("n1", &Msg::Quote { to: "bob".into() })
+        .expect_err("n2 accepted as n1");
+    assert!(matches!(e, LedgerError::Network(_)), "{e}");
+    spoof.set_address("n1", &a1).expect("restore n1");
+    let q = as_alice
+        .call("n1", &Msg::Quote { to: "bob".into() })
+        .expect("the real n1 answers");
+    drop(q);
 
     let bill = ok(&net, &["audit", "--user", "alice"]);
     assert_eq!(bill["spent"], 6);

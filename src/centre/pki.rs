@@ -112,6 +112,11 @@ impl CentreDir {
             (d.join(format!("{name}.pem")), d.join(format!("{name}.key")))
         }
     }
+    /// Certificate and key of a named server other than the centre (see [`add_server`]).
+    pub fn server(&self, name: &str) -> (PathBuf, PathBuf) {
+        let d = self.0.join("servers");
+        (d.join(format!("{name}.pem")), d.join(format!("{name}.key")))
+    }
     /// SAE IDs with certificates in `sae/`.
     ///
     /// # Errors
@@ -248,6 +253,32 @@ pub fn add_sae(dir: &Path, sae: &str) -> Result<(), PkiError> {
         });
     }
     issue(&ca, sae, Vec::new(), false, &p, &k)
+}
+
+/// Issues a server certificate named `name` (common name and the only DNS
+/// subject alternative name) into `DIR/servers/NAME.pem` / `.key`, for
+/// services that share the directory's CA but must each prove who they are
+/// (the ledger's nodes: a client checks it reached the node it meant).
+///
+/// # Errors
+/// [`PkiError::BadName`], I/O and generation errors (also if it exists).
+pub fn add_server(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf), PkiError> {
+    if !valid_name(name) {
+        return Err(PkiError::BadName(name.to_owned()));
+    }
+    let cd = CentreDir(dir.to_owned());
+    let ca = load_ca(&cd)?;
+    let (p, k) = cd.server(name);
+    if p.exists() {
+        return Err(PkiError::Io {
+            path: p,
+            source: std::io::ErrorKind::AlreadyExists.into(),
+        });
+    }
+    let servers = dir.join("servers");
+    std::fs::create_dir_all(&servers).map_err(io(&servers))?;
+    issue(&ca, name, vec![name.to_owned()], true, &p, &k)?;
+    Ok((p, k))
 }
 
 fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, PkiError> {

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::centre::pki::server_config;
+use crate::centre::pki::{server_config, CentreDir};
 use crate::ledger::audit::{operator_audit, user_bill};
 use crate::ledger::service::NodeService;
 use crate::ledger::settle::settle_via;
@@ -179,11 +179,8 @@ pub fn run(a: LedgerArgs) -> Result<()> {
         }
         LedgerAction::Serve { node, listen } => {
             let pki = net.pki_dir();
-            let tls = server_config(
-                &pki.join("centre.pem"),
-                &pki.join("centre.key"),
-                &pki.join("ca.pem"),
-            )?;
+            let (cert, key) = CentreDir(pki.clone()).server(&Caller::Node(node.clone()).cn());
+            let tls = server_config(&cert, &key, &pki.join("ca.pem"))?;
             let svc = Arc::new(NodeService::open(
                 Network::open(&a.net)?,
                 &node,

@@ -247,6 +247,7 @@ impl Network {
         let sk = SigningKey::from_bytes(&secret);
         self.ensure_pki()?;
         pki::add_sae(&self.pki_dir(), &Caller::Node(id.to_owned()).cn())?;
+        pki::add_server(&self.pki_dir(), &Caller::Node(id.to_owned()).cn())?;
         let store = NodeStore::open(&self.node_path(id))?;
         store.set_meta("id", id.as_bytes())?;
         store.set_signing_key(&secret)?;

@@ -13,6 +13,7 @@ use super::network::Network;
 use super::service::NodeService;
 use super::LedgerError;
 use crate::centre::client::CentreClient;
+use crate::centre::pki::CentreDir;
 
 /// Who makes a call: a node, a user or the operator (the CN of its client certificate is
 /// `node.<id>`, `user.<id>` or `operator`).
@@ -257,8 +258,16 @@ impl Transport for HttpTransport {
     fn call(&self, node: &str, msg: &Msg) -> Result<Reply, LedgerError> {
         let net = Network::open(&self.root)?;
         let addr = net.address(node)?;
-        let client = CentreClient::from_dir(&net.pki_dir(), &self.caller.cn(), &addr)
-            .map_err(|e| LedgerError::Network(e.to_string()))?;
+        // the server must prove it is `node` (its own certificate, see `pki::add_server`)
+        let pki = CentreDir(net.pki_dir());
+        let (cert, key) = pki.client(&self.caller.cn());
+        let client = CentreClient::new(
+            &pki.ca_cert(),
+            Some((&cert, &key)),
+            &addr,
+            &Caller::Node(node.to_owned()).cn(),
+        )
+        .map_err(|e| LedgerError::Network(e.to_string()))?;
         let body = serde_json::to_vec(msg)?;
         debug_assert!(Msg::decode(&body).is_ok());
         let path = format!("/ledger/v1/{}", msg.op());
