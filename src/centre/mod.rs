@@ -24,6 +24,7 @@ pub mod audit;
 pub mod client;
 pub mod crypto;
 pub mod etsi;
+pub mod mtls;
 pub mod pki;
 pub mod server;
 pub mod service;

@@ -4,24 +4,18 @@
 //! [`Centre`] on a blocking thread and serialise; [`error_response`] is the
 //! one error→status map (ETSI GS QKD 014 §5: 400, 401, 503).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use base64::Engine as _;
-use hyper_util::rt::TokioIo;
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio_rustls::TlsAcceptor;
-use tower_service::Service;
 
 use super::audit::AuditFinding;
 use super::etsi::{self, BadRequest, ErrorBody};
@@ -339,103 +333,25 @@ pub fn router(centre: Arc<Centre>) -> Router {
         .with_state(centre)
 }
 
-/// A running centre server.
-pub struct ServerHandle {
-    /// The bound address.
-    pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
+pub use super::mtls::ServerHandle;
 
-impl ServerHandle {
-    /// Stops accepting connections and waits for the accept loop to end.
-    pub async fn shutdown(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        let _ = (&mut self.task).await;
-    }
-}
-
-fn is_cert_failure(e: &std::io::Error) -> Option<String> {
-    let inner = e.get_ref()?.downcast_ref::<rustls::Error>()?;
-    match inner {
-        rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => {
-            Some(inner.to_string())
-        }
-        _ => None,
-    }
-}
-
-/// Serves `centre` on `listener` with mutual TLS until the handle is shut down.
+/// Serves `centre` on `listener` with mutual TLS until the handle is shut down. A handshake
+/// that fails on the client's certificate is recorded in the audit log.
+///
+/// # Errors
+/// The listener's address cannot be read.
 pub fn serve(
     centre: Arc<Centre>,
     tls: rustls::ServerConfig,
     listener: TcpListener,
 ) -> std::io::Result<ServerHandle> {
-    let addr = listener.local_addr()?;
-    let acceptor = TlsAcceptor::from(Arc::new(tls));
     let app = router(centre.clone());
-    let (stop, mut stopped) = oneshot::channel();
-    let task = tokio::spawn(async move {
-        loop {
-            let (tcp, peer) = tokio::select! {
-                _ = &mut stopped => break,
-                r = listener.accept() => match r {
-                    Ok(x) => x,
-                    Err(e) => {
-                        eprintln!("centre: accept: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-            };
-            let _ = tcp.set_nodelay(true);
-            let acceptor = acceptor.clone();
-            let app = app.clone();
-            let centre = centre.clone();
-            tokio::spawn(async move {
-                let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp))
-                    .await
-                {
-                    Ok(Ok(s)) => s,
-                    Ok(Err(e)) => {
-                        if let Some(why) = is_cert_failure(&e) {
-                            let peer = peer.to_string();
-                            let _ = tokio::task::spawn_blocking(move || {
-                                centre.auth_failed(&peer, "tls", &why);
-                            })
-                            .await;
-                        }
-                        return;
-                    }
-                    Err(_) => return,
-                };
-                let caller = tls
-                    .get_ref()
-                    .1
-                    .peer_certificates()
-                    .and_then(|c| c.first())
-                    .and_then(sae_id_of);
-                let Some(caller) = caller else {
-                    return;
-                };
-                let caller = Caller(caller);
-                let svc =
-                    hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
-                        req.extensions_mut().insert(caller.clone());
-                        let mut app = app.clone();
-                        async move { app.call(req).await }
-                    });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(tls), svc)
-                    .await;
-            });
-        }
-    });
-    Ok(ServerHandle {
-        addr,
-        stop: Some(stop),
-        task,
-    })
+    super::mtls::serve(
+        "centre",
+        app,
+        tls,
+        listener,
+        |c| sae_id_of(c).map(Caller),
+        move |peer, why| centre.auth_failed(&peer, "tls", &why),
+    )
 }

@@ -5,21 +5,15 @@
 //! [`Msg`] JSON body; each only parses, runs [`NodeService::handle`] on a blocking thread
 //! and serialises the [`Reply`](super::transport::Reply). [`error_response`] is the one error→status map.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio_rustls::TlsAcceptor;
-use tower_service::Service;
 
 use super::service::NodeService;
 use super::transport::{Caller, ErrorBody, Msg};
@@ -87,23 +81,7 @@ pub fn router(svc: Arc<NodeService>) -> Router {
         .with_state(svc)
 }
 
-/// A running node server.
-pub struct ServerHandle {
-    /// The bound address.
-    pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl ServerHandle {
-    /// Stops accepting connections and waits for the accept loop to end.
-    pub async fn shutdown(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        let _ = (&mut self.task).await;
-    }
-}
+pub use crate::centre::mtls::ServerHandle;
 
 /// Serves `svc` on `listener` with mutual TLS until the handle is shut down. Connections
 /// whose client certificate does not verify, or names no known kind of caller, are dropped.
@@ -115,57 +93,12 @@ pub fn serve(
     tls: rustls::ServerConfig,
     listener: TcpListener,
 ) -> std::io::Result<ServerHandle> {
-    let addr = listener.local_addr()?;
-    let acceptor = TlsAcceptor::from(Arc::new(tls));
-    let app = router(svc);
-    let (stop, mut stopped) = oneshot::channel();
-    let task = tokio::spawn(async move {
-        loop {
-            let tcp = tokio::select! {
-                _ = &mut stopped => break,
-                r = listener.accept() => match r {
-                    Ok((t, _)) => t,
-                    Err(e) => {
-                        eprintln!("ledger node: accept: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-            };
-            let _ = tcp.set_nodelay(true);
-            let acceptor = acceptor.clone();
-            let app = app.clone();
-            tokio::spawn(async move {
-                let Ok(Ok(tls)) =
-                    tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await
-                else {
-                    return;
-                };
-                let caller = tls
-                    .get_ref()
-                    .1
-                    .peer_certificates()
-                    .and_then(|c| c.first())
-                    .and_then(sae_id_of)
-                    .and_then(|cn| Caller::from_cn(&cn));
-                let Some(caller) = caller else {
-                    return;
-                };
-                let svc =
-                    hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
-                        req.extensions_mut().insert(caller.clone());
-                        let mut app = app.clone();
-                        async move { app.call(req).await }
-                    });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(tls), svc)
-                    .await;
-            });
-        }
-    });
-    Ok(ServerHandle {
-        addr,
-        stop: Some(stop),
-        task,
-    })
+    crate::centre::mtls::serve(
+        "ledger node",
+        router(svc),
+        tls,
+        listener,
+        |c| sae_id_of(c).and_then(|cn| Caller::from_cn(&cn)),
+        |_, _| {},
+    )
 }
