@@ -90,14 +90,14 @@ pub struct Run {
 
 impl DensityEvolution {
     /// Grid step Δ and saturation `max_llr` (K = ⌈max_llr/Δ⌉ levels each
-    /// side; at most 30 000 levels in total). Typical: Δ = 0.125, 25.
+    /// side, at most 2000: the box-plus table has (2K + 1)² entries). Typical: Δ = 0.125, 25.
     pub fn new(step: f64, max_llr: f64) -> DensityEvolution {
         let step = if step.is_finite() && step > 0.0 {
             step
         } else {
             0.125
         };
-        let k = ((max_llr.abs() / step).ceil() as usize).clamp(1, 15_000);
+        let k = ((max_llr.abs() / step).ceil() as usize).clamp(1, 2_000);
         let n = 2 * k + 1;
         let mut table = vec![0u16; n * n];
         for i in 0..n {
