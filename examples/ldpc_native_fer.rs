@@ -5,7 +5,7 @@
 //! efficiency f = (1 − R)/h2(p) each point corresponds to.
 //!
 //! `cargo run --release --example ldpc_native_fer -- [frames] [alpha]`
-//! (defaults 200 frames, the production `ALPHA`). Environment: `QWAVE_CODES`
+//! (defaults 200 frames, the production factor `plan::decoder_alpha` of each code). Environment: `QWAVE_CODES`
 //! (comma-separated name parts, e.g. `r050,R=5/6`), `QWAVE_F` (efficiencies),
 //! `QWAVE_ITERS` (min-sum iterations), `QWAVE_SPA` (also run sum-product on
 //! up to 50 frames). Seeded (ChaCha8).
@@ -14,7 +14,8 @@ use qwave::reconcile::binary_entropy;
 use qwave::reconcile::ldpc::codes::{Length, QcCode, Rate};
 use qwave::reconcile::ldpc::decoder::LayeredDecoder;
 use qwave::reconcile::ldpc::long::long_code;
-use qwave::reconcile::ldpc::{llr, ALPHA, MAX_ITERATIONS};
+use qwave::reconcile::ldpc::plan::decoder_alpha;
+use qwave::reconcile::ldpc::{llr, MAX_ITERATIONS};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -111,7 +112,7 @@ impl SumProduct {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let frames: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(200);
-    let alpha: f32 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(ALPHA);
+    let alpha_arg: Option<f32> = args.get(2).and_then(|s| s.parse().ok());
     let spa = std::env::var("QWAVE_SPA").is_ok();
     let mut codes: Vec<QcCode> = (0..4).filter_map(|i| long_code(i).cloned()).collect();
     for l in Length::ALL {
@@ -119,7 +120,7 @@ fn main() {
             codes.push(QcCode::ieee80211n(l, r));
         }
     }
-    println!("code | R | p | f=(1-R)/h2(p) | FER min-sum(alpha={alpha}) | iters | FER sum-product");
+    println!("code | R | p | f=(1-R)/h2(p) | FER min-sum (alpha) | iters | FER sum-product");
     let only = std::env::var("QWAVE_CODES").unwrap_or_default();
     let f_list: Vec<f64> = std::env::var("QWAVE_F")
         .ok()
@@ -129,10 +130,14 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(MAX_ITERATIONS);
-    for code in codes
+    for (i, code) in codes
         .iter()
-        .filter(|c| only.split(',').any(|o| c.name().contains(o)))
+        .enumerate()
+        .filter(|(_, c)| only.split(',').any(|o| c.name().contains(o)))
     {
+        // Wire ids: the long codes are 12..16, the 802.11n codes 0..12.
+        let id = if i < 4 { 12 + i as u8 } else { i as u8 - 4 };
+        let alpha = alpha_arg.unwrap_or_else(|| decoder_alpha(id));
         let rate = 1.0 - code.m() as f64 / code.n() as f64;
         let mut dec = LayeredDecoder::new(code.clone(), alpha);
         let sp = SumProduct::new(code);
@@ -174,7 +179,7 @@ fn main() {
                 }
             }
             println!(
-                "{} | {rate:.3} | {p:.4} | {f_target:.2} | {}/{frames} | {:.1} | {}",
+                "{} | {rate:.3} | {p:.4} | {f_target:.2} | {}/{frames} ({alpha}) | {:.1} | {}",
                 code.name(),
                 fail,
                 iters as f64 / frames as f64,

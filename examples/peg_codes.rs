@@ -6,6 +6,7 @@
 //! construction from the member's spec, writes `peg16384_<name>.alist` and
 //! prints n, m, rate, degree counts and girth. The construction is
 //! deterministic (seeded), so the output reproduces the stored files.
+//! `QWAVE_CODES=r083,r075` rebuilds only the members named.
 
 use qwave::reconcile::ldpc::alist::Alist;
 use qwave::reconcile::ldpc::long::LONG_CODES;
@@ -19,7 +20,11 @@ fn main() -> anyhow::Result<()> {
             .unwrap_or_else(|| "src/reconcile/ldpc/alist".into()),
     );
     std::fs::create_dir_all(&dir)?;
-    for lc in &LONG_CODES {
+    let only = std::env::var("QWAVE_CODES").unwrap_or_default();
+    for lc in LONG_CODES
+        .iter()
+        .filter(|c| only.is_empty() || only.split(',').any(|o| o == c.name))
+    {
         let t = std::time::Instant::now();
         let code = peg::build(&lc.spec())?;
         let alist = Alist::from_qc(&code);

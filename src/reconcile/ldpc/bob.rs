@@ -5,7 +5,7 @@ use super::decoder::{LayeredDecoder, WarmState, KNOWN_LLR};
 use super::llr::channel_llrs;
 use super::plan::Plan;
 use super::wire::Message;
-use super::{confirm_hash, first_invalid, protocol, ALPHA, HASH_BITS, MAX_ITERATIONS};
+use super::{confirm_hash, first_invalid, protocol, HASH_BITS, MAX_ITERATIONS};
 use crate::reconcile::{
     Outcome, ProtocolViolation, ReconcileError, ReconcileParams, Reconciler, ReconcilerKind,
 };
@@ -81,7 +81,10 @@ impl Bob {
         }
         Bob {
             seed: params.shuffle_seed,
-            decoder: LayeredDecoder::new(plan.code.clone(), ALPHA),
+            decoder: LayeredDecoder::new(
+                plan.code.clone(),
+                super::plan::decoder_alpha(plan.code_id),
+            ),
             llr,
             words: vec![0; n * f],
             syndromes: Vec::new(),

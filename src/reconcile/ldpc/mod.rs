@@ -33,6 +33,7 @@ mod alice;
 pub mod alist;
 mod bob;
 pub mod codes;
+pub mod de;
 pub mod decoder;
 pub mod llr;
 pub mod long;
