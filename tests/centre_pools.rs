@@ -420,8 +420,10 @@ fn cli_prints_the_table_and_rebalances() {
         (Some(30), Some(199))
     );
     assert_eq!(hot["f"], 60.0);
-    // 20 (or 21 over two seconds) units in the first seconds: S ≈ 20 → M ≈ 1200 ≫ 30 stored.
-    assert!(hot["s"].as_f64().unwrap() > 5.0, "{hot}");
+    // 20 units in the first second(s): S ≈ 20 → M ≈ 1200 ≫ 30 stored. On a loaded machine the
+    // takes can spread over several seconds and the EWMA is seeded by a smaller first second;
+    // any S > 0.5 keys/s still puts M = 60·S above the 30 stored.
+    assert!(hot["s"].as_f64().unwrap() > 0.5, "{hot}");
     assert_eq!(hot["state"], "deficit");
     assert!(close(
         hot["m"].as_f64().unwrap(),

@@ -32,8 +32,13 @@ fn walk_demo_with_ldpc_confirms_equal_keys() {
         "{} messages",
         r.messages
     );
+    // The first attempt is planned at each code's measured hard-input start efficiency (so
+    // most blocks finish in 2 messages); Bob's soft values only save blind rounds. Punctured
+    // values come from the OS CSPRNG, so f varies from run to run: 1.32–1.90 observed on this
+    // 15 s run (12 runs). The bound is the planner's leakage cap (`plan::MAX_EFFICIENCY`); the
+    // efficiency targets are measured by the BSC FER tests, not here.
     assert!(
-        r.efficiency > 0.8 && r.efficiency < 1.6,
+        r.efficiency > 0.8 && r.efficiency < qwave::reconcile::ldpc::plan::MAX_EFFICIENCY,
         "efficiency {}",
         r.efficiency
     );

@@ -261,17 +261,7 @@ impl KeyStore for PostgresStore {
     fn audit_append(&self, e: &AuditEntry, at_ms: i64) -> Result<AuditRecord, StoreError> {
         let mut c = self.client()?;
         let mut tx = c.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
-        let last = tx.query_opt("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &[])?;
-        let (seq, prev) = match last {
-            Some(r) => (r.try_get::<_, i64>(0)? as u64, hash32(r.try_get(1)?)?),
-            None => (0, [0u8; 32]),
-        };
-        let rec = e.chain(seq, prev, at_ms);
-        tx.execute(
-            "INSERT INTO audit (seq, at_ms, event, actor, subject, detail, prev, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[&(rec.seq as i64), &rec.at_ms, &rec.event, &rec.actor, &rec.subject, &rec.detail, &&rec.prev[..], &&rec.hash[..]],
-        )?;
+        let rec = audit_in(&mut tx, e, at_ms)?;
         tx.commit()?;
         Ok(rec)
     }
@@ -336,4 +326,25 @@ fn store_pending(
         )?;
     }
     Ok(())
+}
+
+/// Appends an audit record inside `tx` (same chaining and advisory lock as
+/// `KeyStore::audit_append`).
+pub(super) fn audit_in(
+    tx: &mut postgres::Transaction<'_>,
+    e: &AuditEntry,
+    at_ms: i64,
+) -> Result<AuditRecord, StoreError> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
+    let last = tx.query_opt("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &[])?;
+    let (seq, prev) = match last {
+        Some(r) => (r.try_get::<_, i64>(0)? as u64, hash32(r.try_get(1)?)?),
+        None => (0, [0u8; 32]),
+    };
+    let rec = e.chain(seq, prev, at_ms);
+    tx.execute(
+        "INSERT INTO audit (seq, at_ms, event, actor, subject, detail, prev, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[&(rec.seq as i64), &rec.at_ms, &rec.event, &rec.actor, &rec.subject, &rec.detail, &&rec.prev[..], &&rec.hash[..]],
+    )?;
+    Ok(rec)
 }

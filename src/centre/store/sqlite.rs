@@ -277,22 +277,7 @@ impl KeyStore for SqliteStore {
     fn audit_append(&self, e: &AuditEntry, at_ms: i64) -> Result<AuditRecord, StoreError> {
         let mut c = self.lock()?;
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let last: Option<(i64, Vec<u8>)> = tx
-            .query_row(
-                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let (seq, prev) = match last {
-            Some((s, h)) => (s as u64, hash32(h)?),
-            None => (0, [0u8; 32]),
-        };
-        let rec = e.chain(seq, prev, at_ms);
-        tx.execute(
-            "INSERT INTO audit (seq, at_ms, event, actor, subject, detail, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![rec.seq as i64, rec.at_ms, rec.event, rec.actor, rec.subject, rec.detail, &rec.prev[..], &rec.hash[..]],
-        )?;
+        let rec = audit_in(&tx, e, at_ms)?;
         tx.commit()?;
         Ok(rec)
     }
@@ -355,4 +340,29 @@ fn move_to_pending(
         ins.execute(params![p.key_id, p.slave, p.master, p.size_bits, p.sealed])?;
     }
     Ok(())
+}
+
+/// Appends an audit record inside `tx` (same chaining as `KeyStore::audit_append`).
+pub(super) fn audit_in(
+    tx: &rusqlite::Transaction<'_>,
+    e: &AuditEntry,
+    at_ms: i64,
+) -> Result<AuditRecord, StoreError> {
+    let last: Option<(i64, Vec<u8>)> = tx
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (seq, prev) = match last {
+        Some((s, h)) => (s as u64, hash32(h)?),
+        None => (0, [0u8; 32]),
+    };
+    let rec = e.chain(seq, prev, at_ms);
+    tx.execute(
+        "INSERT INTO audit (seq, at_ms, event, actor, subject, detail, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![rec.seq as i64, rec.at_ms, rec.event, rec.actor, rec.subject, rec.detail, &rec.prev[..], &rec.hash[..]],
+    )?;
+    Ok(rec)
 }

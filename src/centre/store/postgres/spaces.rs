@@ -1,9 +1,7 @@
 //! PostgreSQL tables of the per-peer spaces (see [`crate::centre::store::spaces`]). Moves lock
 //! the source space's rows (`FOR UPDATE`) so two centre processes cannot move one unit twice.
 
-use super::{PostgresStore, AUDIT_LOCK};
-use crate::centre::audit::{AuditEntry, AuditRecord};
-use crate::centre::store::hash32;
+use super::{audit_in, PostgresStore};
 use crate::centre::store::spaces::{
     MakeNotices, Moved, Notice, Outgoing, SealNotice, SpaceRow, SpaceStore, SpaceSync,
 };
@@ -30,27 +28,6 @@ CREATE TABLE IF NOT EXISTS outbox_wire (migration BIGINT NOT NULL, peer TEXT NOT
 
 /// Units of a space that may be consumed or moved: not in flight to their peer.
 const MOVABLE: &str = "peer = $1 AND id NOT IN (SELECT id FROM space_inflight)";
-
-/// Appends an audit record inside `tx` (same chaining and advisory lock as
-/// `KeyStore::audit_append`).
-fn audit_in(
-    tx: &mut postgres::Transaction<'_>,
-    e: &AuditEntry,
-    at_ms: i64,
-) -> Result<AuditRecord, StoreError> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
-    let last = tx.query_opt("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &[])?;
-    let (seq, prev) = match last {
-        Some(r) => (r.try_get::<_, i64>(0)? as u64, hash32(r.try_get(1)?)?),
-        None => (0, [0u8; 32]),
-    };
-    let rec = e.chain(seq, prev, at_ms);
-    tx.execute(
-        "INSERT INTO audit (seq, at_ms, event, actor, subject, detail, prev, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[&(rec.seq as i64), &rec.at_ms, &rec.event, &rec.actor, &rec.subject, &rec.detail, &&rec.prev[..], &&rec.hash[..]],
-    )?;
-    Ok(rec)
-}
 
 impl SpaceStore for PostgresStore {
     fn space_configure(&self, peer: &str, replenish_s: f64) -> Result<(), StoreError> {

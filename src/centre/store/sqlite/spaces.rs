@@ -2,9 +2,7 @@
 
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
-use super::SqliteStore;
-use crate::centre::audit::{AuditEntry, AuditRecord};
-use crate::centre::store::hash32;
+use super::{audit_in, SqliteStore};
 use crate::centre::store::spaces::{
     MakeNotices, Moved, Notice, Outgoing, SealNotice, SpaceRow, SpaceStore, SpaceSync,
 };
@@ -31,31 +29,6 @@ CREATE TABLE IF NOT EXISTS outbox_wire (migration INTEGER NOT NULL, peer TEXT NO
 
 /// Units of a space that may be consumed or moved: not in flight to their peer.
 const MOVABLE: &str = "peer = ?1 AND id NOT IN (SELECT id FROM space_inflight)";
-
-/// Appends an audit record inside `tx` (same chaining as `KeyStore::audit_append`).
-fn audit_in(
-    tx: &rusqlite::Transaction<'_>,
-    e: &AuditEntry,
-    at_ms: i64,
-) -> Result<AuditRecord, StoreError> {
-    let last: Option<(i64, Vec<u8>)> = tx
-        .query_row(
-            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let (seq, prev) = match last {
-        Some((s, h)) => (s as u64, hash32(h)?),
-        None => (0, [0u8; 32]),
-    };
-    let rec = e.chain(seq, prev, at_ms);
-    tx.execute(
-        "INSERT INTO audit (seq, at_ms, event, actor, subject, detail, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![rec.seq as i64, rec.at_ms, rec.event, rec.actor, rec.subject, rec.detail, &rec.prev[..], &rec.hash[..]],
-    )?;
-    Ok(rec)
-}
 
 fn ids_of(tx: &rusqlite::Connection, sql: &str, peer: &str) -> Result<Vec<String>, StoreError> {
     let mut st = tx.prepare_cached(sql)?;
