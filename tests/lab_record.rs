@@ -51,12 +51,19 @@ fn record_lab_run(dir: &Path) {
     let peer = alice_addr(&mut alice);
     let bob = lab("bob", &peer);
     let eve = lab("eve", "-");
-    for (who, p) in [("alice", alice), ("bob", bob), ("eve", eve)] {
-        let (ok, out, err) = p.finish(Duration::from_secs(600));
-        assert!(ok, "{who} failed:\n{err}\n{out}");
-        if who != "eve" {
+    let runs: Vec<_> = [("alice", alice), ("bob", bob), ("eve", eve)]
+        .into_iter()
+        .map(|(who, p)| (who, p.finish(Duration::from_secs(600))))
+        .collect();
+    let all: String = runs
+        .iter()
+        .map(|(who, (_, out, err))| format!("--- {who}\n{err}\n{out}\n"))
+        .collect();
+    for (who, (ok, out, _)) in &runs {
+        assert!(ok, "{who} failed; all three parties:\n{all}");
+        if *who != "eve" {
             assert!(
-                json(&out)["final_key_bits"].as_u64().unwrap() > 0,
+                json(out)["final_key_bits"].as_u64().unwrap() > 0,
                 "{who}: {out}"
             );
         }
