@@ -334,32 +334,7 @@ fn correlation_figures(
             .filter_map(|(&x, r)| r.map(|r| (x, r)))
             .collect()
     };
-    let mut series = vec![Series::new(
-        "Alice–Bob",
-        pts(&ab),
-        palette::BLUE,
-        Mark::LineDots,
-    )];
-    if let Some(ae) = &ae {
-        series.push(Series::new(
-            "Alice–Eve",
-            pts(ae),
-            palette::RED,
-            Mark::LineDots,
-        ));
-    }
-    let name = "correlation_subcarrier";
-    plot::chart(
-        &dir.join(format!("{name}.png")),
-        &Axes {
-            title: "Amplitude correlation per subcarrier".into(),
-            x_label: "subcarrier index".into(),
-            y_label: "Pearson correlation over time".into(),
-            x_range: None,
-            y_range: Some((-0.2, 1.05)),
-        },
-        &series,
-    )?;
+    let series = pair_series(pts(&ab), ae.as_deref().map(pts));
     let rows: Vec<Vec<Cell>> = cols
         .iter()
         .enumerate()
@@ -371,53 +346,32 @@ fn correlation_figures(
             ]
         })
         .collect();
-    csv::write(
-        &dir.join(format!("{name}.csv")),
-        &["subcarrier", "alice_bob", "alice_eve"],
-        &rows,
+    let f1 = Figure::line_chart(
+        dir,
+        "correlation_subcarrier",
+        &Axes {
+            title: "Amplitude correlation per subcarrier".into(),
+            x_label: "subcarrier index".into(),
+            y_label: "Pearson correlation over time".into(),
+            x_range: None,
+            y_range: Some((-0.2, 1.05)),
+        },
+        &series,
+        (&["subcarrier", "alice_bob", "alice_eve"], &rows),
+        "Correlation per subcarrier",
+        "Pearson correlation of the amplitude (dB) between two observers over the whole \
+         run, for each subcarrier. Alice–Bob near 1 means the reciprocal channel gives \
+         both the same randomness; Alice–Eve should be clearly lower (it follows \
+         J0(2π d/λ)² for Rayleigh fading at distance d). The gap between the two curves \
+         is the parties' advantage over Eve.",
     )?;
-    let f1 = Figure {
-        name: name.into(),
-        title: "Correlation per subcarrier".into(),
-        caption: "Pearson correlation of the amplitude (dB) between two observers over the whole \
-                  run, for each subcarrier. Alice–Bob near 1 means the reciprocal channel gives \
-                  both the same randomness; Alice–Eve should be clearly lower (it follows \
-                  J0(2π d/λ)² for Rayleigh fading at distance d). The gap between the two curves \
-                  is the parties' advantage over Eve."
-            .into(),
-    };
     let window = rate_hz.round().max(3.0) as usize;
     let ab_t = stats::correlation_over_time(a, b, window);
     let ae_t = e.map(|e| stats::correlation_over_time(a, e, window));
     let tpts = |v: &[(f64, Option<f64>)]| -> Vec<(f64, f64)> {
         v.iter().filter_map(|&(t, r)| r.map(|r| (t, r))).collect()
     };
-    let mut series = vec![Series::new(
-        "Alice–Bob",
-        tpts(&ab_t),
-        palette::BLUE,
-        Mark::LineDots,
-    )];
-    if let Some(ae) = &ae_t {
-        series.push(Series::new(
-            "Alice–Eve",
-            tpts(ae),
-            palette::RED,
-            Mark::LineDots,
-        ));
-    }
-    let name = "correlation_time";
-    plot::chart(
-        &dir.join(format!("{name}.png")),
-        &Axes {
-            title: format!("Amplitude correlation over time ({window}-exchange windows)"),
-            x_label: "time (s)".into(),
-            y_label: "Pearson correlation in window".into(),
-            x_range: None,
-            y_range: Some((-0.2, 1.05)),
-        },
-        &series,
-    )?;
+    let series = pair_series(tpts(&ab_t), ae_t.as_deref().map(tpts));
     let rows: Vec<Vec<Cell>> = ab_t
         .iter()
         .enumerate()
@@ -429,22 +383,36 @@ fn correlation_figures(
             ]
         })
         .collect();
-    csv::write(
-        &dir.join(format!("{name}.csv")),
-        &["t_s", "alice_bob", "alice_eve"],
-        &rows,
-    )?;
-    let f2 = Figure {
-        name: name.into(),
-        title: "Correlation over time".into(),
-        caption: format!(
+    let f2 = Figure::line_chart(
+        dir,
+        "correlation_time",
+        &Axes {
+            title: format!("Amplitude correlation over time ({window}-exchange windows)"),
+            x_label: "time (s)".into(),
+            y_label: "Pearson correlation in window".into(),
+            x_range: None,
+            y_range: Some((-0.2, 1.05)),
+        },
+        &series,
+        (&["t_s", "alice_bob", "alice_eve"], &rows),
+        "Correlation over time",
+        &format!(
             "Correlation of the amplitude (dB) in consecutive windows of {window} paired \
              exchanges (about one second); each subcarrier's window mean is removed and all \
              subcarriers are pooled. Dips show stretches where the channel barely changed (little \
              fresh randomness, noise dominates) or where reciprocity broke down."
         ),
-    };
+    )?;
     Ok(vec![f1, f2])
+}
+
+/// The Alice–Bob curve (blue) and, when Eve was observed, the Alice–Eve curve (red).
+fn pair_series(ab: Vec<(f64, f64)>, ae: Option<Vec<(f64, f64)>>) -> Vec<Series> {
+    let mut series = vec![Series::new("Alice–Bob", ab, palette::BLUE, Mark::LineDots)];
+    if let Some(ae) = ae {
+        series.push(Series::new("Alice–Eve", ae, palette::RED, Mark::LineDots));
+    }
+    series
 }
 
 fn block_figures(
