@@ -538,18 +538,9 @@ impl Detector {
         if off + WIN > self.valid {
             return None;
         }
-        let sum = |v: &[f32]| {
-            let mut acc = [0f32; 16];
-            for c in v.chunks_exact(16) {
-                for (a, x) in acc.iter_mut().zip(c) {
-                    *a += x;
-                }
-            }
-            acc.iter().sum::<f32>()
-        };
         Some(Complex32::new(
-            sum(&self.prod[0][off..off + WIN]),
-            sum(&self.prod[1][off..off + WIN]),
+            sum_lanes(&self.prod[0][off..off + WIN]),
+            sum_lanes(&self.prod[1][off..off + WIN]),
         ))
     }
 
