@@ -4,8 +4,8 @@
 //! Algorithm (per candidate frame):
 //! 1. **Detection** — delay-and-correlate on the L-STF (Schmidl & Cox, IEEE Trans. Commun. 45(12),
 //!    1997): `P(n) = Σ r[n+k]·r*[n+k+16]`, `E(n) = Σ |r[n+k]|² + |r[n+k+16]|²` over a 64-sample
-//!    window; a *plateau* of at least [`RxConfig::min_plateau`] consecutive samples with
-//!    `|P| > threshold · E/2` (and `E/128 > min_power`) is a candidate. The normalisation by both
+//!    window, evaluated every 4th sample; a *plateau* of at least [`RxConfig::min_plateau`]
+//!    samples with `|P| > threshold · E/2` (and `E/128 > min_power`) is a candidate. The normalisation by both
 //!    energies bounds the metric by 1 (Cauchy–Schwarz), so power ramps cannot fake a plateau.
 //! 2. **Coarse CFO** from the phase of `P` at the plateau centre (16-sample lag, ±625 kHz range).
 //! 3. **Fine timing** — the two long symbols repeat with period 64 from the start of GI2, so
@@ -28,7 +28,8 @@
 //! For frames longer than a probe, [`refine_cfo`] adds the residual CFO tracked on the pilots
 //! over the whole frame (module `refine`).
 //!
-//! Speed: the detector advances its 64-sample window sums four indices at a time, the L-SIG
+//! Speed: the detector evaluates its metric every 4th sample from sums of 4-product blocks
+//! (an AVX2 kernel forms eight block sums per `hadd` tree), the L-SIG
 //! Viterbi runs only when the hard decisions are not already a codeword, and on x86-64 CPUs
 //! with AVX2 and FMA (detected at run time) `scan`/`receive` run a copy of the same code
 //! compiled for those features.
@@ -83,7 +84,8 @@ pub struct RxConfig {
     pub sample_rate_hz: f64,
     /// Detection threshold on the normalised delay-and-correlate metric `|P| / (E/2)` ∈ [0, 1].
     pub detect_threshold: f32,
-    /// Minimum plateau length (samples above threshold). An L-STF at ≥ 5 dB gives ≈ 100–145; an
+    /// Minimum plateau length (samples above threshold, measured on the detector's 4-sample
+    /// grid). An L-STF at ≥ 5 dB gives ≈ 100–145; an
     /// HT-STF (80 samples) gives ≤ 60, so the default 80 rejects it.
     pub min_plateau: usize,
     /// Maximum plateau length: longer runs (a tone, a DC offset) are rejected.
@@ -388,20 +390,28 @@ const PILOT_IDX: [(usize, usize); 4] = {
     a
 };
 
-/// Lanes of the detector's incremental metric update.
+/// Lanes of the detector's threshold decision.
 const L: usize = 4;
+/// The detection metric is evaluated every `STEP` samples (plateau edges to ±`STEP`; the
+/// timing search tolerates ±32 samples of prediction error).
+const STEP: usize = 4;
+/// Blocks of `STEP` products in one delay-and-correlate window.
+const WIN_BLOCKS: usize = WIN / STEP;
+const _: () = assert!(WIN % STEP == 0 && BLOCK % (STEP * L) == 0 && FIRST_BLOCK % (STEP * L) == 0);
 
-/// Bit `l` set iff `|P_l|² > k_thr·E_l² ∧ E_l > e_min` (the detector's decision for lane `l`).
+/// Bit `l` set iff `|P_l|² > k_thr·E_l² ∧ E_l > e_min` (the detector's decision for lane
+/// `l < L`; the slices hold at least `L` values).
 #[inline(always)]
-fn decide(vr: &[f32; L], vi: &[f32; L], ve: &[f32; L], k_thr: f32, e_min: f32) -> u64 {
+fn decide(vr: &[f32], vi: &[f32], ve: &[f32], k_thr: f32, e_min: f32) -> u64 {
+    let (vr, vi, ve) = (&vr[..L], &vi[..L], &ve[..L]);
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{
             _mm_add_ps, _mm_and_ps, _mm_cmpgt_ps, _mm_loadu_ps, _mm_movemask_ps, _mm_mul_ps,
             _mm_set1_ps,
         };
-        // SAFETY: SSE is part of the x86-64 baseline; each load reads exactly the 4 floats of
-        // its array.
+        // SAFETY: SSE is part of the x86-64 baseline; each load reads the 4 = L floats of its
+        // slice.
         unsafe {
             let (r, i, e) = (
                 _mm_loadu_ps(vr.as_ptr()),
@@ -426,122 +436,233 @@ fn decide(vr: &[f32; L], vi: &[f32; L], ve: &[f32; L], k_thr: f32, e_min: f32) -
     }
 }
 
-/// Scratch of the delay-and-correlate detector, in split (re, im, energy) layout.
+/// Block sums of the delay-and-correlate products: for `t < re.len()`,
+/// `re[t] + j·im[t] = Σ_{k<STEP} x[STEP·t+k]·x*[STEP·t+k+16]` and
+/// `en[t] = Σ_{k<STEP} |x[STEP·t+k]|² + |x[STEP·t+k+16]|²` (`x` holds `STEP·re.len() + LAG`
+/// samples at least; all three slices have the same length).
+#[inline(always)]
+fn block_sums(x: &[Complex32], re: &mut [f32], im: &mut [f32], en: &mut [f32]) {
+    for (t, ((r, i), e)) in re
+        .iter_mut()
+        .zip(im.iter_mut())
+        .zip(en.iter_mut())
+        .enumerate()
+    {
+        let (mut sr, mut si, mut se) = (0f32, 0f32, 0f32);
+        for (u, v) in x[STEP * t..STEP * t + STEP]
+            .iter()
+            .zip(&x[STEP * t + LAG..STEP * t + LAG + STEP])
+        {
+            sr += u.re * v.re + u.im * v.im;
+            si += u.im * v.re - u.re * v.im;
+            se += u.re * u.re + u.im * u.im + v.re * v.re + v.im * v.im;
+        }
+        (*r, *i, *e) = (sr, si, se);
+    }
+}
+
+/// [`block_sums`] with AVX2: one 256-bit register holds the `STEP = 4` complex samples of a
+/// block, so a block's sum is a horizontal sum; eight blocks are reduced together by a
+/// `hadd` tree (the first level `hsub` for the imaginary part, whose terms alternate in
+/// sign). Blocks past the last multiple of eight go through [`block_sums`].
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn block_sums_avx2(x: &[Complex32], re: &mut [f32], im: &mut [f32], en: &mut [f32]) {
+    use std::arch::x86_64::{
+        __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_hadd_ps, _mm256_hsub_ps, _mm256_loadu_ps,
+        _mm256_mul_ps, _mm256_permute2f128_ps, _mm256_permute_ps, _mm256_setzero_ps,
+        _mm256_storeu_ps,
+    };
+    /// Lane `k` of the result is the sum of all lanes of `a[k]` (`first` combines pairs).
+    #[inline(always)]
+    unsafe fn reduce8(a: &[__m256; 8], first: unsafe fn(__m256, __m256) -> __m256) -> __m256 {
+        let h01 = first(a[0], a[1]);
+        let h23 = first(a[2], a[3]);
+        let h45 = first(a[4], a[5]);
+        let h67 = first(a[6], a[7]);
+        let lo = _mm256_hadd_ps(h01, h23);
+        let hi = _mm256_hadd_ps(h45, h67);
+        _mm256_add_ps(
+            _mm256_permute2f128_ps(lo, hi, 0x20),
+            _mm256_permute2f128_ps(lo, hi, 0x31),
+        )
+    }
+    let n = re.len().min(im.len()).min(en.len());
+    let full = n / 8 * 8;
+    assert!(x.len() >= STEP * full + LAG);
+    let f = as_f32(x).as_ptr();
+    let mut t = 0;
+    while t < full {
+        let mut pr = [_mm256_setzero_ps(); 8];
+        let mut pi = pr;
+        let mut pe = pr;
+        for k in 0..8 {
+            // SAFETY: block t + k reads floats 8(t+k) .. 8(t+k) + 8 + 2·LAG, inside `x` by
+            // the assert above.
+            let (u, v) = unsafe {
+                (
+                    _mm256_loadu_ps(f.add(8 * (t + k))),
+                    _mm256_loadu_ps(f.add(8 * (t + k) + 2 * LAG)),
+                )
+            };
+            pr[k] = _mm256_mul_ps(u, v);
+            // v·swap(u) = [v.re·u.im, v.im·u.re]: even − odd lanes is Im(u·v*)
+            pi[k] = _mm256_mul_ps(v, _mm256_permute_ps(u, 0b10_11_00_01));
+            pe[k] = _mm256_fmadd_ps(u, u, _mm256_mul_ps(v, v));
+        }
+        // SAFETY: t + 8 ≤ full ≤ len of each output slice.
+        unsafe {
+            _mm256_storeu_ps(re.as_mut_ptr().add(t), reduce8(&pr, _mm256_hadd_ps));
+            _mm256_storeu_ps(im.as_mut_ptr().add(t), reduce8(&pi, _mm256_hsub_ps));
+            _mm256_storeu_ps(en.as_mut_ptr().add(t), reduce8(&pe, _mm256_hadd_ps));
+        }
+        t += 8;
+    }
+    block_sums(
+        &x[STEP * full..],
+        &mut re[full..n],
+        &mut im[full..n],
+        &mut en[full..n],
+    );
+}
+
+/// The CPU has AVX2 and FMA (always false off x86-64).
+fn has_avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Scratch of the delay-and-correlate detector, in split (re, im, energy) layout, evaluated
+/// every [`STEP`] samples.
 struct Detector {
-    /// `x[i]·x*[i+16]` (re, im) and `|x[i]|² + |x[i+16]|²`, zero-padded.
-    prod: [Vec<f32>; 3],
-    /// Sums of 4 consecutive products.
-    d4: [Vec<f32>; 3],
-    /// Threshold decision per metric index, bit `j % 64` of word `j / 64`.
+    /// Block sums ([`block_sums`]), zero-padded.
+    blocks: [Vec<f32>; 3],
+    /// Sums of 4 consecutive blocks.
+    quads: [Vec<f32>; 3],
+    /// `P(t)` (re, im) and `E(t)` at metric index `STEP·t`.
+    metric: [Vec<f32>; 3],
+    /// Threshold decision per decimated index `t`, bit `t % 64` of word `t / 64`.
     ok: Vec<u64>,
-    /// Sample index of `prod[0]` in the input of the last [`Detector::evaluate`].
+    /// Sample index of metric index 0 in the input of the last [`Detector::evaluate`].
     base: usize,
-    /// Number of valid products of the last [`Detector::evaluate`].
-    valid: usize,
+    /// Number of valid decimated indices of the last [`Detector::evaluate`].
+    count: usize,
+    /// Use [`block_sums_avx2`].
+    #[cfg(target_arch = "x86_64")]
+    avx2: bool,
 }
 
 impl Detector {
-    fn new() -> Self {
-        let n = BLOCK + WIN + 2 * L;
+    /// `avx2`: the CPU has AVX2 and FMA (ignored off x86-64).
+    fn new(avx2: bool) -> Self {
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = avx2;
+        let n = BLOCK / STEP + WIN_BLOCKS + L;
         Detector {
-            prod: core::array::from_fn(|_| vec![0.0; n]),
-            d4: core::array::from_fn(|_| vec![0.0; n]),
-            ok: vec![0; BLOCK / 64 + 1],
+            blocks: core::array::from_fn(|_| vec![0.0; n]),
+            quads: core::array::from_fn(|_| vec![0.0; n]),
+            metric: core::array::from_fn(|_| vec![0.0; n]),
+            ok: vec![0; BLOCK / STEP / 64 + 1],
             base: 0,
-            valid: 0,
+            count: 0,
+            #[cfg(target_arch = "x86_64")]
+            avx2,
         }
     }
 
-    /// Evaluates `|P(j)|² > k_thr·E(j)² ∧ E(j) > e_min` for `j < cnt` (`x` holds at least
-    /// `cnt + WIN − 1 + LAG` samples from metric index 0) into the bits of `self.ok`
-    /// (bits from `cnt` up to the next multiple of 4 are meaningless).
+    /// Evaluates `|P(STEP·t)|² > k_thr·E(STEP·t)² ∧ E(STEP·t) > e_min` for
+    /// `t < cnt.div_ceil(STEP)` (`x` holds at least `cnt + WIN − 1 + LAG` samples from metric
+    /// index 0) into the bits of `self.ok` (bits from there up to the next multiple of 4 are
+    /// meaningless).
     ///
-    /// The 64-sample window sums advance four indices at a time:
-    /// `P(j+4) = P(j) + D4(j+64) − D4(j)` with `D4(i) = Σ_{k<4} prod(i+k)`, four lanes in
-    /// parallel, so the loop vectorises instead of carrying one serial running sum.
+    /// `P` and `E` are sums of 16 block sums ([`block_sums`]), formed as two levels of
+    /// four-term sums over contiguous arrays, so every step vectorises and no running sum
+    /// carries rounding error along the block.
     #[inline(always)]
     fn evaluate(&mut self, x: &[Complex32], cnt: usize, k_thr: f32, e_min: f32) {
-        let m = cnt + WIN - 1;
-        self.valid = m;
-        let cntp = cnt.div_ceil(L) * L;
-        let nd = cntp + WIN; // D4 values read by the last lane group
-        let mp = nd + L - 1; // products they need (zero beyond m)
-        let [pr, pi, pe] = &mut self.prod;
-        let (a, b) = (&x[..m], &x[LAG..LAG + m]);
-        for ((((r, i), e), u), v) in pr[..m]
-            .iter_mut()
-            .zip(pi[..m].iter_mut())
-            .zip(pe[..m].iter_mut())
-            .zip(a)
-            .zip(b)
+        let nt = cnt.div_ceil(STEP);
+        self.count = nt;
+        let ntp = nt.div_ceil(L) * L;
+        let nb = nt + WIN_BLOCKS - 1; // blocks inside x
+        let nbp = ntp + WIN_BLOCKS - 1; // blocks read by the last lane group
         {
-            *r = u.re * v.re + u.im * v.im;
-            *i = u.im * v.re - u.re * v.im;
-            *e = u.re * u.re + u.im * u.im + v.re * v.re + v.im * v.im;
+            let [br, bi, be] = &mut self.blocks;
+            #[cfg(target_arch = "x86_64")]
+            if self.avx2 {
+                // SAFETY: `avx2` is set only when the CPU reports AVX2 and FMA.
+                unsafe { block_sums_avx2(x, &mut br[..nb], &mut bi[..nb], &mut be[..nb]) };
+            } else {
+                block_sums(x, &mut br[..nb], &mut bi[..nb], &mut be[..nb]);
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            block_sums(x, &mut br[..nb], &mut bi[..nb], &mut be[..nb]);
+            for b in [br, bi, be] {
+                b[nb..nbp].fill(0.0);
+            }
         }
-        for p in [&mut *pr, &mut *pi, &mut *pe] {
-            p[m..mp].fill(0.0);
-        }
-        for (src, dst) in self.prod.iter().zip(self.d4.iter_mut()) {
-            for ((((d, p0), p1), p2), p3) in dst[..nd]
+        let nq = ntp + WIN_BLOCKS - 4;
+        for (b, q) in self.blocks.iter().zip(self.quads.iter_mut()) {
+            for ((((q, b0), b1), b2), b3) in q[..nq]
                 .iter_mut()
-                .zip(&src[..nd])
-                .zip(&src[1..nd + 1])
-                .zip(&src[2..nd + 2])
-                .zip(&src[3..nd + 3])
+                .zip(&b[..nq])
+                .zip(&b[1..nq + 1])
+                .zip(&b[2..nq + 2])
+                .zip(&b[3..nq + 3])
             {
-                *d = (p0 + p1) + (p2 + p3);
+                *q = (b0 + b1) + (b2 + b3);
             }
         }
-        let [dr, di, de] = &self.d4;
-        // P(l), l < 4, from 16 D4 sums each
-        let mut vr = [0f32; L];
-        let mut vi = [0f32; L];
-        let mut ve = [0f32; L];
-        for q in 0..WIN / L {
-            for l in 0..L {
-                vr[l] += dr[l + L * q];
-                vi[l] += di[l + L * q];
-                ve[l] += de[l + L * q];
+        for (q, m) in self.quads.iter().zip(self.metric.iter_mut()) {
+            for ((((m, q0), q1), q2), q3) in m[..ntp]
+                .iter_mut()
+                .zip(&q[..ntp])
+                .zip(&q[4..ntp + 4])
+                .zip(&q[8..ntp + 8])
+                .zip(&q[12..ntp + 12])
+            {
+                *m = (q0 + q1) + (q2 + q3);
             }
         }
-        let groups = dr[..cntp]
-            .chunks_exact(L)
-            .zip(dr[WIN..nd].chunks_exact(L))
-            .zip(di[..cntp].chunks_exact(L).zip(di[WIN..nd].chunks_exact(L)))
-            .zip(de[..cntp].chunks_exact(L).zip(de[WIN..nd].chunks_exact(L)));
+        let [mr, mi, me] = &self.metric;
         // decision bits gather in a register, one store per 64 indices
         let mut word = 0u64;
-        for (t, (((r0, r1), (i0, i1)), (e0, e1))) in groups.enumerate() {
-            let j = t * L;
-            word |= decide(&vr, &vi, &ve, k_thr, e_min) << (j % 64);
-            if (j + L) % 64 == 0 {
-                self.ok[j / 64] = word;
+        for (g, ((r, i), e)) in mr[..ntp]
+            .chunks_exact(L)
+            .zip(mi[..ntp].chunks_exact(L))
+            .zip(me[..ntp].chunks_exact(L))
+            .enumerate()
+        {
+            let t = g * L;
+            word |= decide(r, i, e, k_thr, e_min) << (t % 64);
+            if (t + L) % 64 == 0 {
+                self.ok[t / 64] = word;
                 word = 0;
             }
-            for l in 0..L {
-                vr[l] += r1[l] - r0[l];
-                vi[l] += i1[l] - i0[l];
-                ve[l] += e1[l] - e0[l];
-            }
         }
-        if cntp % 64 != 0 {
-            self.ok[cntp / 64] = word;
+        if ntp % 64 != 0 {
+            self.ok[ntp / 64] = word;
         }
     }
 
-    /// `P = Σ_{k<64} x[i+k]·x*[i+k+16]` at sample index `i`, from the products of the last
-    /// block when they cover it (the detector's own sums, so no sample is read twice).
+    /// `P = Σ_{k<64} x[i+k]·x*[i+k+16]` at sample index `i`, when the last block evaluated the
+    /// metric there (the detector's own sums, so no sample is read twice).
     #[inline(always)]
     fn window_corr(&self, i: usize) -> Option<Complex32> {
         let off = i.checked_sub(self.base)?;
-        if off + WIN > self.valid {
+        let t = off / STEP;
+        if off % STEP != 0 || t >= self.count {
             return None;
         }
-        Some(Complex32::new(
-            sum_lanes(&self.prod[0][off..off + WIN]),
-            sum_lanes(&self.prod[1][off..off + WIN]),
-        ))
+        Some(Complex32::new(self.metric[0][t], self.metric[1][t]))
     }
 
     /// First index `j ≥ from`, `j < end`, whose bit equals `bit`, or `end`.
@@ -573,11 +694,12 @@ impl Receiver {
         // the search span must fit the wrap-free part of the correlation FFT
         let ifft = planner.plan_fft_inverse(FFT_LEN);
         let scratch_len = scratch_len.max(ifft.get_inplace_scratch_len());
+        let avx2 = has_avx2_fma();
         Receiver {
             cfg,
             fft,
             fft_scratch: vec![Complex32::new(0.0, 0.0); scratch_len],
-            det: Detector::new(),
+            det: Detector::new(avx2),
             sym: vec![Complex32::new(0.0, 0.0); 3 * FFT_LEN],
             backoff_rot: core::array::from_fn(|i| {
                 let a =
@@ -585,8 +707,7 @@ impl Receiver {
                 Complex32::new(a.cos() as f32, a.sin() as f32)
             }),
             #[cfg(target_arch = "x86_64")]
-            avx2: std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma"),
+            avx2,
             ifft,
             corr: [Complex32::new(0.0, 0.0); FFT_LEN],
         }
@@ -715,31 +836,31 @@ impl Receiver {
                 .evaluate(&iq[b0..b0 + cnt + WIN - 1 + LAG], cnt, k_thr, e_min);
             self.det.base = b0;
             // walk the runs of set bits: alternate between the next rise and the next fall
-            let mut j = 0;
-            while j < cnt {
+            let nt = cnt.div_ceil(STEP);
+            let mut t = 0;
+            while t < nt {
                 match run {
                     None => {
-                        j = self.det.next(j, cnt, true);
-                        if j < cnt {
-                            run = Some(b0 + j);
+                        t = self.det.next(t, nt, true);
+                        if t < nt {
+                            run = Some(b0 + STEP * t);
                         }
                     }
                     Some(r) => {
-                        j = self.det.next(j, cnt, false);
-                        if j < cnt {
-                            let len = b0 + j - r;
+                        t = self.det.next(t, nt, false);
+                        if t < nt {
+                            let fall = b0 + STEP * t;
+                            let len = fall - r;
                             if len >= min_p && len <= max_p {
-                                return Plateau::Found {
-                                    rise: r,
-                                    fall: b0 + j,
-                                };
+                                return Plateau::Found { rise: r, fall };
                             }
                             run = None;
                         }
                     }
                 }
             }
-            b0 += cnt;
+            // a multiple of STEP except for the last block
+            b0 += STEP * nt;
         }
         match run {
             Some(rise) => Plateau::Open { rise },
@@ -752,7 +873,8 @@ impl Receiver {
     fn demod(&mut self, iq: &[Complex32], rise: usize, fall: usize) -> Result<Frame, Demod> {
         let n = iq.len();
         let fs = self.cfg.sample_rate_hz;
-        let mid = (rise + fall) / 2;
+        // plateau centre, on the detector's grid (rise and fall are STEP·k apart)
+        let mid = rise + (fall - rise) / (2 * STEP) * STEP;
         // coarse CFO: 16-lag correlation over the window at the plateau centre (inside the STF)
         let pc = match self.det.window_corr(mid) {
             Some(pc) => pc,
@@ -955,4 +1077,84 @@ pub fn features(csi: &[Complex32; N_USED]) -> Features {
         *p -= slope * f32::from(k) + mean;
     }
     Features { amplitude, phase }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn random_iq(n: usize, seed: u64) -> Vec<Complex32> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        (0..n)
+            .map(|_| Complex32::new(rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)))
+            .collect()
+    }
+
+    /// The block sums equal the products summed one by one, for a count that is not a
+    /// multiple of the AVX2 kernel's eight blocks.
+    #[test]
+    fn block_sums_match_direct_products() {
+        let nb = 61;
+        let x = random_iq(STEP * nb + LAG, 3);
+        let mut s = [vec![0f32; nb], vec![0f32; nb], vec![0f32; nb]];
+        let [re, im, en] = &mut s;
+        block_sums(&x, re, im, en);
+        for t in 0..nb {
+            let (mut p, mut e) = (Complex32::new(0.0, 0.0), 0f32);
+            for k in STEP * t..STEP * t + STEP {
+                p += x[k] * x[k + LAG].conj();
+                e += x[k].norm_sqr() + x[k + LAG].norm_sqr();
+            }
+            assert!(
+                (re[t] - p.re).abs() < 1e-5 && (im[t] - p.im).abs() < 1e-5,
+                "block {t}"
+            );
+            assert!((en[t] - e).abs() < 1e-5, "block {t}");
+        }
+    }
+
+    /// The AVX2 kernel gives the portable kernel's sums (skipped on CPUs without AVX2/FMA).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn block_sums_avx2_matches_portable() {
+        if !has_avx2_fma() {
+            eprintln!("skipped: CPU without AVX2/FMA");
+            return;
+        }
+        for nb in [1, 8, 45, 64] {
+            let x = random_iq(STEP * nb + LAG, nb as u64);
+            let mut a = [vec![0f32; nb], vec![0f32; nb], vec![0f32; nb]];
+            let mut b = a.clone();
+            let [r0, i0, e0] = &mut a;
+            block_sums(&x, r0, i0, e0);
+            let [r1, i1, e1] = &mut b;
+            // SAFETY: checked above that the CPU has AVX2 and FMA.
+            unsafe { block_sums_avx2(&x, r1, i1, e1) };
+            for (u, v) in a.iter().flatten().zip(b.iter().flatten()) {
+                assert!((u - v).abs() < 1e-5, "nb {nb}: {u} vs {v}");
+            }
+        }
+    }
+
+    /// The decimated metric at `STEP·t` is the full 64-sample delay-and-correlate sum, with
+    /// the portable and (where the CPU has it) the AVX2 block sums.
+    #[test]
+    fn metric_is_the_window_sum() {
+        let cnt = 100;
+        let x = random_iq(cnt + WIN - 1 + LAG, 9);
+        for avx2 in [false, has_avx2_fma()] {
+            let mut det = Detector::new(avx2);
+            det.evaluate(&x, cnt, 0.0, 0.0);
+            det.base = 0;
+            for t in 0..cnt.div_ceil(STEP) {
+                let (p, e) = lag_corr(&x[STEP * t..STEP * t + WIN + LAG], LAG);
+                let got = det.window_corr(STEP * t).expect("evaluated index");
+                assert!((got - p).norm() < 1e-4 * e, "t {t}: {got} vs {p}");
+                assert!((det.metric[2][t] - e).abs() < 1e-4 * e, "t {t}");
+            }
+            assert!(det.window_corr(1).is_none(), "off-grid index");
+        }
+    }
 }
