@@ -277,26 +277,37 @@ fn rotate_in_place(buf: &mut [Complex32], step: Complex64, ph0: Complex64) {
     }
 }
 
-/// `k < count` of the first largest `|c[(off + k) mod 64]|²` (0 if no value is finite).
-/// The maximum is taken over eight lanes (out-of-range lags masked), then the first `k`
-/// reaching it is searched, so neither pass carries a serial compare-and-select chain.
+/// `k < count` (`count ≤ 64`) of the first largest `|c[(off + k) mod 64]|²` (0 if no value
+/// is finite). The lags `off + k` form at most two runs of contiguous indices, so the
+/// powers and the maximum are computed in index order over eight lanes, without a serial
+/// compare-and-select chain, and then the first `k` reaching the maximum is searched.
 #[inline(always)]
 fn first_peak_circular(c: &[Complex32; FFT_LEN], off: isize, count: usize) -> usize {
-    let n = FFT_LEN as isize;
     let mut m = [0f32; FFT_LEN];
-    for (d, (m, v)) in m.iter_mut().zip(c).enumerate() {
-        let k = (d as isize - off).rem_euclid(n) as usize;
-        *m = if k < count { v.norm_sqr() } else { -1.0 };
+    for (m, v) in m.iter_mut().zip(c) {
+        *m = v.norm_sqr();
     }
+    let start = off.rem_euclid(FFT_LEN as isize) as usize;
+    let count = count.min(FFT_LEN);
+    let first = (FFT_LEN - start).min(count);
+    let runs = [&m[start..start + first], &m[..count - first]];
     let mut lanes = [-1f32; 8];
-    for ch in m.chunks_exact(8) {
-        for (l, &v) in lanes.iter_mut().zip(ch) {
+    for run in runs {
+        let mut ch = run.chunks_exact(8);
+        for ch in &mut ch {
+            for (l, &v) in lanes.iter_mut().zip(ch) {
+                *l = if v > *l { v } else { *l };
+            }
+        }
+        for (l, &v) in lanes.iter_mut().zip(ch.remainder()) {
             *l = if v > *l { v } else { *l };
         }
     }
     let max = lanes.iter().fold(-1f32, |a, &b| if b > a { b } else { a });
-    (0..count)
-        .find(|&k| m[(off + k as isize).rem_euclid(n) as usize] >= max)
+    runs[0]
+        .iter()
+        .chain(runs[1])
+        .position(|&v| v >= max)
         .unwrap_or(0)
 }
 
@@ -566,7 +577,8 @@ impl Detector {
     fn new(avx2: bool) -> Self {
         #[cfg(not(target_arch = "x86_64"))]
         let _ = avx2;
-        let n = BLOCK / STEP + WIN_BLOCKS + L;
+        // blocks: up to nt + WIN_BLOCKS − 1 rounded up to 8 (AVX2 groups) or to L (lanes)
+        let n = BLOCK / STEP + WIN_BLOCKS + 8;
         Detector {
             blocks: core::array::from_fn(|_| vec![0.0; n]),
             quads: core::array::from_fn(|_| vec![0.0; n]),
@@ -581,7 +593,7 @@ impl Detector {
 
     /// Evaluates `|P(STEP·t)|² > k_thr·E(STEP·t)² ∧ E(STEP·t) > e_min` for
     /// `t < cnt.div_ceil(STEP)` (`x` holds at least `cnt + WIN − 1 + LAG` samples from metric
-    /// index 0) into the bits of `self.ok` (bits from there up to the next multiple of 4 are
+    /// index 0; more let the AVX2 kernel cover its last group of blocks) into the bits of `self.ok` (bits from there up to the next multiple of 4 are
     /// meaningless).
     ///
     /// `P` and `E` are sums of 16 block sums ([`block_sums`]), formed as two levels of
@@ -598,8 +610,12 @@ impl Detector {
             let [br, bi, be] = &mut self.blocks;
             #[cfg(target_arch = "x86_64")]
             if self.avx2 {
+                // whole groups of eight blocks where `x` has the samples (blocks past `nb` are
+                // zeroed or never read below)
+                let nbx = nb.next_multiple_of(8).min((x.len() - LAG) / STEP).max(nb);
+                let (br, bi, be) = (&mut br[..nbx], &mut bi[..nbx], &mut be[..nbx]);
                 // SAFETY: `avx2` is set only when the CPU reports AVX2 and FMA.
-                unsafe { block_sums_avx2(x, &mut br[..nb], &mut bi[..nb], &mut be[..nb]) };
+                unsafe { block_sums_avx2(x, br, bi, be) };
             } else {
                 block_sums(x, &mut br[..nb], &mut bi[..nb], &mut be[..nb]);
             }
@@ -832,8 +848,7 @@ impl Receiver {
         while b0 <= last {
             let cnt = block.min(last + 1 - b0);
             block = BLOCK;
-            self.det
-                .evaluate(&iq[b0..b0 + cnt + WIN - 1 + LAG], cnt, k_thr, e_min);
+            self.det.evaluate(&iq[b0..], cnt, k_thr, e_min);
             self.det.base = b0;
             // walk the runs of set bits: alternate between the next rise and the next fall
             let nt = cnt.div_ceil(STEP);
@@ -924,7 +939,8 @@ impl Receiver {
         let c0 = ltf_start - CFO_LEAD;
         let (c64, e12) = lag_corr(&iq[c0..c0 + CFO_SPAN + FFT_LEN], FFT_LEN);
         // written so that NaN/inf input is rejected too
-        let corr_ok = c64.norm() >= self.cfg.min_ltf_corr * 0.5 * e12;
+        let bound = (self.cfg.min_ltf_corr * 0.5 * e12).max(0.0);
+        let corr_ok = c64.norm_sqr() >= bound * bound;
         let power_ok = e12 / (2 * CFO_SPAN) as f32 > self.cfg.min_power;
         if !(corr_ok && power_ok && e12.is_finite()) {
             return Err(Demod::Reject);
@@ -995,8 +1011,9 @@ impl Receiver {
         for (&(b, u), &p) in PILOT_IDX.iter().zip(PILOT_VALUES.iter()) {
             cpe += y3[b] * h_raw[u].conj() * p;
         }
-        let rot = if cpe.norm() > 0.0 {
-            cpe.conj() / cpe.norm()
+        let cpe2 = cpe.norm_sqr();
+        let rot = if cpe2 > 0.0 {
+            cpe.conj() / cpe2.sqrt()
         } else {
             Complex32::new(1.0, 0.0)
         };
