@@ -46,6 +46,7 @@ fn bsc_frame_error_rate_and_efficiency() {
             let p = ReconcileParams {
                 qber: q,
                 shuffle_seed: i,
+                soft_plan: false,
             };
             match run_pair(
                 new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.clone(), &p),

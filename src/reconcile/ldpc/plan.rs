@@ -105,7 +105,7 @@ pub fn start_efficiency(id: u8) -> f64 {
         .copied()
         .unwrap_or(1.9)
 }
-/// Extra leakage per blind round, as a fraction of x·h2(q̂).
+/// Extra leakage per blind round, as a fraction of x·h2(q̂) (also with a soft hint).
 pub const STEP_FRACTION: f64 = 0.025;
 /// Most leakage a frame may reach, as a multiple of x·h2(q̂): a frame that
 /// still fails there fails the reconciliation (q̂ was far too low).
@@ -220,15 +220,49 @@ pub struct Plan {
     pub frames: Vec<Frame>,
 }
 
+/// Lowest planning entropy a soft hint may set, as a fraction of h2(q̂):
+/// hints below are raised to it (a Bob whose soft values claim almost no
+/// uncertainty would otherwise make every frame fail into blind rounds).
+pub const MIN_HINT_FRACTION: f64 = 0.3;
+
+/// q̂ as the plan uses it: NaN → ½, else clamped to [0.003, ½].
+fn plan_qber(qber: f64) -> f64 {
+    if qber.is_nan() {
+        0.5
+    } else {
+        qber.clamp(MIN_PLAN_QBER, 0.5)
+    }
+}
+
+/// The entropy per bit a plan uses for a soft hint `hint` (bits per bit) at
+/// disagreement `qber`: the hint clamped to [[`MIN_HINT_FRACTION`]·h2(q̂),
+/// h2(q̂)] (NaN → h2(q̂)).
+pub fn plan_entropy(qber: f64, hint: f64) -> f64 {
+    let h = binary_entropy(plan_qber(qber));
+    if hint.is_nan() {
+        h
+    } else {
+        hint.clamp(MIN_HINT_FRACTION * h, h)
+    }
+}
+
 impl Plan {
     /// Plans the reconciliation of `n_bits` bits at disagreement `qber` with the public `seed`.
     pub fn new(n_bits: usize, qber: f64, seed: u64) -> Plan {
-        let q = if qber.is_nan() {
-            0.5
-        } else {
-            qber.clamp(MIN_PLAN_QBER, 0.5)
-        };
-        let h = binary_entropy(q);
+        Plan::with_entropy(n_bits, qber, f64::NAN, seed)
+    }
+
+    /// As [`Plan::new`], but the first attempt and the blind step are sized
+    /// for `hint` bits of conditional entropy per bit (Bob's soft estimate,
+    /// clamped by [`plan_entropy`]; NaN = h2(q̂)) instead of h2(q̂). The
+    /// blind step ([`STEP_FRACTION`]·x·h2(q̂)) and the leakage cap
+    /// ([`MAX_EFFICIENCY`]·x·h2(q̂)) stay sized by h2(q̂), so a hint that is
+    /// too low costs the same number of blind rounds per unit of leakage as
+    /// a hard plan, not failures.
+    pub fn with_entropy(n_bits: usize, qber: f64, hint: f64, seed: u64) -> Plan {
+        let q = plan_qber(qber);
+        let h_q = binary_entropy(q);
+        let h = plan_entropy(q, hint);
         let fam = family(n_bits);
         let n = fam[0].1;
         // The code of lowest measured start efficiency that fits, at the
@@ -262,12 +296,11 @@ impl Plan {
             let end = n_bits * (j + 1) / frames_n;
             let x = end - start;
             let d = n - x;
-            let xh = x as f64 * h;
             let p = start_point(code_id, m, n, x, h)
                 .1
                 .round()
                 .clamp(0.0, d as f64) as usize;
-            let step = ((STEP_FRACTION * xh).ceil() as usize).max(4);
+            let step = ((STEP_FRACTION * x as f64 * h_q).ceil() as usize).max(4);
             let mut slots: Vec<u32> = (0..n as u32).collect();
             let mut frng = ChaCha8Rng::seed_from_u64(seed ^ PLAN_SEED_TAG);
             frng.set_stream(1 + j as u64);
@@ -279,7 +312,10 @@ impl Plan {
                 s: d - p,
                 step,
                 max_reveal: (p + x / 4)
-                    .min(((MAX_EFFICIENCY * xh).floor() as usize).saturating_sub(m - p.min(m)))
+                    .min(
+                        ((MAX_EFFICIENCY * x as f64 * h_q).floor() as usize)
+                            .saturating_sub(m - p.min(m)),
+                    )
                     .max(step),
             });
             start = end;
