@@ -241,18 +241,31 @@ fn quantile(stats: &[FrameStat], q: f64) -> (f64, f64, usize) {
 }
 
 #[test]
-#[ignore = "statistical run (≈ 3 min in release); run by scripts/test"]
+#[ignore = "statistical run (≈ 1 min in release); run by scripts/test"]
 fn walk_soft_input_leakage_for_fer_1e3() {
+    // ≈ 3550-bit blocks: 802.11n n = 1944 codes, 2 frames per block.
+    walk_soft_vs_hard(500, 1000);
+}
+
+#[test]
+#[ignore = "statistical run (≈ 2 min in release); run by scripts/test"]
+fn walk_soft_plan_on_long_code_blocks() {
+    // ≈ 14000-bit blocks (as in the session): n = 16384 long codes, 1 frame per block.
+    walk_soft_vs_hard(2000, 200);
+}
+
+/// Simulated walk blocks of `per_block` exchanges until both flavours have
+/// replayed at least `min_frames` frames; prints and checks soft < hard.
+fn walk_soft_vs_hard(per_block: u64, min_frames: usize) {
     let scenario = Scenario::walk();
     let cfg = SessionConfig::default();
-    let per_block = 500u64;
     let mut rng = ChaCha8Rng::seed_from_u64(2027);
     let (mut soft_stats, mut hard_stats) = (Vec::new(), Vec::new());
     let (mut soft_run, mut hard_run) = (Totals::default(), Totals::default());
     let (mut bits_all, mut errors_all, mut hint_sum, mut h2_sum) = (0usize, 0usize, 0.0, 0.0);
     let mut sigmas = Vec::new();
     let mut seed = 0u64;
-    while soft_stats.len() < 1000 || hard_stats.len() < 1000 {
+    while soft_stats.len() < min_frames || hard_stats.len() < min_frames {
         seed += 1;
         let (ra, rb) = rows(&scenario, per_block, seed);
         let (fa, fb) = (block(&ra), block(&rb));
@@ -356,7 +369,7 @@ fn walk_soft_input_leakage_for_fer_1e3() {
     let nh = bits_all as f64 * binary_entropy(q);
     let sigma_mean = sigmas.iter().sum::<f64>() / sigmas.len().max(1) as f64;
     println!(
-        "ldpc walk (2-bit Gray, {} blocks, {bits_all} bits, Q = {:.2} %, fitted σ mean \
+        "ldpc walk ({per_block} exchanges/block, 2-bit Gray, {} blocks, {bits_all} bits, Q = {:.2} %, fitted σ mean \
          {sigma_mean:.3}, mean plan entropy: soft {:.4} vs h2(q̂) {:.4} bit/bit):",
         hard_run.blocks,
         q * 100.0,
@@ -386,7 +399,7 @@ fn walk_soft_input_leakage_for_fer_1e3() {
             stats.len()
         );
     }
-    assert!(hard_stats.len() >= 1000 && soft_stats.len() >= 1000);
+    assert!(hard_stats.len() >= min_frames && soft_stats.len() >= min_frames);
     assert!(
         (soft_run.leaked as f64) < 0.9 * hard_run.leaked as f64,
         "soft plan should leak at least 10 % less: soft {} vs hard {}",
