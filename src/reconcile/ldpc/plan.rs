@@ -234,8 +234,10 @@ pub const MIN_HINT_FRACTION: f64 = 0.3;
 /// 802.11n n = 1944 codes, `walk_soft_input_leakage_for_fer_1e3`): c = 1.0 /
 /// 1.15 / 1.3 gave f = 1.050 / 1.136 / 1.228 against n·h2(Q) with 19.9 / 13.1
 /// / 9.3 messages per block (91 / 174 / 239 of 357 blocks in ≤ 3 messages);
-/// the hard plan f = 1.44 with 8.5 messages (≈ 230 in ≤ 3). Leakage costs
-/// key bits, messages only latency, so c = 1.
+/// the hard plan f = 1.44 with 8.5 messages (≈ 230 in ≤ 3). On
+/// session-sized blocks (n = 16384 codes) c = 1.0 / 1.1 / 1.2 gave f = 0.953
+/// / 0.986 / 1.057 with 12.9 / 8.0 / 4.9 messages per block (hard: 1.33,
+/// ≈ 6). Leakage costs key bits, messages only latency, so c = 1.
 pub const SOFT_START_FACTOR: f64 = 1.0;
 
 /// q̂ as the plan uses it: NaN → ½, else clamped to [0.003, ½].
