@@ -251,7 +251,7 @@ fn plan_qber(qber: f64) -> f64 {
 
 /// The entropy per bit a plan uses for a soft hint `hint` (bits per bit) at
 /// disagreement `qber`: [`SOFT_START_FACTOR`]·hint clamped to
-/// [[`MIN_HINT_FRACTION`]·h2(q̂), h2(q̂)] (NaN → h2(q̂)).
+/// the range from [`MIN_HINT_FRACTION`]·h2(q̂) to h2(q̂) (NaN → h2(q̂)).
 pub fn plan_entropy(qber: f64, hint: f64) -> f64 {
     let h = binary_entropy(plan_qber(qber));
     if hint.is_nan() {
