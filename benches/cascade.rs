@@ -26,6 +26,7 @@ fn run(alice: Vec<u8>, bob: Vec<u8>, q: f64, seed: u64) -> (u64, u32, bool) {
     let params = ReconcileParams {
         qber: q,
         shuffle_seed: seed,
+        soft_plan: false,
     };
     let (oa, ob) = run_pair(
         new_reconciler(ReconcilerKind::Cascade, Role::Alice, alice, &params),

@@ -104,6 +104,7 @@ fn report() {
         let p = ReconcileParams {
             qber: Q,
             shuffle_seed: i,
+            soft_plan: false,
         };
         let (_, ob) = run_pair(
             new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a, &p),

@@ -10,7 +10,11 @@ use qwave::reconcile::{
 };
 
 fn params(qber: f64, shuffle_seed: u64) -> ReconcileParams {
-    ReconcileParams { qber, shuffle_seed }
+    ReconcileParams {
+        qber,
+        shuffle_seed,
+        soft_plan: false,
+    }
 }
 
 fn pair(a: Vec<u8>, b: Vec<u8>, p: &ReconcileParams) -> (Box<dyn Reconciler>, Box<dyn Reconciler>) {

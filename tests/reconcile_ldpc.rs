@@ -255,6 +255,7 @@ fn params(q: f64, seed: u64) -> ReconcileParams {
     ReconcileParams {
         qber: q,
         shuffle_seed: seed,
+        soft_plan: false,
     }
 }
 
@@ -315,27 +316,36 @@ fn gaussian_pair(n: usize, noise: f64, rng: &mut ChaCha8Rng) -> (Vec<u8>, Vec<u8
     (a, b, soft)
 }
 
-/// The plan starts every frame at the mother code's measured hard-input
-/// threshold (`plan::START_EFFICIENCIES`) and Alice cannot know whether Bob
-/// has soft values, so soft input cannot lower the syndrome leakage of the
-/// first attempt; it can only save blind rounds. The soft advantage in
-/// leakage is measured at the decoder level by the ignored
-/// `walk_soft_input_leakage_for_fer_1e3` (tests/reconcile_ldpc_fer.rs).
+/// Soft plan: Bob opens with a hint Ĥ = mean h2(p_i) ≤ h2(q̂) and both sides
+/// plan with it, so soft input lowers the leakage itself, not just the FER.
+/// Gaussian channel (σ = 0.25, Q ≈ 7.8 %), 4 blocks of 5000 bits, seeded:
+/// the soft run must leak at least 10 % less than the hard run (measured
+/// ≈ 35 % less: f = 0.92 vs 1.42 against n·h2(Q), printed), a soft block
+/// takes an odd number of messages ≥ 3 (Hint first, Bob last), and both
+/// sides agree on the accounting.
 #[test]
-fn soft_input_leaks_no_more_than_hard_input() {
+fn soft_plan_leaks_less_than_hard_input() {
     let mut rng = ChaCha8Rng::seed_from_u64(21);
-    let (mut soft_leak, mut hard_leak) = (0u64, 0u64);
-    for trial in 0..3 {
+    let (mut soft_leak, mut hard_leak, mut nh) = (0u64, 0u64, 0.0);
+    let mut soft_msgs = Vec::new();
+    for trial in 0..4 {
         let (a, b, soft) = gaussian_pair(5000, 0.25, &mut rng);
         let q = a.iter().zip(&b).filter(|(x, y)| x != y).count() as f64 / a.len() as f64;
         let p = params(q, trial);
-        let (_, ob) = run_pair(
-            new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.clone(), &p),
-            new_reconciler_with_soft(ReconcilerKind::Ldpc, Role::Bob, b.clone(), Some(soft), &p),
+        let ps = ReconcileParams {
+            soft_plan: true,
+            ..p.clone()
+        };
+        let (oa, ob) = run_pair(
+            new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.clone(), &ps),
+            new_reconciler_with_soft(ReconcilerKind::Ldpc, Role::Bob, b.clone(), Some(soft), &ps),
         )
         .expect("soft reconciles");
         assert_eq!(ob.bits, a);
+        assert_eq!(oa.leaked_bits, ob.leaked_bits);
+        assert_eq!(oa.messages, ob.messages);
         soft_leak += ob.leaked_bits;
+        soft_msgs.push(ob.messages);
         let (_, oh) = run_pair(
             new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.clone(), &p),
             new_reconciler(ReconcilerKind::Ldpc, Role::Bob, b, &p),
@@ -343,11 +353,69 @@ fn soft_input_leaks_no_more_than_hard_input() {
         .expect("hard reconciles");
         assert_eq!(oh.bits, a);
         hard_leak += oh.leaked_bits;
+        nh += a.len() as f64 * binary_entropy(q);
     }
+    println!(
+        "gaussian σ = 0.25: n·h2(Q) = {nh:.0}, soft-plan leak {soft_leak} (f = {:.3}, messages \
+         {soft_msgs:?}), hard leak {hard_leak} (f = {:.3})",
+        soft_leak as f64 / nh,
+        hard_leak as f64 / nh
+    );
     assert!(
-        soft_leak <= hard_leak,
+        (soft_leak as f64) < 0.9 * hard_leak as f64,
         "soft {soft_leak} vs hard {hard_leak}"
     );
+    assert!(
+        soft_msgs.iter().all(|&m| m >= 3 && m % 2 == 1),
+        "{soft_msgs:?}"
+    );
+}
+
+/// Soft-plan accounting and flow: without soft values a soft-plan Bob still
+/// opens with a hint (planning falls back to h2(q̂)), the hint's 16 bits are
+/// counted on both sides, and the block takes one more message than the
+/// hard flow with the same syndromes.
+#[test]
+fn soft_plan_without_soft_values_costs_the_hint_only() {
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    let a = random_bits(5000, &mut rng);
+    let b = bsc(&a, 0.05, &mut rng);
+    let p = params(0.05, 12);
+    let ps = ReconcileParams {
+        soft_plan: true,
+        ..p.clone()
+    };
+    let mut bob = new_reconciler(ReconcilerKind::Ldpc, Role::Bob, b.clone(), &ps);
+    let hint = bob.poll_message().expect("Bob opens with a hint");
+    assert_eq!(
+        Message::decode(&hint),
+        Ok(Message::Hint { entropy: u16::MAX })
+    );
+    assert_eq!(bob.leaked_bits(), 16);
+    let mut alice = new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.clone(), &ps);
+    assert!(alice.poll_message().is_none(), "soft-plan Alice waits");
+    // Bob must not accept his own kind of message.
+    assert!(bob.handle_message(&hint).is_err());
+    let (sa, sb) = run_pair(
+        new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.clone(), &ps),
+        new_reconciler(ReconcilerKind::Ldpc, Role::Bob, b.clone(), &ps),
+    )
+    .expect("soft plan, hard values");
+    let (ha, hb) = run_pair(
+        new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.clone(), &p),
+        new_reconciler(ReconcilerKind::Ldpc, Role::Bob, b, &p),
+    )
+    .expect("hard");
+    assert_eq!(sb.bits, a);
+    assert_eq!(sa.leaked_bits, sb.leaked_bits);
+    assert_eq!(ha.leaked_bits, hb.leaked_bits);
+    // Same plan; the blind rounds may differ (Alice's punctured values are
+    // OS-random), so compare the first attempt: syndromes + hash (+ hint).
+    let plan = qwave::reconcile::ldpc::plan::Plan::new(5000, 0.05, 12);
+    assert!(sb.leaked_bits >= plan.syndrome_leak() + 32 + 16);
+    assert!(hb.leaked_bits >= plan.syndrome_leak() + 32);
+    assert_eq!(sb.messages % 2, 1);
+    assert_eq!(hb.messages % 2, 0);
 }
 
 #[test]
@@ -431,6 +499,7 @@ fn arb_message() -> impl Strategy<Value = Message> {
         arb_bits().prop_map(|failing| Message::Status { failing }),
         arb_bits().prop_map(|values| Message::Reveal { values }),
         any::<bool>().prop_map(|ok| Message::Done { ok }),
+        any::<u16>().prop_map(|entropy| Message::Hint { entropy }),
     ]
 }
 
@@ -444,6 +513,31 @@ proptest! {
     fn wire_decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
         if let Ok(m) = Message::decode(&bytes) {
             prop_assert_eq!(m.encode(), bytes);
+        }
+    }
+
+    /// Hostile bytes after the hint tag: the decoder and a soft-plan Alice
+    /// waiting for the hint answer with `Ok` or a typed error, never panic; an
+    /// accepted hint makes her send exactly the syndromes.
+    #[test]
+    fn hint_decode_and_soft_alice_never_panic(
+        tail in proptest::collection::vec(any::<u8>(), 0..6),
+        q in 0.0f64..0.6,
+    ) {
+        let mut bytes = vec![0x25];
+        bytes.extend_from_slice(&tail);
+        if let Ok(m) = Message::decode(&bytes) {
+            prop_assert_eq!(m.encode(), bytes.clone());
+        }
+        let p = ReconcileParams { qber: q, shuffle_seed: 3, soft_plan: true };
+        let mut alice = new_reconciler(ReconcilerKind::Ldpc, Role::Alice, vec![1; 700], &p);
+        prop_assert!(alice.poll_message().is_none());
+        if alice.handle_message(&bytes).is_ok() {
+            let first = alice.poll_message().map(|m| Message::decode(&m));
+            let syndromes = matches!(first, Some(Ok(Message::Syndromes { .. })));
+            prop_assert!(syndromes, "Alice answered the hint with {:?}", first);
+            // A second hint is a protocol violation.
+            prop_assert!(alice.handle_message(&bytes).is_err());
         }
     }
 }

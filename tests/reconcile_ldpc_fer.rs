@@ -10,16 +10,19 @@
 //!   is replayed frame by frame to find the leakage at which each frame
 //!   decodes; the leakage that ≥ 99.9 % of frames need (FER ≤ 1e−3 at that
 //!   fixed leakage) is printed next to n·h2(Q) for the same bits, for soft
-//!   and for hard-decision LLRs.
+//!   LLRs with the soft plan (Bob's hint Ĥ) and for hard-decision LLRs with
+//!   the h2(q̂) plan; the whole protocol is also run on every block both
+//!   ways (leakage, failed blocks, messages).
 
 use num_complex::Complex32;
 use qwave::extract::{self, FeatureBlock, Quantizer};
 use qwave::pipeline::sounding::amplitude_features;
 use qwave::reconcile::ldpc::decoder::{LayeredDecoder, KNOWN_LLR};
-use qwave::reconcile::ldpc::plan::Plan;
-use qwave::reconcile::ldpc::{llr, ALPHA, MAX_ITERATIONS};
+use qwave::reconcile::ldpc::plan::{decoder_alpha, plan_entropy, Plan};
+use qwave::reconcile::ldpc::{entropy_from_hint, hint_from_entropy, llr, MAX_ITERATIONS};
 use qwave::reconcile::{
-    binary_entropy, new_reconciler, run_pair, ReconcileError, ReconcileParams, ReconcilerKind, Role,
+    binary_entropy, new_reconciler, new_reconciler_with_soft, run_pair, ReconcileError,
+    ReconcileParams, ReconcilerKind, Role,
 };
 use qwave::session::party::clamp_preprocess;
 use qwave::session::SessionConfig;
@@ -46,6 +49,7 @@ fn bsc_frame_error_rate_and_efficiency() {
             let p = ReconcileParams {
                 qber: q,
                 shuffle_seed: i,
+                soft_plan: false,
             };
             match run_pair(
                 new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.clone(), &p),
@@ -155,20 +159,113 @@ fn blind_leak(
     }
 }
 
-/// (key bits, errors, soft-input leakage, hard-input leakage) of one frame.
-type FrameStat = (usize, usize, Option<u64>, Option<u64>);
+/// (key bits, leakage at which the frame decodes) of one replayed frame.
+type FrameStat = (usize, Option<u64>);
+
+/// Whole-protocol totals of one flavour (hard plan or soft plan) over the walk blocks.
+#[derive(Default)]
+struct Totals {
+    blocks: u32,
+    failed: u32,
+    leaked: u64,
+    messages: u64,
+    max_messages: u32,
+    within3: u32,
+}
+
+impl Totals {
+    fn add(&mut self, r: Result<(u64, u32), u64>) {
+        self.blocks += 1;
+        match r {
+            Ok((l, m)) => {
+                self.leaked += l;
+                self.messages += u64::from(m);
+                self.max_messages = self.max_messages.max(m);
+                self.within3 += u32::from(m <= 3);
+            }
+            Err(l) => {
+                self.failed += 1;
+                self.leaked += l;
+            }
+        }
+    }
+}
+
+/// Replays frame `j` of `plan` (Alice's block `a`, Bob's block LLRs `llr`);
+/// returns (key bits, leakage at which it decodes).
+fn replay_frame(
+    dec: &mut LayeredDecoder,
+    plan: &Plan,
+    seed: u64,
+    j: usize,
+    a: &[u8],
+    llr: &[f32],
+    rng: &mut ChaCha8Rng,
+) -> FrameStat {
+    let code = plan.code.clone();
+    let fr = &plan.frames[j];
+    let mut word = vec![0u8; code.n()];
+    let mut l = vec![0f32; code.n()];
+    for (&slot, &pos) in fr.key_slots().iter().zip(&fr.key) {
+        word[slot as usize] = a[pos as usize];
+        l[slot as usize] = llr[pos as usize];
+    }
+    let short = plan.shortened_values(seed, j);
+    for (&slot, &v) in fr.shortened_slots().iter().zip(&short) {
+        word[slot as usize] = v;
+        l[slot as usize] = if v == 0 { KNOWN_LLR } else { -KNOWN_LLR };
+    }
+    for &slot in fr.punctured_slots() {
+        word[slot as usize] = rng.random::<bool>() as u8;
+    }
+    (fr.key.len(), blind_leak(dec, plan, j, &word, l))
+}
+
+/// Leakage efficiency (relative to x·h2(q) of each frame) that ≥ 99.9 % of
+/// frames need, mean efficiency of the decoded ones, frames never decoded.
+fn quantile(stats: &[FrameStat], q: f64) -> (f64, f64, usize) {
+    let mut f: Vec<f64> = stats
+        .iter()
+        .map(|s| {
+            s.1.map_or(f64::INFINITY, |l| {
+                l as f64 / (s.0 as f64 * binary_entropy(q))
+            })
+        })
+        .collect();
+    f.sort_by(f64::total_cmp);
+    let frames = f.len();
+    let idx = ((frames as f64) * 0.999).ceil() as usize - 1;
+    let fin: Vec<f64> = f.iter().copied().filter(|x| x.is_finite()).collect();
+    let mean = fin.iter().sum::<f64>() / fin.len().max(1) as f64;
+    (f[idx.min(frames - 1)], mean, frames - fin.len())
+}
+
+#[test]
+#[ignore = "statistical run (≈ 1 min in release); run by scripts/test"]
+fn walk_soft_input_leakage_for_fer_1e3() {
+    // ≈ 3550-bit blocks: 802.11n n = 1944 codes, 2 frames per block.
+    walk_soft_vs_hard(500, 1000);
+}
 
 #[test]
 #[ignore = "statistical run (≈ 2 min in release); run by scripts/test"]
-fn walk_soft_input_leakage_for_fer_1e3() {
+fn walk_soft_plan_on_long_code_blocks() {
+    // ≈ 14000-bit blocks (as in the session): n = 16384 long codes, 1 frame per block.
+    walk_soft_vs_hard(2000, 200);
+}
+
+/// Simulated walk blocks of `per_block` exchanges until both flavours have
+/// replayed at least `min_frames` frames; prints and checks soft < hard.
+fn walk_soft_vs_hard(per_block: u64, min_frames: usize) {
     let scenario = Scenario::walk();
     let cfg = SessionConfig::default();
-    let per_block = 500u64;
     let mut rng = ChaCha8Rng::seed_from_u64(2027);
-    let mut stats: Vec<FrameStat> = Vec::new();
+    let (mut soft_stats, mut hard_stats) = (Vec::new(), Vec::new());
+    let (mut soft_run, mut hard_run) = (Totals::default(), Totals::default());
+    let (mut bits_all, mut errors_all, mut hint_sum, mut h2_sum) = (0usize, 0usize, 0.0, 0.0);
     let mut sigmas = Vec::new();
     let mut seed = 0u64;
-    while stats.len() < 1000 {
+    while soft_stats.len() < min_frames || hard_stats.len() < min_frames {
         seed += 1;
         let (ra, rb) = rows(&scenario, per_block, seed);
         let (fa, fb) = (block(&ra), block(&rb));
@@ -210,87 +307,104 @@ fn walk_soft_input_leakage_for_fer_1e3() {
             .map(|(&x, _)| x)
             .collect();
         let n = a.len();
-        let plan = Plan::new(n, q_hat, seed);
+        bits_all += n;
+        errors_all += a.iter().zip(&b).filter(|(x, y)| x != y).count();
+        // Bob's LLRs and hint exactly as the soft-plan Bob computes them.
         let mut soft_llr = Vec::new();
-        if let Some(s) = llr::channel_llrs(&b, Some(&soft), q_hat, &mut soft_llr) {
-            sigmas.push(s);
-        }
+        let hint = match llr::channel_llrs(&b, Some(&soft), q_hat, &mut soft_llr) {
+            Some(s) => {
+                sigmas.push(s);
+                llr::soft_entropy(&soft, s)
+            }
+            None => 1.0,
+        };
+        let hint = entropy_from_hint(hint_from_entropy(hint));
+        hint_sum += plan_entropy(q_hat, hint) * n as f64;
+        h2_sum += binary_entropy(q_hat) * n as f64;
         let mut hard_llr = Vec::new();
         llr::hard_llrs(&b, q_hat, &mut hard_llr);
-        let code = plan.code.clone();
-        let mut dec = LayeredDecoder::new(code.clone(), ALPHA);
-        for (j, fr) in plan.frames.iter().enumerate() {
-            let mut word = vec![0u8; code.n()];
-            let mut l_soft = vec![0f32; code.n()];
-            let mut l_hard = vec![0f32; code.n()];
-            for (&slot, &pos) in fr.key_slots().iter().zip(&fr.key) {
-                word[slot as usize] = a[pos as usize];
-                l_soft[slot as usize] = soft_llr[pos as usize];
-                l_hard[slot as usize] = hard_llr[pos as usize];
+        let hard_plan = Plan::new(n, q_hat, seed);
+        let soft_plan = Plan::with_entropy(n, q_hat, hint, seed);
+        for (plan, l, stats) in [
+            (&hard_plan, &hard_llr, &mut hard_stats),
+            (&soft_plan, &soft_llr, &mut soft_stats),
+        ] {
+            let mut dec = LayeredDecoder::new(plan.code.clone(), decoder_alpha(plan.code_id));
+            for j in 0..plan.frames.len() {
+                stats.push(replay_frame(&mut dec, plan, seed, j, &a, l, &mut rng));
             }
-            let short = plan.shortened_values(seed, j);
-            for (&slot, &v) in fr.shortened_slots().iter().zip(&short) {
-                word[slot as usize] = v;
-                let l = if v == 0 { KNOWN_LLR } else { -KNOWN_LLR };
-                l_soft[slot as usize] = l;
-                l_hard[slot as usize] = l;
+        }
+        // The whole protocol, both flavours, on the same bits.
+        for (soft_plan, totals) in [(false, &mut hard_run), (true, &mut soft_run)] {
+            let p = ReconcileParams {
+                qber: q_hat,
+                shuffle_seed: seed,
+                soft_plan,
+            };
+            let bob = if soft_plan {
+                new_reconciler_with_soft(
+                    ReconcilerKind::Ldpc,
+                    Role::Bob,
+                    b.clone(),
+                    Some(soft.clone()),
+                    &p,
+                )
+            } else {
+                new_reconciler(ReconcilerKind::Ldpc, Role::Bob, b.clone(), &p)
+            };
+            match run_pair(
+                new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.clone(), &p),
+                bob,
+            ) {
+                Ok((_, ob)) => {
+                    assert_eq!(ob.bits, a, "a confirmed block differs from Alice's");
+                    totals.add(Ok((ob.leaked_bits, ob.messages)));
+                }
+                Err(ReconcileError::Failed { leaked_bits }) => totals.add(Err(leaked_bits)),
+                Err(e) => panic!("protocol error {e}"),
             }
-            for &slot in fr.punctured_slots() {
-                word[slot as usize] = rng.random::<bool>() as u8;
-            }
-            let errors = fr
-                .key
-                .iter()
-                .filter(|&&p| a[p as usize] != b[p as usize])
-                .count();
-            let ls = blind_leak(&mut dec, &plan, j, &word, l_soft);
-            let lh = blind_leak(&mut dec, &plan, j, &word, l_hard);
-            stats.push((fr.key.len(), errors, ls, lh));
         }
     }
-    let frames = stats.len();
-    let bits: usize = stats.iter().map(|s| s.0).sum();
-    let errors: usize = stats.iter().map(|s| s.1).sum();
-    let q = errors as f64 / bits as f64;
-    let mean_x = bits as f64 / frames as f64;
-    let nh = mean_x * binary_entropy(q);
-    // Leakage per frame, as efficiency relative to x·h2(Q) of all frames.
-    let quantile = |pick: fn(&FrameStat) -> Option<u64>| {
-        let mut f: Vec<f64> = stats
-            .iter()
-            .map(|s| {
-                pick(s).map_or(f64::INFINITY, |l| {
-                    l as f64 / (s.0 as f64 * binary_entropy(q))
-                })
-            })
-            .collect();
-        f.sort_by(f64::total_cmp);
-        let idx = ((frames as f64) * 0.999).ceil() as usize - 1;
-        let mean = f.iter().filter(|x| x.is_finite()).sum::<f64>()
-            / f.iter().filter(|x| x.is_finite()).count().max(1) as f64;
-        (
-            f[idx.min(frames - 1)],
-            mean,
-            f.iter().filter(|x| !x.is_finite()).count(),
-        )
-    };
-    let (soft_q, soft_mean, soft_fail) = quantile(|s| s.2);
-    let (hard_q, hard_mean, hard_fail) = quantile(|s| s.3);
+    let q = errors_all as f64 / bits_all as f64;
+    let nh = bits_all as f64 * binary_entropy(q);
     let sigma_mean = sigmas.iter().sum::<f64>() / sigmas.len().max(1) as f64;
     println!(
-        "ldpc walk (2-bit Gray, {frames} frames, mean {mean_x:.0} key bits/frame, Q = {:.2} %, \
-         fitted σ mean {sigma_mean:.3}):",
-        q * 100.0
+        "ldpc walk ({per_block} exchanges/block, 2-bit Gray, {} blocks, {bits_all} bits, Q = {:.2} %, fitted σ mean \
+         {sigma_mean:.3}, mean plan entropy: soft {:.4} vs h2(q̂) {:.4} bit/bit):",
+        hard_run.blocks,
+        q * 100.0,
+        hint_sum / bits_all as f64,
+        h2_sum / bits_all as f64
     );
-    println!("  n·h2(Q) per frame                      = {nh:.1} bits");
-    println!(
-        "  soft LLRs: leakage for FER ≤ 1e-3      = {:.1} bits/frame (f = {soft_q:.3}); blind mean f = {soft_mean:.3}; {soft_fail} frames never decoded",
-        soft_q * nh
+    println!("  n·h2(Q) over all blocks = {nh:.0} bits");
+    for (name, t) in [("hard", &hard_run), ("soft", &soft_run)] {
+        println!(
+            "  protocol, {name} plan: leaked {} bits (f = {:.3}), FER {}/{} blocks, messages \
+             mean {:.2} max {}, {} of {} blocks in ≤ 3 messages",
+            t.leaked,
+            t.leaked as f64 / nh,
+            t.failed,
+            t.blocks,
+            t.messages as f64 / f64::from((t.blocks - t.failed).max(1)),
+            t.max_messages,
+            t.within3,
+            t.blocks
+        );
+    }
+    for (name, stats) in [("hard", &hard_stats), ("soft", &soft_stats)] {
+        let (fq, mean, never) = quantile(stats, q);
+        println!(
+            "  replay, {name} LLRs + {name} plan, {} frames: leakage for FER ≤ 1e-3 f = {fq:.3}; \
+             blind mean f = {mean:.3}; {never} frames never decoded",
+            stats.len()
+        );
+    }
+    assert!(hard_stats.len() >= min_frames && soft_stats.len() >= min_frames);
+    assert!(
+        (soft_run.leaked as f64) < 0.9 * hard_run.leaked as f64,
+        "soft plan should leak at least 10 % less: soft {} vs hard {}",
+        soft_run.leaked,
+        hard_run.leaked
     );
-    println!(
-        "  hard LLRs: leakage for FER ≤ 1e-3      = {:.1} bits/frame (f = {hard_q:.3}); blind mean f = {hard_mean:.3}; {hard_fail} frames never decoded",
-        hard_q * nh
-    );
-    assert!(frames >= 1000);
-    assert!(soft_mean < hard_mean, "soft input should need less leakage");
+    assert!(soft_run.failed <= hard_run.failed + 1);
 }

@@ -246,6 +246,7 @@ fn full_protocol_reconciles_a_long_block() {
     let p = ReconcileParams {
         qber: q,
         shuffle_seed: 9,
+        soft_plan: false,
     };
     assert!(Plan::new(n, q, 9).code_id >= LONG_ID0);
     let (oa, ob) = run_pair(
@@ -291,6 +292,7 @@ fn long_bsc_frame_error_rate_and_efficiency() {
             let p = ReconcileParams {
                 qber: q,
                 shuffle_seed: i,
+                soft_plan: false,
             };
             match run_pair(
                 new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.clone(), &p),

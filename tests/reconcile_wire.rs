@@ -39,6 +39,7 @@ fn params() -> ReconcileParams {
     ReconcileParams {
         qber: 0.05,
         shuffle_seed: 77,
+        soft_plan: false,
     }
 }
 

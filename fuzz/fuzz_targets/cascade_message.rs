@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let params = ReconcileParams {
         qber: 0.05,
         shuffle_seed: 1,
+        soft_plan: false,
     };
     let a: Vec<u8> = (0..256u32).map(|i| (i * 7 % 3 == 0) as u8).collect();
     let mut b = a.clone();

@@ -71,6 +71,11 @@ pub struct ReconcileParams {
     pub qber: f64,
     /// Public seed both sides share (drawn by Alice from the OS CSPRNG and sent) for the per-pass permutations.
     pub shuffle_seed: u64,
+    /// LDPC only, both sides must agree: Bob holds soft values and opens the
+    /// exchange with a `Hint` carrying his conditional-entropy estimate, which
+    /// both sides then plan with instead of h2(q̂) (see [`ldpc`]). Cascade
+    /// ignores it.
+    pub soft_plan: bool,
 }
 
 /// Result of a finished reconciliation on one side.

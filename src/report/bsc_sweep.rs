@@ -73,6 +73,7 @@ pub fn sweep(
                 let p = ReconcileParams {
                     qber: q,
                     shuffle_seed: u64::from(f) << 8 | qi as u64,
+                    soft_plan: false,
                 };
                 match run_pair(
                     new_reconciler(kind, Role::Alice, a.clone(), &p),

@@ -186,6 +186,7 @@ impl Eavesdropper {
                         let params = ReconcileParams {
                             qber: f64::from(qber_ppm) / 1e6,
                             shuffle_seed,
+                            soft_plan: false,
                         };
                         p.transcript = Some(CascadeTranscript::new(n_bits as usize, &params));
                     }

@@ -946,9 +946,12 @@ impl Party {
                     )));
                 }
                 b.stats.reconciled_bits = n_bits as u64;
+                // Bob always passes his quantizer's soft values, so an LDPC Bob opens
+                // with a soft-entropy Hint (Cascade ignores the flag).
                 let params = ReconcileParams {
                     qber: qber_ppm as f64 / 1e6,
                     shuffle_seed,
+                    soft_plan: true,
                 };
                 let r = reconcile::new_reconciler_with_soft(
                     self.cfg.reconciler,
@@ -1189,9 +1192,11 @@ impl Party {
                 n_bits,
             },
         );
+        // Bob reconciles with his soft values: an LDPC Bob opens with a Hint.
         let params = ReconcileParams {
             qber: f64::from(qber_ppm) / 1e6,
             shuffle_seed,
+            soft_plan: true,
         };
         let r =
             reconcile::new_reconciler(self.cfg.reconciler, Role::Alice, b.bits.clone(), &params);

@@ -25,7 +25,11 @@ pub fn reconcile(
     qber: f64,
     shuffle_seed: u64,
 ) -> Result<(Outcome, Outcome), ReconcileError> {
-    let params = ReconcileParams { qber, shuffle_seed };
+    let params = ReconcileParams {
+        qber,
+        shuffle_seed,
+        soft_plan: false,
+    };
     run_pair(
         new_reconciler(ReconcilerKind::Cascade, Role::Alice, alice, &params),
         new_reconciler(ReconcilerKind::Cascade, Role::Bob, bob, &params),

@@ -205,6 +205,7 @@ mod tests {
         let params = ReconcileParams {
             qber: 0.05,
             shuffle_seed: 77,
+            soft_plan: false,
         };
         let mut a = new_reconciler(ReconcilerKind::Cascade, Role::Alice, alice.clone(), &params);
         let mut b = new_reconciler(ReconcilerKind::Cascade, Role::Bob, bob, &params);

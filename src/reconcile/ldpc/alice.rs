@@ -1,8 +1,9 @@
-//! Alice: frames her bits, sends the syndromes, reveals punctured values on request.
+//! Alice: frames her bits, sends the syndromes (at once, or after Bob's
+//! soft-plan hint), reveals punctured values on request.
 
 use super::plan::Plan;
 use super::wire::Message;
-use super::{confirm_hash, first_invalid, protocol, HASH_BITS};
+use super::{confirm_hash, entropy_from_hint, first_invalid, protocol, HASH_BITS, HINT_BITS};
 use crate::reconcile::{
     Outcome, ProtocolViolation, ReconcileError, ReconcileParams, Reconciler, ReconcilerKind,
 };
@@ -14,6 +15,7 @@ use zeroize::Zeroize;
 /// Alice: reference bits; answers Bob's status reports with revealed values.
 pub(super) struct Alice {
     plan: Plan,
+    params: ReconcileParams,
     bits: Vec<u8>,
     /// Frame codewords (key, shortened and private punctured values), n each.
     words: Vec<u8>,
@@ -22,6 +24,8 @@ pub(super) struct Alice {
     out: VecDeque<Vec<u8>>,
     leaked: u64,
     messages: u32,
+    /// Syndromes sent (at once, or after Bob's hint in the soft plan).
+    started: bool,
     done: bool,
     ok: bool,
     invalid: Option<(usize, u8)>,
@@ -30,37 +34,51 @@ pub(super) struct Alice {
 impl Alice {
     pub(super) fn new(bits: Vec<u8>, params: &ReconcileParams) -> Self {
         let invalid = first_invalid(&bits);
-        let plan = Plan::new(
-            if invalid.is_some() { 0 } else { bits.len() },
-            params.qber,
-            params.shuffle_seed,
-        );
-        let (n, m, f) = (plan.code.n(), plan.code.m(), plan.frames.len());
         let mut a = Alice {
-            words: vec![0; n * f],
-            revealed: vec![0; f],
-            failing: vec![true; f],
+            // Placeholder until `start` (no frames).
+            plan: Plan::new(0, params.qber, params.shuffle_seed),
+            params: params.clone(),
+            words: Vec::new(),
+            revealed: Vec::new(),
+            failing: Vec::new(),
             out: VecDeque::new(),
             leaked: 0,
             messages: 0,
+            started: false,
             done: false,
             ok: false,
             invalid,
             bits,
-            plan,
         };
-        if a.invalid.is_some() {
-            return a;
+        if a.invalid.is_none() && !params.soft_plan {
+            a.start(f64::NAN);
         }
+        a
+    }
+
+    /// Plans with entropy `hint` (NaN = h2(q̂)), frames the bits and sends
+    /// the syndromes.
+    fn start(&mut self, hint: f64) {
+        let seed = self.params.shuffle_seed;
+        self.plan = Plan::with_entropy(self.bits.len(), self.params.qber, hint, seed);
+        self.started = true;
+        let (n, m, f) = (
+            self.plan.code.n(),
+            self.plan.code.m(),
+            self.plan.frames.len(),
+        );
+        self.words = vec![0; n * f];
+        self.revealed = vec![0; f];
+        self.failing = vec![true; f];
         // Punctured values are private randomness (never derived from public data).
         let mut rng = ChaCha20Rng::from_os_rng();
         let mut syndromes = vec![0u8; m * f];
-        for (j, fr) in a.plan.frames.iter().enumerate() {
-            let w = &mut a.words[j * n..(j + 1) * n];
+        for (j, fr) in self.plan.frames.iter().enumerate() {
+            let w = &mut self.words[j * n..(j + 1) * n];
             for (&slot, &pos) in fr.key_slots().iter().zip(&fr.key) {
-                w[slot as usize] = a.bits[pos as usize];
+                w[slot as usize] = self.bits[pos as usize];
             }
-            let short = a.plan.shortened_values(params.shuffle_seed, j);
+            let short = self.plan.shortened_values(seed, j);
             for (&slot, &v) in fr.shortened_slots().iter().zip(&short) {
                 w[slot as usize] = v;
             }
@@ -68,16 +86,30 @@ impl Alice {
                 w[slot as usize] = rng.random::<bool>() as u8;
             }
             // Lengths match the code by construction.
-            let _ = a.plan.code.syndrome(w, &mut syndromes[j * m..(j + 1) * m]);
+            let _ = self
+                .plan
+                .code
+                .syndrome(w, &mut syndromes[j * m..(j + 1) * m]);
         }
-        a.leaked = a.plan.syndrome_leak() + HASH_BITS;
-        a.send(Message::Syndromes {
-            n: a.bits.len() as u64,
-            code: a.plan.code_id,
-            hash: confirm_hash(params.shuffle_seed, &a.bits),
+        self.leaked += self.plan.syndrome_leak() + HASH_BITS;
+        let hash = confirm_hash(seed, &self.bits);
+        self.send(Message::Syndromes {
+            n: self.bits.len() as u64,
+            code: self.plan.code_id,
+            hash,
             syndromes,
         });
-        a
+    }
+
+    /// Bob's soft-plan hint: expected exactly once, first, and only when
+    /// both sides agreed on the soft plan.
+    fn on_hint(&mut self, entropy: u16) -> Result<(), ReconcileError> {
+        if !self.params.soft_plan || self.started {
+            return Err(protocol(ProtocolViolation::UnexpectedMessage));
+        }
+        self.leaked += HINT_BITS;
+        self.start(entropy_from_hint(entropy));
+        Ok(())
     }
 
     fn send(&mut self, m: Message) {
@@ -86,6 +118,9 @@ impl Alice {
     }
 
     fn on_status(&mut self, failing: &[u8]) -> Result<(), ReconcileError> {
+        if !self.started {
+            return Err(protocol(ProtocolViolation::UnexpectedMessage));
+        }
         if failing.len() != self.plan.frames.len() {
             return Err(protocol(ProtocolViolation::ParityCountMismatch));
         }
@@ -139,6 +174,10 @@ impl Reconciler for Alice {
         self.messages += 1;
         match m {
             Message::Status { failing } => self.on_status(&failing),
+            Message::Hint { entropy } => self.on_hint(entropy),
+            Message::Done { .. } if !self.started => {
+                Err(protocol(ProtocolViolation::UnexpectedMessage))
+            }
             Message::Done { ok } => {
                 self.done = true;
                 self.ok = ok;

@@ -2,10 +2,13 @@
 //! values for the frames that fail, confirms with Alice's hash.
 
 use super::decoder::{LayeredDecoder, WarmState, KNOWN_LLR};
-use super::llr::channel_llrs;
+use super::llr::{channel_llrs, soft_entropy};
 use super::plan::Plan;
 use super::wire::Message;
-use super::{confirm_hash, first_invalid, protocol, HASH_BITS, MAX_ITERATIONS};
+use super::{
+    confirm_hash, entropy_from_hint, first_invalid, hint_from_entropy, protocol, HASH_BITS,
+    HINT_BITS, MAX_ITERATIONS,
+};
 use crate::reconcile::{
     Outcome, ProtocolViolation, ReconcileError, ReconcileParams, Reconciler, ReconcilerKind,
 };
@@ -22,6 +25,8 @@ enum Invalid {
 /// Bob: noisy bits (and optionally soft values); drives the blind rounds.
 pub(super) struct Bob {
     seed: u64,
+    /// Leakage of the hint Bob opened with (0 without the soft plan).
+    hint_bits: u64,
     plan: Plan,
     bits: Vec<u8>,
     decoder: LayeredDecoder,
@@ -52,17 +57,28 @@ impl Bob {
         if let Some(s) = soft.as_ref().filter(|s| s.len() != bits.len()) {
             invalid = invalid.or(Some(Invalid::SoftLength(bits.len(), s.len())));
         }
-        let plan = Plan::new(
+        let mut block_llr = Vec::new();
+        let mut hint = None;
+        if invalid.is_none() {
+            // Soft LLRs when soft values are given and σ fits q̂, else hard ones.
+            let sigma = channel_llrs(&bits, soft.as_deref(), params.qber, &mut block_llr);
+            if params.soft_plan {
+                // Ĥ from the soft values at the fitted σ; without them 1 bit,
+                // which the plan clamps to h2(q̂).
+                let h = match (sigma, soft.as_deref()) {
+                    (Some(sg), Some(s)) => soft_entropy(s, sg),
+                    _ => 1.0,
+                };
+                hint = Some(hint_from_entropy(h));
+            }
+        }
+        let plan = Plan::with_entropy(
             if invalid.is_some() { 0 } else { bits.len() },
             params.qber,
+            hint.map_or(f64::NAN, entropy_from_hint),
             params.shuffle_seed,
         );
         let (n, f) = (plan.code.n(), plan.frames.len());
-        let mut block_llr = Vec::new();
-        if invalid.is_none() {
-            // Soft LLRs when soft values are given and σ fits q̂, else hard ones.
-            channel_llrs(&bits, soft.as_deref(), params.qber, &mut block_llr);
-        }
         let mut llr = vec![0f32; n * f];
         for (j, fr) in plan.frames.iter().enumerate() {
             let l = &mut llr[j * n..(j + 1) * n];
@@ -79,8 +95,9 @@ impl Bob {
         if let Some(mut s) = soft {
             s.zeroize();
         }
-        Bob {
+        let mut bob = Bob {
             seed: params.shuffle_seed,
+            hint_bits: if hint.is_some() { HINT_BITS } else { 0 },
             decoder: LayeredDecoder::new(
                 plan.code.clone(),
                 super::plan::decoder_alpha(plan.code_id),
@@ -102,7 +119,12 @@ impl Bob {
             invalid,
             bits,
             plan,
+        };
+        if let Some(entropy) = hint {
+            bob.leaked = HINT_BITS;
+            bob.send(Message::Hint { entropy });
         }
+        bob
     }
 
     fn send(&mut self, m: Message) {
@@ -198,7 +220,7 @@ impl Bob {
         self.started = true;
         self.syndromes = syndromes;
         self.hash = hash;
-        self.leaked = self.plan.syndrome_leak() + HASH_BITS;
+        self.leaked = self.plan.syndrome_leak() + HASH_BITS + self.hint_bits;
         self.decode_failing();
         self.respond();
         Ok(())
@@ -266,7 +288,7 @@ impl Reconciler for Bob {
                 syndromes,
             } => self.on_syndromes(n, code, hash, syndromes),
             Message::Reveal { values } => self.on_reveal(&values),
-            Message::Status { .. } | Message::Done { .. } => {
+            Message::Status { .. } | Message::Done { .. } | Message::Hint { .. } => {
                 Err(protocol(ProtocolViolation::UnexpectedMessage))
             }
         }

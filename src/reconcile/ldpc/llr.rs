@@ -107,6 +107,28 @@ pub fn soft_llrs(bits: &[u8], soft: &[f32], sigma: f64, out: &mut Vec<f32>) {
     }));
 }
 
+/// Bob's estimate of the conditional entropy per bit, `Ĥ = (1/N) Σ_i
+/// h2(Φ(−|d_i|/σ))`: under the module's Gaussian model this is H(Alice's bit
+/// | Bob's value) averaged over the block, and by Jensen's inequality (h2 is
+/// concave, the mean of the `p_i` is q̂ by the fit) at most h2(q̂). Depends
+/// only on the magnitudes `|d_i|` and σ, never on Bob's bits. 0 for no values.
+pub fn soft_entropy(soft: &[f32], sigma: f64) -> f64 {
+    if soft.is_empty() || sigma.is_nan() || sigma <= 0.0 {
+        return 0.0;
+    }
+    soft.iter()
+        .map(|&d| {
+            let a = if d.is_finite() {
+                f64::from(d.abs())
+            } else {
+                0.0
+            };
+            crate::reconcile::binary_entropy(gaussian_tail(a / sigma))
+        })
+        .sum::<f64>()
+        / soft.len() as f64
+}
+
 /// Bob's LLRs: soft ones when `soft` is given and a noise level can be fitted
 /// to `q`, hard-decision ones otherwise. Returns the σ used (if soft).
 pub fn channel_llrs(bits: &[u8], soft: Option<&[f32]>, q: f64, out: &mut Vec<f32>) -> Option<f64> {
@@ -147,5 +169,11 @@ mod tests {
         assert!((s - 0.3).abs() < 1e-4, "{s}");
         assert_eq!(estimate_sigma(&soft, 0.0), None);
         assert_eq!(estimate_sigma(&[], 0.1), None);
+        // Jensen: the soft entropy lies below h2(q) at the fitted σ.
+        let h = soft_entropy(&soft, s);
+        let h2q = crate::reconcile::binary_entropy(q);
+        assert!(h > 0.0 && h < h2q, "{h} vs {h2q}");
+        // All values on the edge: every bit is a coin flip.
+        assert!((soft_entropy(&[0.0; 4], 1.0) - 1.0).abs() < 1e-9);
     }
 }

@@ -24,7 +24,26 @@
 //!   block (counted as 32 leaked bits); Bob reports success only if every
 //!   frame decoded and his block has the same hash.
 //!
-//! Leakage = Σ_frames (m − p) + revealed values + 32.
+//! * Soft plan ([`ReconcileParams::soft_plan`]): a Bob with soft values
+//!   speaks first with a `Hint` carrying Ĥ = (1/N) Σ h2(p_i), his estimate
+//!   of the conditional entropy per bit (`p_i = Φ(−|d_i|/σ̂)`,
+//!   [`llr::soft_entropy`]; Ĥ ≤ h2(q̂) by Jensen). Both sides plan with Ĥ
+//!   (clamped, [`plan::plan_entropy`]) instead of h2(q̂), so the syndromes
+//!   are shorter: Hint, Syndromes, Done = 3 messages per block.
+//!
+//! ```text
+//!  soft plan:   Hint(Ĥ)  ◄──   Syndromes (planned with Ĥ)  ──►   ◄── Done / Status …
+//! ```
+//!
+//! Leakage = Σ_frames (m − p) + revealed values + 32 (+ 16 for a hint).
+//!
+//! Hint accounting: the hint's 16 wire bits count as leaked. This is an
+//! upper bound on what it can say about Alice's bits (it takes at most 2¹⁶
+//! values); in fact Ĥ is a function of q̂ (public) and the magnitudes |d_i|
+//! of Bob's distances to the quantizer edges only, not of his bits, and
+//! those magnitudes are almost independent of Alice's bits (for a symmetric
+//! quantizer, Alice's bit given |d_i| alone is a fair coin); it is also an
+//! average over the whole block, so it tells little about any one bit.
 //!
 //! Files: `codes.rs`, `decoder.rs`, `llr.rs`, `plan.rs`, `wire.rs` (public),
 //! `alice.rs`, `bob.rs` (state machines).
@@ -46,6 +65,23 @@ use sha3::{Digest, Sha3_256};
 
 /// Bits disclosed by the confirmation hash.
 pub const HASH_BITS: u64 = 32;
+/// Bits counted as disclosed by Bob's soft-plan hint (its wire size).
+pub const HINT_BITS: u64 = 16;
+
+/// Wire value of an entropy estimate `h` (bits per bit): ⌈h·2¹⁶⌉ clamped to
+/// `0..=65535` (rounding up never plans for less entropy than estimated;
+/// NaN → 65535).
+pub fn hint_from_entropy(h: f64) -> u16 {
+    if h.is_nan() {
+        return u16::MAX;
+    }
+    (h * 65536.0).ceil().clamp(0.0, 65535.0) as u16
+}
+
+/// Entropy (bits per bit) of a hint's wire value: `v / 2¹⁶`.
+pub fn entropy_from_hint(v: u16) -> f64 {
+    f64::from(v) / 65536.0
+}
 /// Iterations per decoding attempt.
 pub const MAX_ITERATIONS: u32 = 50;
 /// Normalisation factor of the min-sum check update (measured: 0.8 beats

@@ -46,7 +46,11 @@ use rand_chacha::ChaCha8Rng;
 /// 1 in 60 at f = 1.8 (the 802.11n rate-5/6 and short rate-3/4 codes) get
 /// 1.9. The density-evolution codes r075/r083 measured 1.35/1.4 but start one
 /// grid step higher (1.4/1.5): with the measured values the simulated walk
-/// session's efficiency rose to 1.78 (docs).
+/// session's efficiency rose to 1.78 (docs). Re-measured with the soft plan
+/// (`docs/ldpc-soft.md`): 1.35/1.4 lower the BSC Q = 2 % point (r075 instead
+/// of r067: f 1.436 → 1.414, 75 → 95 % of frames in ≤ 3 messages) but the
+/// soft-plan walk run on session-sized blocks then lost 1 of 99 blocks
+/// (0 of 96 with 1.4/1.5), so they stay one step higher.
 pub const START_EFFICIENCIES: [f64; 16] = [
     // 802.11n n = 648: R = 1/2, 2/3, 3/4, 5/6
     1.5, 1.6, 1.9, 1.9, //
@@ -105,7 +109,7 @@ pub fn start_efficiency(id: u8) -> f64 {
         .copied()
         .unwrap_or(1.9)
 }
-/// Extra leakage per blind round, as a fraction of x·h2(q̂).
+/// Extra leakage per blind round, as a fraction of x·h2(q̂) (also with a soft hint).
 pub const STEP_FRACTION: f64 = 0.025;
 /// Most leakage a frame may reach, as a multiple of x·h2(q̂): a frame that
 /// still fails there fails the reconciliation (q̂ was far too low).
@@ -220,15 +224,60 @@ pub struct Plan {
     pub frames: Vec<Frame>,
 }
 
+/// Lowest planning entropy a soft hint may set, as a fraction of h2(q̂):
+/// hints below are raised to it (a Bob whose soft values claim almost no
+/// uncertainty would otherwise make every frame fail into blind rounds).
+pub const MIN_HINT_FRACTION: f64 = 0.3;
+
+/// Factor c on Bob's hint: the soft plan sizes the first attempt for c·Ĥ.
+/// Measured on the simulated walk (357 blocks of ≈ 3550 bits, Q = 7.4 %,
+/// 802.11n n = 1944 codes, `walk_soft_input_leakage_for_fer_1e3`): c = 1.0 /
+/// 1.15 / 1.3 gave f = 1.050 / 1.136 / 1.228 against n·h2(Q) with 19.9 / 13.1
+/// / 9.3 messages per block (91 / 174 / 239 of 357 blocks in ≤ 3 messages);
+/// the hard plan f = 1.44 with 8.5 messages (≈ 230 in ≤ 3). On
+/// session-sized blocks (n = 16384 codes) c = 1.0 / 1.1 / 1.2 gave f = 0.953
+/// / 0.986 / 1.057 with 12.9 / 8.0 / 4.9 messages per block (hard: 1.33,
+/// ≈ 6). Leakage costs key bits, messages only latency, so c = 1.
+pub const SOFT_START_FACTOR: f64 = 1.0;
+
+/// q̂ as the plan uses it: NaN → ½, else clamped to [0.003, ½].
+fn plan_qber(qber: f64) -> f64 {
+    if qber.is_nan() {
+        0.5
+    } else {
+        qber.clamp(MIN_PLAN_QBER, 0.5)
+    }
+}
+
+/// The entropy per bit a plan uses for a soft hint `hint` (bits per bit) at
+/// disagreement `qber`: [`SOFT_START_FACTOR`]·hint clamped to
+/// the range from [`MIN_HINT_FRACTION`]·h2(q̂) to h2(q̂) (NaN → h2(q̂)).
+pub fn plan_entropy(qber: f64, hint: f64) -> f64 {
+    let h = binary_entropy(plan_qber(qber));
+    if hint.is_nan() {
+        h
+    } else {
+        (SOFT_START_FACTOR * hint).clamp(MIN_HINT_FRACTION * h, h)
+    }
+}
+
 impl Plan {
     /// Plans the reconciliation of `n_bits` bits at disagreement `qber` with the public `seed`.
     pub fn new(n_bits: usize, qber: f64, seed: u64) -> Plan {
-        let q = if qber.is_nan() {
-            0.5
-        } else {
-            qber.clamp(MIN_PLAN_QBER, 0.5)
-        };
-        let h = binary_entropy(q);
+        Plan::with_entropy(n_bits, qber, f64::NAN, seed)
+    }
+
+    /// As [`Plan::new`], but the first attempt and the blind step are sized
+    /// for `hint` bits of conditional entropy per bit (Bob's soft estimate,
+    /// clamped by [`plan_entropy`]; NaN = h2(q̂)) instead of h2(q̂). The
+    /// blind step ([`STEP_FRACTION`]·x·h2(q̂)) and the leakage cap
+    /// ([`MAX_EFFICIENCY`]·x·h2(q̂)) stay sized by h2(q̂), so a hint that is
+    /// too low costs the same number of blind rounds per unit of leakage as
+    /// a hard plan, not failures.
+    pub fn with_entropy(n_bits: usize, qber: f64, hint: f64, seed: u64) -> Plan {
+        let q = plan_qber(qber);
+        let h_q = binary_entropy(q);
+        let h = plan_entropy(q, hint);
         let fam = family(n_bits);
         let n = fam[0].1;
         // The code of lowest measured start efficiency that fits, at the
@@ -262,12 +311,11 @@ impl Plan {
             let end = n_bits * (j + 1) / frames_n;
             let x = end - start;
             let d = n - x;
-            let xh = x as f64 * h;
             let p = start_point(code_id, m, n, x, h)
                 .1
                 .round()
                 .clamp(0.0, d as f64) as usize;
-            let step = ((STEP_FRACTION * xh).ceil() as usize).max(4);
+            let step = ((STEP_FRACTION * x as f64 * h_q).ceil() as usize).max(4);
             let mut slots: Vec<u32> = (0..n as u32).collect();
             let mut frng = ChaCha8Rng::seed_from_u64(seed ^ PLAN_SEED_TAG);
             frng.set_stream(1 + j as u64);
@@ -279,7 +327,10 @@ impl Plan {
                 s: d - p,
                 step,
                 max_reveal: (p + x / 4)
-                    .min(((MAX_EFFICIENCY * xh).floor() as usize).saturating_sub(m - p.min(m)))
+                    .min(
+                        ((MAX_EFFICIENCY * x as f64 * h_q).floor() as usize)
+                            .saturating_sub(m - p.min(m)),
+                    )
                     .max(step),
             });
             start = end;

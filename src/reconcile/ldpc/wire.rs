@@ -9,6 +9,7 @@
 //! | `Status`    | `0x22`, bit list (one bit per frame, 1 = still failing) |
 //! | `Reveal`    | `0x23`, bit list (revealed values, frame by frame) |
 //! | `Done`      | `0x24`, 0 (failed) or 1 (confirmed) |
+//! | `Hint`      | `0x25`, Bob's entropy estimate, u16 little-endian (units of 2⁻¹⁶ bit per bit) |
 //!
 //! The decoder checks every count against the bytes left before allocating,
 //! never panics, and rejects trailing bytes (cf. quinn's `Codec`).
@@ -20,6 +21,7 @@ const TAG_SYNDROMES: u8 = 0x21;
 const TAG_STATUS: u8 = 0x22;
 const TAG_REVEAL: u8 = 0x23;
 const TAG_DONE: u8 = 0x24;
+const TAG_HINT: u8 = 0x25;
 
 /// One LDPC reconciliation message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,6 +53,13 @@ pub enum Message {
         /// Success.
         ok: bool,
     },
+    /// Bob → Alice, first (soft plan only, see `ReconcileParams::soft_plan`):
+    /// Bob's estimate Ĥ of the conditional entropy per bit, rounded up to a
+    /// multiple of 2⁻¹⁶ (see `super::hint_from_entropy`).
+    Hint {
+        /// Ĥ · 2¹⁶, rounded up, at most 65535.
+        entropy: u16,
+    },
 }
 
 impl Message {
@@ -80,6 +89,10 @@ impl Message {
             Message::Done { ok } => {
                 out.push(TAG_DONE);
                 out.push(u8::from(*ok));
+            }
+            Message::Hint { entropy } => {
+                out.push(TAG_HINT);
+                out.extend_from_slice(&entropy.to_le_bytes());
             }
         }
     }
@@ -115,6 +128,9 @@ impl Message {
                 0 => Message::Done { ok: false },
                 1 => Message::Done { ok: true },
                 _ => return Err(DecodeError::ValueOutOfRange),
+            },
+            TAG_HINT => Message::Hint {
+                entropy: u16::from_le_bytes([r.byte()?, r.byte()?]),
             },
             t => return Err(DecodeError::UnknownTag(t)),
         };
@@ -160,6 +176,18 @@ mod tests {
         assert_eq!(
             Message::decode(&[TAG_SYNDROMES, 5, 0, 1, 2]),
             Err(DecodeError::UnexpectedEnd)
+        );
+        assert_eq!(
+            Message::decode(&[TAG_HINT, 1]),
+            Err(DecodeError::UnexpectedEnd)
+        );
+        assert_eq!(
+            Message::decode(&[TAG_HINT, 1, 2, 3]),
+            Err(DecodeError::TrailingBytes)
+        );
+        assert_eq!(
+            Message::decode(&[TAG_HINT, 0x34, 0x12]),
+            Ok(Message::Hint { entropy: 0x1234 })
         );
     }
 }
