@@ -12,6 +12,10 @@ use std::time::Instant;
 
 fn main() {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
+    // the same window as `benches/dsp_rx.rs` (which first draws 2^20 noise samples)
+    for _ in 0..2 << 20 {
+        rng.random_range(-1.0f32..1.0);
+    }
     let mut win: Vec<Complex32> = (0..480)
         .map(|_| {
             Complex32::new(
