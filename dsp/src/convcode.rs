@@ -300,6 +300,14 @@ const _: () = assert!(clmul24(delay_poly(G0), G0_INV) == 1);
 /// then `X = A·g0⁻¹` — a few carry-less multiplies instead of 24 dependent encoder steps.
 #[inline]
 pub fn decode_if_codeword_48(soft: &[f32; 2 * N_DBPS_BPSK]) -> Option<[u8; N_DBPS_BPSK]> {
+    let x = codeword_info_48(soft)?;
+    Some(core::array::from_fn(|i| ((x >> i) & 1) as u8))
+}
+
+/// [`decode_if_codeword_48`] with the 24 information bits packed into a word (bit `i` =
+/// information bit `i`).
+#[inline]
+pub fn codeword_info_48(soft: &[f32; 2 * N_DBPS_BPSK]) -> Option<u32> {
     let (mut a, mut b, mut zero) = (0u32, 0u32, false);
     for (i, s) in soft.chunks_exact(2).enumerate() {
         zero |= (s[0] == 0.0) | (s[1] == 0.0); // no unique sign
@@ -309,8 +317,7 @@ pub fn decode_if_codeword_48(soft: &[f32; 2 * N_DBPS_BPSK]) -> Option<[u8; N_DBP
     if zero || clmul24(a, delay_poly(G1)) != clmul24(b, delay_poly(G0)) {
         return None;
     }
-    let x = clmul24(a, G0_INV);
-    Some(core::array::from_fn(|i| ((x >> i) & 1) as u8))
+    Some(clmul24(a, G0_INV))
 }
 
 /// Hard-decision Viterbi decoding of coded bits (0/1) into `out`; see [`viterbi_decode`].

@@ -104,19 +104,33 @@ impl LSig {
     /// [`LSigError::Parity`], [`LSigError::Tail`] or [`LSigError::Rate`].
     #[inline]
     pub fn from_bits(b: &[u8; 24]) -> Result<Self, LSigError> {
-        if b[..18].iter().fold(0, |acc, &x| acc ^ (x & 1)) != 0 {
+        let w = b
+            .iter()
+            .enumerate()
+            .fold(0u32, |w, (i, &x)| w | (u32::from(x & 1) << i));
+        Self::from_word(w)
+    }
+
+    /// [`LSig::from_bits`] on the 24 bits packed into a word, bit `i` of `w` being bit `i` of
+    /// the field (bits above 23 are ignored).
+    ///
+    /// # Errors
+    /// As [`LSig::from_bits`].
+    pub fn from_word(w: u32) -> Result<Self, LSigError> {
+        if (w & 0x3_FFFF).count_ones() % 2 != 0 {
             return Err(LSigError::Parity);
         }
-        if b[18..].iter().any(|&x| x & 1 != 0) {
+        if (w >> 18) & 0x3F != 0 {
             return Err(LSigError::Tail);
         }
-        let r = b[..4].iter().fold(0u8, |acc, &x| (acc << 1) | (x & 1));
+        // RATE: R1 (bit 0) is the most significant bit of the table's code
+        let r = (0..4).fold(0u8, |acc, i| (acc << 1) | ((w >> i) & 1) as u8);
         let rate_mbps = RATE_TABLE
             .iter()
             .find(|(_, bits)| *bits == r)
             .map(|&(m, _)| m)
             .ok_or(LSigError::Rate(r))?;
-        let length = (0..12).fold(0u16, |acc, i| acc | (u16::from(b[5 + i] & 1) << i));
+        let length = ((w >> 5) & 0xFFF) as u16;
         Ok(LSig { rate_mbps, length })
     }
 
@@ -138,18 +152,17 @@ impl LSig {
     /// (positive = bit 1; weighting by channel gain, e.g. `Re(Y·conj(H))`, is welcome):
     /// deinterleave, soft Viterbi (traced back from the best state so that the tail check means
     /// something; error-free hard decisions take the exact shortcut of
-    /// [`convcode::decode_if_codeword_48`]), then [`LSig::from_bits`]. No allocation.
+    /// [`convcode::codeword_info_48`]), then [`LSig::from_bits`]. No allocation.
     ///
     /// # Errors
     /// [`LSigError::Parity`], [`LSigError::Tail`] or [`LSigError::Rate`].
     #[inline(always)]
     pub fn decode(soft: &[f32; 48]) -> Result<Self, LSigError> {
         let d = convcode::deinterleave_bpsk48(soft);
-        let bits = match convcode::decode_if_codeword_48(&d) {
-            Some(b) => b,
-            None => convcode::viterbi_decode_48(&d),
-        };
-        Self::from_bits(&bits)
+        match convcode::codeword_info_48(&d) {
+            Some(w) => Self::from_word(w),
+            None => Self::from_bits(&convcode::viterbi_decode_48(&d)),
+        }
     }
 }
 
@@ -167,6 +180,53 @@ mod tests {
         }
         assert_eq!(LSig::new(7, 1), Err(LSigError::UnsupportedRate(7)));
         assert_eq!(LSig::new(6, 4096), Err(LSigError::Length(4096)));
+    }
+
+    /// Field-by-field reading of the 24 bits (§17.3.4.2), independent of the word parser.
+    fn reference_parse(b: &[u8; 24]) -> Result<LSig, LSigError> {
+        if b[..18].iter().fold(0, |acc, &x| acc ^ (x & 1)) != 0 {
+            return Err(LSigError::Parity);
+        }
+        if b[18..].iter().any(|&x| x & 1 != 0) {
+            return Err(LSigError::Tail);
+        }
+        let r = b[..4].iter().fold(0u8, |acc, &x| (acc << 1) | (x & 1));
+        let rate_mbps = RATE_TABLE
+            .iter()
+            .find(|(_, bits)| *bits == r)
+            .map(|&(m, _)| m)
+            .ok_or(LSigError::Rate(r))?;
+        let length = (0..12).fold(0u16, |acc, i| acc | (u16::from(b[5 + i] & 1) << i));
+        Ok(LSig { rate_mbps, length })
+    }
+
+    /// The packed-word parser agrees with a field-by-field reading on every error class and on
+    /// valid fields (a stride through all 2^24 words, plus every valid rate/length sample).
+    #[test]
+    fn from_word_matches_reference_parse() {
+        let unpack = |w: u32| -> [u8; 24] { core::array::from_fn(|i| ((w >> i) & 1) as u8) };
+        for w in (0..1u32 << 24).step_by(997) {
+            assert_eq!(
+                LSig::from_word(w),
+                reference_parse(&unpack(w)),
+                "word {w:#08x}"
+            );
+        }
+        for &(r, _) in RATE_TABLE.iter() {
+            for len in [0u16, 1, 77, 4095] {
+                let b = LSig::new(r, len).unwrap().to_bits().unwrap();
+                let w = b
+                    .iter()
+                    .enumerate()
+                    .fold(0u32, |w, (i, &x)| w | (u32::from(x) << i));
+                assert_eq!(LSig::from_word(w), Ok(LSig::new(r, len).unwrap()));
+                assert_eq!(
+                    LSig::from_word(w | 0xFF00_0000),
+                    LSig::from_word(w),
+                    "high bits"
+                );
+            }
+        }
     }
 
     #[test]

@@ -265,8 +265,10 @@ fn rotate_in_place(buf: &mut [Complex32], step: Complex64, ph0: Complex64) {
         len *= 2;
     }
     let block_step = sp; // e^{jwB}
-    let tab: [Complex32; B] =
-        core::array::from_fn(|i| Complex32::new(tab64[i].re as f32, tab64[i].im as f32));
+    let mut tab = [Complex32::new(0.0, 0.0); B];
+    for (t, z) in tab.iter_mut().zip(&tab64) {
+        *t = Complex32::new(z.re as f32, z.im as f32);
+    }
     let mut ph = ph0;
     for d in buf.chunks_mut(B) {
         let b = Complex32::new(ph.re as f32, ph.im as f32);
