@@ -449,6 +449,22 @@ fn decide(vr: &[f32], vi: &[f32], ve: &[f32], k_thr: f32, e_min: f32) -> u64 {
     }
 }
 
+/// `out[i] = (x[i] + x[i+d]) + (x[i+2d] + x[i+3d])` for `i < out.len()` (contiguous slices,
+/// so the loop vectorises).
+#[inline(always)]
+fn sum4(x: &[f32], d: usize, out: &mut [f32]) {
+    let n = out.len();
+    for ((((o, a), b), c), e) in out
+        .iter_mut()
+        .zip(&x[..n])
+        .zip(&x[d..n + d])
+        .zip(&x[2 * d..n + 2 * d])
+        .zip(&x[3 * d..n + 3 * d])
+    {
+        *o = (a + b) + (c + e);
+    }
+}
+
 /// Block sums of the delay-and-correlate products: for `t < re.len()`,
 /// `re[t] + j·im[t] = Σ_{k<STEP} x[STEP·t+k]·x*[STEP·t+k+16]` and
 /// `en[t] = Σ_{k<STEP} |x[STEP·t+k]|² + |x[STEP·t+k+16]|²` (`x` holds `STEP·re.len() + LAG`
@@ -629,26 +645,10 @@ impl Detector {
         }
         let nq = ntp + WIN_BLOCKS - 4;
         for (b, q) in self.blocks.iter().zip(self.quads.iter_mut()) {
-            for ((((q, b0), b1), b2), b3) in q[..nq]
-                .iter_mut()
-                .zip(&b[..nq])
-                .zip(&b[1..nq + 1])
-                .zip(&b[2..nq + 2])
-                .zip(&b[3..nq + 3])
-            {
-                *q = (b0 + b1) + (b2 + b3);
-            }
+            sum4(b, 1, &mut q[..nq]);
         }
         for (q, m) in self.quads.iter().zip(self.metric.iter_mut()) {
-            for ((((m, q0), q1), q2), q3) in m[..ntp]
-                .iter_mut()
-                .zip(&q[..ntp])
-                .zip(&q[4..ntp + 4])
-                .zip(&q[8..ntp + 8])
-                .zip(&q[12..ntp + 12])
-            {
-                *m = (q0 + q1) + (q2 + q3);
-            }
+            sum4(q, 4, &mut m[..ntp]);
         }
         let [mr, mi, me] = &self.metric;
         // decision bits gather in a register, one store per 64 indices
