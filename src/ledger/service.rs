@@ -182,20 +182,7 @@ impl NodeService {
         };
         let wire = signed.encode();
         let key = match signed.event.breakdown.get(1) {
-            Some(next) => match self.onward.call(
-                &next.node,
-                &Msg::Forward {
-                    wire: hex::encode(&wire),
-                },
-            )? {
-                Reply::Forwarded { key } => key,
-                other => {
-                    return Err(LedgerError::Network(format!(
-                        "{} answered forward with {other:?}",
-                        next.node
-                    )))
-                }
-            },
+            Some(next) => self.forward_to(&next.node, &wire)?,
             // Both users on this node: it is also the far node.
             None => self.deliver(&signed, &wire)?,
         };
@@ -226,23 +213,25 @@ impl NodeService {
                     .breakdown
                     .get(pos + 1)
                     .ok_or(LedgerError::Malformed("route"))?;
-                match self.onward.call(
-                    &next.node,
-                    &Msg::Forward {
-                        wire: hex::encode(wire),
-                    },
-                )? {
-                    Reply::Forwarded { key } => key,
-                    other => {
-                        return Err(LedgerError::Network(format!(
-                            "{} answered forward with {other:?}",
-                            next.node
-                        )))
-                    }
-                }
+                self.forward_to(&next.node, wire)?
             }
         };
         Ok(Reply::Forwarded { key })
+    }
+
+    /// Passes the signed event `wire` on to `node` and returns the key the far end delivered.
+    fn forward_to(&self, node: &str, wire: &[u8]) -> Result<WireKey, LedgerError> {
+        match self.onward.call(
+            node,
+            &Msg::Forward {
+                wire: hex::encode(wire),
+            },
+        )? {
+            Reply::Forwarded { key } => Ok(key),
+            other => Err(LedgerError::Network(format!(
+                "{node} answered forward with {other:?}"
+            ))),
+        }
     }
 
     /// The far node draws a fresh 256-bit key and keeps it (sealed) for the recipient.
