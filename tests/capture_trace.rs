@@ -591,3 +591,42 @@ fn fixed_length_ascii_attributes_are_read() {
     }
     assert_eq!(read_trace(&path).unwrap().source, "fixed ascii source");
 }
+
+/// A child process spawned while a trace is open must not inherit the file
+/// (HDF5's `flock` lock would then outlive our close and the next open would
+/// fail with "unable to lock file" until the child exits). This is what made
+/// tests that spawn `qwave` next to HDF5 round trips fail now and then.
+#[test]
+fn a_child_spawned_while_a_trace_is_open_does_not_hold_it() {
+    let path = tmp("child_inherits");
+    let mut w =
+        TraceWriter::create(&path, TraceKind::Rssi, 915e6, None, "w", &["alice", "bob"]).unwrap();
+    w.append_rssi("alice", 0, 0.0, -40.0).unwrap();
+    w.append_rssi("bob", 0, 0.001, -41.0).unwrap();
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("spawn sleep");
+    w.finish().unwrap();
+    let reread = read_trace(&path);
+    let rewritten = write_trace(&path, &reread.as_ref().unwrap().clone());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let back = reread.unwrap();
+    assert_eq!(back.parties[1].rssi, vec![-41.0]);
+    rewritten.unwrap();
+}
+
+/// A trace still being written is refused to readers with a clear error
+/// (after the short wait for a lock held only by a child being spawned).
+#[test]
+fn a_trace_being_written_is_refused_to_readers() {
+    let path = tmp("being_written");
+    let mut w =
+        TraceWriter::create(&path, TraceKind::Rssi, 915e6, None, "w", &["alice", "bob"]).unwrap();
+    w.append_rssi("alice", 0, 0.0, -40.0).unwrap();
+    let err = read_trace(&path).unwrap_err().to_string();
+    assert!(err.contains("file is in use"), "{err}");
+    w.finish().unwrap();
+    assert_eq!(read_trace(&path).unwrap().parties[0].rssi, vec![-40.0]);
+}

@@ -13,6 +13,7 @@
 //! and "SigMF IQ recordings"). Every reader returns a typed [`CaptureError`]
 //! naming the problem on bad input and never panics.
 
+mod h5file;
 pub mod import;
 mod merge;
 mod raw;

@@ -13,7 +13,7 @@ use hdf5::{Dataset, Group, Location};
 use ndarray::ArrayView2;
 use num_complex::Complex32;
 
-use super::CaptureError;
+use super::{h5file, CaptureError};
 
 /// Value of the root attribute `format`.
 pub const TRACE_FORMAT: &str = "qwave-csi-trace";
@@ -284,7 +284,7 @@ fn write_f64_attr(loc: &Location, name: &str, value: f64) -> hdf5::Result<()> {
 pub fn write_trace(path: &Path, trace: &CsiTrace) -> Result<(), CaptureError> {
     trace.validate()?;
     let e = h5err(path);
-    let file = hdf5::File::create(path).map_err(&e)?;
+    let file = h5file::create(path).map_err(&e)?;
     write_root_attrs(
         &file,
         trace.kind,
@@ -367,7 +367,7 @@ fn write_party(file: &hdf5::File, kind: TraceKind, p: &PartyTrace) -> hdf5::Resu
 /// wrong format or version, missing dataset, wrong type, rank or shape, csi
 /// columns ≠ subcarriers, or a rule of [`CsiTrace::validate`]).
 pub fn read_trace(path: &Path) -> Result<CsiTrace, CaptureError> {
-    let file = hdf5::File::open(path).map_err(h5err(path))?;
+    let file = h5file::open(path).map_err(h5err(path))?;
     let format = str_attr(path, &file, "format", "/")?;
     if format != TRACE_FORMAT {
         return Err(schema(
@@ -711,7 +711,7 @@ fn f64_attr(path: &Path, loc: &Location, name: &str) -> Result<Option<f64>, Capt
 /// file with the rows flushed so far (the last < 1024 rows per party are lost).
 pub struct TraceWriter {
     path: PathBuf,
-    file: hdf5::File,
+    file: h5file::LockedFile,
     kind: TraceKind,
     subcarriers: Option<Vec<i16>>,
     parties: Vec<PartyWriter>,
@@ -792,7 +792,7 @@ impl TraceWriter {
         };
         probe.validate()?;
         let e = h5err(path);
-        let file = hdf5::File::create(path).map_err(&e)?;
+        let file = h5file::create(path).map_err(&e)?;
         write_root_attrs(&file, kind, center_frequency_hz, bandwidth_hz, source).map_err(&e)?;
         let mut writers = Vec::with_capacity(parties.len());
         for name in parties {
