@@ -152,7 +152,7 @@ impl Metrics {
     }
 
     fn get(&self, s: usize) -> f32 {
-        if s % 2 == 0 {
+        if s.is_multiple_of(2) {
             self.even[s / 2]
         } else {
             self.odd[s / 2]

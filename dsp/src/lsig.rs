@@ -117,7 +117,7 @@ impl LSig {
     /// # Errors
     /// As [`LSig::from_bits`].
     pub fn from_word(w: u32) -> Result<Self, LSigError> {
-        if (w & 0x3_FFFF).count_ones() % 2 != 0 {
+        if !(w & 0x3_FFFF).count_ones().is_multiple_of(2) {
             return Err(LSigError::Parity);
         }
         if (w >> 18) & 0x3F != 0 {

@@ -410,7 +410,11 @@ const L: usize = 4;
 const STEP: usize = 4;
 /// Blocks of `STEP` products in one delay-and-correlate window.
 const WIN_BLOCKS: usize = WIN / STEP;
-const _: () = assert!(WIN % STEP == 0 && BLOCK % (STEP * L) == 0 && FIRST_BLOCK % (STEP * L) == 0);
+const _: () = assert!(
+    WIN.is_multiple_of(STEP)
+        && BLOCK.is_multiple_of(STEP * L)
+        && FIRST_BLOCK.is_multiple_of(STEP * L)
+);
 
 /// Bit `l` set iff `|P_l|² > k_thr·E_l² ∧ E_l > e_min` (the detector's decision for lane
 /// `l < L`; the slices hold at least `L` values).
@@ -661,12 +665,12 @@ impl Detector {
         {
             let t = g * L;
             word |= decide(r, i, e, k_thr, e_min) << (t % 64);
-            if (t + L) % 64 == 0 {
+            if (t + L).is_multiple_of(64) {
                 self.ok[t / 64] = word;
                 word = 0;
             }
         }
-        if ntp % 64 != 0 {
+        if !ntp.is_multiple_of(64) {
             self.ok[ntp / 64] = word;
         }
     }

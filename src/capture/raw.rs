@@ -29,7 +29,7 @@ pub fn read_raw_iq(path: &Path, datatype: SigmfDatatype) -> Result<Vec<Complex32
 /// Decodes interleaved IQ bytes; `None` if `bytes` ends inside a sample.
 pub fn decode_iq(bytes: &[u8], datatype: SigmfDatatype) -> Option<Vec<Complex32>> {
     let size = datatype.sample_size();
-    if bytes.len() % size != 0 {
+    if !bytes.len().is_multiple_of(size) {
         return None;
     }
     let samples = bytes.chunks_exact(size);

@@ -312,7 +312,7 @@ pub fn run(a: CentreArgs) -> Result<()> {
 }
 
 fn serve(s: ServeArgs) -> Result<()> {
-    if s.key_size == 0 || s.key_size % 8 != 0 {
+    if s.key_size == 0 || !s.key_size.is_multiple_of(8) {
         bail!("--key-size must be a positive multiple of 8");
     }
     let mut cfg = CentreConfig {

@@ -210,7 +210,7 @@ pub(crate) fn pack_unchecked(bytes: &[u8]) -> Vec<u64> {
 /// `n` independent fair random bits, zero-padded in the last word.
 pub(crate) fn random_mask(n: usize, rng: &mut ChaCha8Rng) -> Vec<u64> {
     let mut m: Vec<u64> = (0..words_for(n)).map(|_| rng.next_u64()).collect();
-    if n % 64 != 0 {
+    if !n.is_multiple_of(64) {
         if let Some(last) = m.last_mut() {
             *last &= (1u64 << (n % 64)) - 1;
         }

@@ -298,7 +298,7 @@ impl Reader<'_> {
         let nbytes = c.div_ceil(8);
         let (bytes, rest) = self.b.split_at(nbytes);
         self.b = rest;
-        if c % 8 != 0 && bytes[nbytes - 1] >> (c % 8) != 0 {
+        if !c.is_multiple_of(8) && bytes[nbytes - 1] >> (c % 8) != 0 {
             return Err(DecodeError::NonZeroPadding);
         }
         out.extend((0..c).map(|i| (bytes[i / 8] >> (i % 8)) & 1));

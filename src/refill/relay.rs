@@ -172,7 +172,7 @@ pub fn relay_refill(
 ) -> Result<(Vec<RefillKey>, RefillOutcome), RefillError> {
     let limits = &centre.config().limits;
     let key_bytes = (limits.key_size / 8) as usize;
-    if key_bytes == 0 || bytes == 0 || bytes % key_bytes != 0 {
+    if key_bytes == 0 || bytes == 0 || !bytes.is_multiple_of(key_bytes) {
         return Err(RefillError::Volume { bytes, key_bytes });
     }
     let total = bytes / key_bytes;

@@ -107,7 +107,7 @@ pub fn wrap_aes_kw(kek: &[u8; 32], keys: &[u8]) -> Result<Vec<u8>, WrapError> {
 /// # Errors
 /// [`WrapError::Integrity`] if the integrity check fails or the length is impossible.
 pub fn unwrap_aes_kw(kek: &[u8; 32], wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, WrapError> {
-    if wrapped.len() < 16 || wrapped.len() % 8 != 0 {
+    if wrapped.len() < 16 || !wrapped.len().is_multiple_of(8) {
         return Err(WrapError::Integrity);
     }
     let kw = aes_kw::KwpAes256::new_from_slice(kek).map_err(|_| WrapError::Integrity)?;

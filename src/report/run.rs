@@ -275,7 +275,7 @@ fn scatter_figure(
         let mut pts = Vec::new();
         for (n, &(i, m)) in pairs.iter().enumerate() {
             for j in 0..k {
-                if (n * k + j) % step == 0 {
+                if (n * k + j).is_multiple_of(step) {
                     let (x, y) = (f64::from(a.row(i)[j]), f64::from(other.row(m)[j]));
                     pts.push((x, y));
                     rows.push(vec![

@@ -92,7 +92,7 @@ impl FftEngine {
         if let Some(first) = self.input_freq.first_mut() {
             first.im = 0.0;
         }
-        if self.fft_len % 2 == 0 {
+        if self.fft_len.is_multiple_of(2) {
             if let Some(last) = self.input_freq.last_mut() {
                 last.im = 0.0;
             }
@@ -183,11 +183,11 @@ mod tests {
     #[test]
     fn smooth_len_is_minimal_smooth_even() {
         fn is_smooth_even(mut v: usize) -> bool {
-            if v % 2 != 0 {
+            if !v.is_multiple_of(2) {
                 return false;
             }
             for p in [2, 3, 5] {
-                while v % p == 0 {
+                while v.is_multiple_of(p) {
                     v /= p;
                 }
             }

@@ -279,7 +279,7 @@ impl Alist {
     pub fn to_qc(&self, name: &str, z: usize) -> Result<QcCode, AlistError> {
         let bad = AlistError::NotQuasiCyclic { z };
         let n = self.n();
-        if z == 0 || n % z != 0 || self.m % z != 0 {
+        if z == 0 || !n.is_multiple_of(z) || !self.m.is_multiple_of(z) {
             return Err(bad);
         }
         let (nb, mb) = (n / z, self.m / z);
