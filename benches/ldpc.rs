@@ -2,13 +2,14 @@
 //! normalised min-sum on the IEEE 802.11n n = 1944, rate-1/2 code, hard
 //! LLRs from a binary symmetric channel with Q = 5 % (syndrome decoding, so
 //! all n bits of a frame are key bits). Target ≥ 50 Mbit/s. The same for
-//! the n = 16384 rate-1/2 QC-PEG code (`long::LONG_CODES[0]`). Also prints
+//! the n = 16384 rate-1/2 QC-PEG code (`long::LONG_CODES[0]`), and both with
+//! the sum-product check rule (`CheckRule::SumProduct`). Also prints
 //! the whole-reconciliation throughput (blind protocol, 20 000-bit blocks,
 //! which the planner puts on the long codes).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use qwave::reconcile::ldpc::codes::{Length, QcCode, Rate};
-use qwave::reconcile::ldpc::decoder::LayeredDecoder;
+use qwave::reconcile::ldpc::decoder::{CheckRule, LayeredDecoder};
 use qwave::reconcile::ldpc::long::long_code;
 use qwave::reconcile::ldpc::{llr, ALPHA, MAX_ITERATIONS};
 use qwave::reconcile::{new_reconciler, run_pair, ReconcileParams, ReconcilerKind, Role};
@@ -58,9 +59,9 @@ fn long_r12() -> QcCode {
     long_code(0).expect("stored long code parses").clone()
 }
 
-fn report_decoder(code: &QcCode, count: usize) {
+fn report_decoder(code: &QcCode, count: usize, rule: CheckRule) {
     let data = frames(code, count, 11);
-    let mut dec = LayeredDecoder::new(code.clone(), ALPHA);
+    let mut dec = LayeredDecoder::with_rule(code.clone(), rule);
     let mut out = vec![0u8; code.n()];
     let (mut ok, mut iters) = (0u32, 0u64);
     let t = Instant::now();
@@ -76,7 +77,7 @@ fn report_decoder(code: &QcCode, count: usize) {
     let cpu = cpu0.zip(thread_cpu_seconds()).map_or(wall, |(a, b)| b - a);
     let bits = (data.len() * code.n()) as f64;
     eprintln!(
-        "ldpc decoder {} Q=5%: {ok}/{} frames correct, {:.2} iterations/frame, \
+        "ldpc decoder {} {rule:?} Q=5%: {ok}/{} frames correct, {:.2} iterations/frame, \
          {:.1} Mbit/s per CPU second ({:.1} Mbit/s wall)",
         code.name(),
         data.len(),
@@ -87,8 +88,10 @@ fn report_decoder(code: &QcCode, count: usize) {
 }
 
 fn report() {
-    report_decoder(&QcCode::ieee80211n(Length::N1944, Rate::R12), 2000);
-    report_decoder(&long_r12(), 250);
+    for rule in [CheckRule::MinSum { alpha: ALPHA }, CheckRule::SumProduct] {
+        report_decoder(&QcCode::ieee80211n(Length::N1944, Rate::R12), 2000, rule);
+        report_decoder(&long_r12(), 250, rule);
+    }
     // Whole reconciliation (both sides, blind rounds) on 20 000-bit blocks.
     let mut rng = ChaCha8Rng::seed_from_u64(12);
     let n = 20_000;
@@ -136,6 +139,17 @@ fn bench(c: &mut Criterion) {
             let f = &data[i];
             black_box(
                 dec.decode(&f.llr, &f.syndrome, MAX_ITERATIONS, &mut out)
+                    .expect("sizes"),
+            )
+        })
+    });
+    let mut spa = LayeredDecoder::with_rule(code.clone(), CheckRule::SumProduct);
+    g.bench_function("decode_n1944_r12_q5_sum_product", |b| {
+        b.iter(|| {
+            i = (i + 1) % data.len();
+            let f = &data[i];
+            black_box(
+                spa.decode(&f.llr, &f.syndrome, MAX_ITERATIONS, &mut out)
                     .expect("sizes"),
             )
         })

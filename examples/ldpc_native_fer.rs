@@ -4,15 +4,16 @@
 //! reference (tanh rule, f64; Gallager 1963 / MacKay 1999), next to the
 //! efficiency f = (1 − R)/h2(p) each point corresponds to.
 //!
-//! `cargo run --release --example ldpc_native_fer -- [frames] [alpha]`
-//! (defaults 200 frames, the production factor `plan::decoder_alpha` of each code). Environment: `QWAVE_CODES`
+//! `cargo run --release --example ldpc_native_fer -- [frames] [alpha|spa]`
+//! (defaults 200 frames, the production factor `plan::decoder_alpha` of each
+//! code; `spa`: the layered decoder with its sum-product check rule). Environment: `QWAVE_CODES`
 //! (comma-separated name parts, e.g. `r050,R=5/6`), `QWAVE_F` (efficiencies),
 //! `QWAVE_ITERS` (min-sum iterations), `QWAVE_SPA` (also run sum-product on
 //! up to 50 frames). Seeded (ChaCha8).
 
 use qwave::reconcile::binary_entropy;
 use qwave::reconcile::ldpc::codes::{Length, QcCode, Rate};
-use qwave::reconcile::ldpc::decoder::LayeredDecoder;
+use qwave::reconcile::ldpc::decoder::{CheckRule, LayeredDecoder};
 use qwave::reconcile::ldpc::long::long_code;
 use qwave::reconcile::ldpc::plan::decoder_alpha;
 use qwave::reconcile::ldpc::{llr, MAX_ITERATIONS};
@@ -113,6 +114,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let frames: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(200);
     let alpha_arg: Option<f32> = args.get(2).and_then(|s| s.parse().ok());
+    let layered_spa = args.get(2).is_some_and(|s| s == "spa");
     let spa = std::env::var("QWAVE_SPA").is_ok();
     let mut codes: Vec<QcCode> = (0..4).filter_map(|i| long_code(i).cloned()).collect();
     for l in Length::ALL {
@@ -139,7 +141,11 @@ fn main() {
         let id = if i < 4 { 12 + i as u8 } else { i as u8 - 4 };
         let alpha = alpha_arg.unwrap_or_else(|| decoder_alpha(id));
         let rate = 1.0 - code.m() as f64 / code.n() as f64;
-        let mut dec = LayeredDecoder::new(code.clone(), alpha);
+        let mut dec = if layered_spa {
+            LayeredDecoder::with_rule(code.clone(), CheckRule::SumProduct)
+        } else {
+            LayeredDecoder::new(code.clone(), alpha)
+        };
         let sp = SumProduct::new(code);
         // p from f = 1.0 (capacity) upwards to f ≈ 1.5.
         for &f_target in &f_list {
@@ -179,9 +185,14 @@ fn main() {
                 }
             }
             println!(
-                "{} | {rate:.3} | {p:.4} | {f_target:.2} | {}/{frames} ({alpha}) | {:.1} | {}",
+                "{} | {rate:.3} | {p:.4} | {f_target:.2} | {}/{frames} ({}) | {:.1} | {}",
                 code.name(),
                 fail,
+                if layered_spa {
+                    "spa".to_string()
+                } else {
+                    alpha.to_string()
+                },
                 iters as f64 / frames as f64,
                 if spa {
                     format!("{fail_sp}/{sp_frames}")
