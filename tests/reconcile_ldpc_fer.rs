@@ -18,8 +18,10 @@ use num_complex::Complex32;
 use qwave::extract::{self, FeatureBlock, Quantizer};
 use qwave::pipeline::sounding::amplitude_features;
 use qwave::reconcile::ldpc::decoder::{LayeredDecoder, KNOWN_LLR};
-use qwave::reconcile::ldpc::plan::{decoder_alpha, plan_entropy, Plan};
-use qwave::reconcile::ldpc::{entropy_from_hint, hint_from_entropy, llr, MAX_ITERATIONS};
+use qwave::reconcile::ldpc::plan::{plan_entropy, Plan};
+use qwave::reconcile::ldpc::{
+    entropy_from_hint, hint_from_entropy, llr, CHECK_RULE, MAX_ITERATIONS,
+};
 use qwave::reconcile::{
     binary_entropy, new_reconciler, new_reconciler_with_soft, run_pair, ReconcileError,
     ReconcileParams, ReconcilerKind, Role,
@@ -329,7 +331,7 @@ fn walk_soft_vs_hard(per_block: u64, min_frames: usize) {
             (&hard_plan, &hard_llr, &mut hard_stats),
             (&soft_plan, &soft_llr, &mut soft_stats),
         ] {
-            let mut dec = LayeredDecoder::new(plan.code.clone(), decoder_alpha(plan.code_id));
+            let mut dec = LayeredDecoder::with_rule(plan.code.clone(), CHECK_RULE);
             for j in 0..plan.frames.len() {
                 stats.push(replay_frame(&mut dec, plan, seed, j, &a, l, &mut rng));
             }

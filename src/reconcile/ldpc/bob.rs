@@ -98,10 +98,7 @@ impl Bob {
         let mut bob = Bob {
             seed: params.shuffle_seed,
             hint_bits: if hint.is_some() { HINT_BITS } else { 0 },
-            decoder: LayeredDecoder::new(
-                plan.code.clone(),
-                super::plan::decoder_alpha(plan.code_id),
-            ),
+            decoder: LayeredDecoder::with_rule(plan.code.clone(), super::CHECK_RULE),
             llr,
             words: vec![0; n * f],
             syndromes: Vec::new(),

@@ -11,11 +11,12 @@
 //! protocol for discrete-variable quantum key distribution", ISIT 2009,
 //! arXiv:0901.2140) and of the irregular ensembles of Richardson,
 //! Shokrollahi, Urbanke (IEEE Trans. Inf. Theory 47(2), 2001), rounded to 64
-//! block columns. r050 and r067 keep hand-picked coefficients; r075 and
+//! block columns. r050 keeps hand-picked coefficients; r067, r075 and
 //! r083 use profiles optimised by density evolution ([`super::de`],
 //! `examples/ldpc_de.rs`; thresholds in `docs/ldpc-long-codes.md`), whose
-//! heavy columns (degree 12 resp. 11) and check degrees ≈ 20 resp. 28 cost
-//! the lifted graph its girth 8 (girth 6) and need a min-sum factor of 0.7.
+//! heavy columns (degree 11–12) and check degrees 13–29 cost the lifted
+//! graph its girth 8 (girth 6) and need a min-sum factor of 0.7 (the
+//! reconciler decodes them with sum-product, [`super::CHECK_RULE`]).
 
 use super::alist::{Alist, AlistError};
 use super::codes::QcCode;
@@ -88,10 +89,10 @@ pub const LONG_CODES: [LongCode; 4] = [
     LongCode {
         name: "r067",
         rows: 21,
-        degrees: &[(2, 20), (3, 32), (7, 12)],
+        degrees: &[(2, 20), (3, 30), (11, 14)],
         seed: 2,
-        girth: 8,
-        alpha: super::ALPHA,
+        girth: 6,
+        alpha: 0.7,
         alist: include_str!("alist/peg16384_r067.alist"),
     },
     LongCode {
