@@ -49,7 +49,8 @@ pub enum CheckRule {
         alpha: f32,
     },
     /// Sum-product (box-plus with the piecewise-linear correction of
-    /// [`corr`]), about three times the work of min-sum per edge.
+    /// [`corr`]); measured 2.2 times the time of min-sum per frame
+    /// (`benches/ldpc.rs`, n = 1944, rate 1/2, Q = 5 %).
     SumProduct,
 }
 
