@@ -195,7 +195,7 @@ fn lab_recording_replays_from_sigmf_and_from_the_merged_trace() {
         "--csi-out",
         csi_out.to_str().unwrap(),
     ]);
-    assert!(ok, "replay of SigMF failed:\n{err}");
+    assert!(ok, "replay of SigMF failed:\n{err}\n{out}");
     let r = json(&out);
     assert!(r["final_key_bits"].as_u64().unwrap() > 0, "{r}");
     assert_eq!(r["keys_match"], true, "{r}");
@@ -225,7 +225,7 @@ fn lab_recording_replays_from_sigmf_and_from_the_merged_trace() {
         "merged rows are paired"
     );
     let (ok, out, err) = qwave(&["replay", m, "--block", "250", "--json"]);
-    assert!(ok, "replay of the merged trace failed:\n{err}");
+    assert!(ok, "replay of the merged trace failed:\n{err}\n{out}");
     let r2 = json(&out);
     assert!(r2["final_key_bits"].as_u64().unwrap() > 0, "{r2}");
     assert_eq!(r2["keys_match"], true, "{r2}");

@@ -225,3 +225,31 @@ fn a_key_after_the_fault_block_is_impossible_even_late() {
         assert_eq!(x, y);
     }
 }
+
+/// Bob missed the first probes and his rows arrive before Alice's first
+/// plan (a replay or a fast receiver): the block Alice plans from her first
+/// row still pairs; Bob's first row must not decide where blocks start.
+#[test]
+fn bob_missing_the_first_probes_still_pairs_the_first_block() {
+    let sc = Scenario::walk();
+    let cfg = SessionConfig::default();
+    let (a, b) = rows(&sc, 2000, 9);
+    let mut p = pair_with(&cfg, [5; 32], [5; 32]);
+    for (k, rb) in b.iter().enumerate().skip(3) {
+        p.bob.push_row(k as u64, rb);
+    }
+    p.bob.finish_input();
+    p.drive();
+    for (k, ra) in a.iter().enumerate() {
+        p.alice.push_row(k as u64, ra);
+        p.drive();
+    }
+    p.alice.finish_input();
+    p.drive();
+    p.expire_deadlines();
+    assert_eq!(aborted(&p.bob_events), None);
+    assert_eq!(aborted(&p.alice_events), None);
+    let (ka, kb) = (keys(&p.alice_events), keys(&p.bob_events));
+    assert!(!ka.is_empty(), "no key");
+    assert_eq!(ka, kb);
+}

@@ -50,8 +50,8 @@ fn emit(report: &Report, json: bool) -> Result<()> {
     } else {
         println!("{}", report.summary());
     }
-    if report.aborted.is_some() {
-        bail!("the session aborted");
+    if let Some(why) = &report.aborted {
+        bail!("the session aborted: {why}");
     }
     Ok(())
 }

@@ -472,7 +472,9 @@ impl Party {
         if *self.cols.get_or_insert(features.len()) != features.len() {
             return; // a row of another width cannot be paired; drop it
         }
-        if self.next_first_seq.is_none() {
+        // Alice starts the first block at her first row; Bob follows her plans,
+        // so his own first row (he may have missed earlier probes) decides nothing.
+        if self.next_first_seq.is_none() && self.role == Role::Alice {
             self.next_first_seq = Some(seq);
         }
         if self.next_first_seq.is_some_and(|f| seq < f) {
