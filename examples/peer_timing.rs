@@ -7,8 +7,8 @@
 //! ln((1 − q)/q) on every bit is Bob's problem in syndrome form, as `ldpc`'s `BpDecoder` takes
 //! it. Writes `<dir>/<code>/h.txt` ("m n", then "row col" per one of H) and
 //! `<dir>/<code>/q<q>.txt` (line 1: "q llr max_iter alpha"; then per frame a syndrome line and
-//! an error line of 0/1 characters); times our layered normalised min-sum decoder
-//! (Hocevar 2004; Chen–Fossorier 2002) with the same iteration cap.
+//! an error line of 0/1 characters); times our layered decoder (Hocevar 2004) with both check
+//! rules, normalised min-sum (Chen–Fossorier 2002) and sum-product, with the same iteration cap.
 //!
 //! `peer_timing toeplitz <dir> <reps> <log2n>...`: for each n = 2^log2n input bits, ℓ = n/2
 //! output bits, a seeded input x and Toeplitz seed (n + ℓ − 1 bits) written to
@@ -24,7 +24,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use qwave::amplify::{Method, ToeplitzHasher};
 use qwave::reconcile::ldpc::codes::{Length, QcCode, Rate};
-use qwave::reconcile::ldpc::decoder::LayeredDecoder;
+use qwave::reconcile::ldpc::decoder::{CheckRule, LayeredDecoder};
 use qwave::reconcile::ldpc::{llr, ALPHA, MAX_ITERATIONS};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -50,7 +50,8 @@ fn ldpc(dir: &Path, frames: usize, qs: &[f64]) -> Result<()> {
             }
         }
         std::fs::write(cdir.join("h.txt"), h)?;
-        let mut dec = LayeredDecoder::new(code.clone(), ALPHA);
+        let mut min_sum = LayeredDecoder::new(code.clone(), ALPHA);
+        let mut sum_product = LayeredDecoder::with_rule(code.clone(), CheckRule::SumProduct);
         for &q in qs {
             if !(q > 0.0 && q < 0.5) {
                 bail!("q must be in (0, 0.5), got {q}");
@@ -70,24 +71,29 @@ fn ldpc(dir: &Path, frames: usize, qs: &[f64]) -> Result<()> {
             std::fs::write(cdir.join(format!("q{q}.txt")), text)?;
             let l = vec![channel_llr; n];
             let mut out = vec![0u8; n];
-            let mut ok = 0usize;
-            let mut iterations = 0u64;
-            let t = Instant::now();
-            for (s, e) in &work {
-                let st = dec.decode(&l, s, MAX_ITERATIONS, &mut out)?;
-                ok += usize::from(st.converged && &out == e);
-                iterations += u64::from(st.iterations);
+            for (dec, name, label) in [
+                (&mut min_sum, "min_sum", "qwave layered normalised min-sum"),
+                (&mut sum_product, "sum_product", "qwave layered sum-product"),
+            ] {
+                let mut ok = 0usize;
+                let mut iterations = 0u64;
+                let t = Instant::now();
+                for (s, e) in &work {
+                    let st = dec.decode(&l, s, MAX_ITERATIONS, &mut out)?;
+                    ok += usize::from(st.converged && &out == e);
+                    iterations += u64::from(st.iterations);
+                }
+                let secs = t.elapsed().as_secs_f64();
+                println!(
+                    "RESULT {}",
+                    serde_json::json!({
+                        "kind": "ldpc", "code": format!("n{n}-r12"), "n": n, "q": q,
+                        "frames": frames, "correct": ok, "seconds": secs,
+                        "mean_iterations": iterations as f64 / frames as f64,
+                        "rule": name, "decoder": label,
+                    })
+                );
             }
-            let secs = t.elapsed().as_secs_f64();
-            println!(
-                "RESULT {}",
-                serde_json::json!({
-                    "kind": "ldpc", "code": format!("n{n}-r12"), "n": n, "q": q,
-                    "frames": frames, "correct": ok, "seconds": secs,
-                    "mean_iterations": iterations as f64 / frames as f64,
-                    "decoder": "qwave layered normalised min-sum",
-                })
-            );
         }
     }
     Ok(())
