@@ -11,15 +11,19 @@
 //! c(|a + b|) − c(|a − b|) with the correction c(x) = ln(1 + e^−x) replaced
 //! by a piecewise-linear approximation (X.-Y. Hu, E. Eleftheriou,
 //! D.-M. Arnold, A. Dholakia, "Efficient implementations of the sum-product
-//! algorithm for decoding LDPC codes", GLOBECOM 2001). Early termination:
+//! algorithm for decoding LDPC codes", GLOBECOM 2001); signs are handled
+//! apart from magnitudes, as in min-sum, and the AVX2 build evaluates the
+//! correction's tangents as fused multiply-adds. Early termination:
 //! after every iteration the hard decisions are checked against the target
 //! syndrome.
 //!
 //! Layout: all Z checks of a layer are updated together. For each edge of
 //! the layer the Z variable values are copied out of the rotated column block
 //! into a contiguous lane buffer, so every inner loop runs over Z contiguous
-//! `f32` lanes (vectorised by the compiler); check-to-variable messages are
-//! stored per edge in one contiguous array. Nothing is allocated per call.
+//! `f32` lanes (vectorised by the compiler; buffers hold Z rounded up to a
+//! multiple of 8 lanes, so no loop ends in scalar code); check-to-variable
+//! messages are stored per edge in one contiguous array. Nothing is
+//! allocated per call.
 
 use super::codes::QcCode;
 
@@ -49,8 +53,9 @@ pub enum CheckRule {
         alpha: f32,
     },
     /// Sum-product (box-plus with the piecewise-linear correction of
-    /// [`corr`]); measured 2.2 times the time of min-sum per frame
-    /// (`benches/ldpc.rs`, n = 1944, rate 1/2, Q = 5 %).
+    /// [`corr`]); measured 1.1 times the time of min-sum per frame
+    /// (criterion in `benches/ldpc.rs`, n = 1944, rate 1/2, Q = 5 %: 54.4
+    /// against 59.9 Melem/s), with 10 % fewer iterations.
     SumProduct,
 }
 
@@ -92,11 +97,15 @@ pub struct LayeredDecoder {
     rule: CheckRule,
     /// Posterior LLR per variable (`ln P(0)/P(1)`).
     post: Vec<f32>,
-    /// Check-to-variable messages, `z` lanes per base-matrix entry, row-major.
+    /// Lanes per entry in the buffers below: z rounded up to a multiple of 8,
+    /// so the vector loops have no scalar tail; the extra lanes are idle checks
+    /// that nothing reads.
+    stride: usize,
+    /// Check-to-variable messages, `stride` lanes per base-matrix entry, row-major.
     msgs: Vec<f32>,
-    /// Lane buffer of the current layer: `z` lanes per entry.
+    /// Lane buffer of the current layer: `stride` lanes per entry.
     lanes: Vec<f32>,
-    /// Sum-product forward partials t₀ ⊞ … ⊞ t_e: `z` lanes per entry.
+    /// Sum-product forward partials t₀ ⊞ … ⊞ t_e: `stride` lanes per entry.
     fwd: Vec<f32>,
     /// Sum-product backward partial.
     bwd: Vec<f32>,
@@ -125,16 +134,18 @@ impl LayeredDecoder {
             .max()
             .unwrap_or(0);
         let spa = rule == CheckRule::SumProduct;
+        let stride = z.next_multiple_of(8);
         LayeredDecoder {
             rule,
+            stride,
             post: vec![0.0; code.n()],
-            msgs: vec![0.0; code.edges()],
-            lanes: vec![0.0; max_deg * z],
-            fwd: vec![0.0; if spa { max_deg * z } else { 0 }],
-            bwd: vec![0.0; if spa { z } else { 0 }],
-            min1: vec![0.0; z],
-            min2: vec![0.0; z],
-            sign: vec![0; z],
+            msgs: vec![0.0; code.edges() / z.max(1) * stride],
+            lanes: vec![0.0; max_deg * stride],
+            fwd: vec![0.0; if spa { max_deg * stride } else { 0 }],
+            bwd: vec![0.0; if spa { stride } else { 0 }],
+            min1: vec![0.0; stride],
+            min2: vec![0.0; stride],
+            sign: vec![0; stride],
             hard: vec![0; code.n()],
             parity: vec![0; z],
             avx2: has_avx2(),
@@ -269,13 +280,14 @@ impl LayeredDecoder {
     /// One layer update (block row `layer`, whose first entry is `edge0`).
     #[inline(always)]
     fn layer(&mut self, layer: usize, edge0: usize, syn: &[u8]) {
-        let z = self.code.z();
+        let (z, w) = (self.code.z(), self.stride);
         let deg = self.code.row(layer).len();
         // Gather: lanes[e][r] = post[c·z + (r + s) mod z] − msgs[e][r].
         for (e, (c, s)) in self.code.row(layer).enumerate() {
             let col = &self.post[c * z..(c + 1) * z];
-            let msg = &self.msgs[(edge0 + e) * z..(edge0 + e + 1) * z];
-            let lane = &mut self.lanes[e * z..(e + 1) * z];
+            let msg = &self.msgs[(edge0 + e) * w..(edge0 + e) * w + z];
+            let (lane, idle) = self.lanes[e * w..(e + 1) * w].split_at_mut(z);
+            idle.fill(1.0);
             let (head, tail) = col.split_at(s);
             let (l1, l2) = lane.split_at_mut(z - s);
             let (m1, m2) = msg.split_at(z - s);
@@ -287,27 +299,27 @@ impl LayeredDecoder {
             }
         }
         // New messages into msgs, lanes[e] += message (the new posteriors).
-        let msgs = &mut self.msgs[edge0 * z..(edge0 + deg) * z];
+        let msgs = &mut self.msgs[edge0 * w..(edge0 + deg) * w];
         match self.rule {
             CheckRule::SumProduct if deg >= 2 => {
-                let (lanes, fwd) = (&mut self.lanes[..deg * z], &mut self.fwd[..]);
-                let (bwd, flip) = (&mut self.bwd[..], &mut self.sign[..]);
+                let (lanes, fwd) = (&mut self.lanes[..deg * w], &mut self.fwd[..]);
+                let (bwd, sign) = (&mut self.bwd[..], &mut self.sign[..]);
                 #[cfg(target_arch = "x86_64")]
                 if self.avx2 {
                     // SAFETY: AVX2 and FMA were detected at run time (`has_avx2`).
-                    unsafe { sum_product_avx2(lanes, msgs, fwd, bwd, flip, syn) };
+                    unsafe { sum_product_avx2(lanes, msgs, fwd, bwd, sign, syn) };
                 } else {
-                    sum_product(lanes, msgs, fwd, bwd, flip, syn);
+                    sum_product(lanes, msgs, fwd, bwd, sign, syn);
                 }
                 #[cfg(not(target_arch = "x86_64"))]
-                sum_product(lanes, msgs, fwd, bwd, flip, syn);
+                sum_product(lanes, msgs, fwd, bwd, sign, syn);
             }
             CheckRule::SumProduct => min_sum(self, edge0, deg, syn, 1.0),
             CheckRule::MinSum { alpha } => min_sum(self, edge0, deg, syn, alpha),
         }
         // Scatter the posteriors back to the columns.
         for (e, (c, s)) in self.code.row(layer).enumerate() {
-            let lane = &self.lanes[e * z..(e + 1) * z];
+            let lane = &self.lanes[e * w..e * w + z];
             let col = &mut self.post[c * z..(c + 1) * z];
             let (head, tail) = col.split_at_mut(s);
             let (l1, l2) = lane.split_at(z - s);
@@ -349,7 +361,7 @@ impl LayeredDecoder {
 /// Normalised min-sum check update of one layer (`deg` entries from `edge0`).
 #[inline(always)]
 fn min_sum(dec: &mut LayeredDecoder, edge0: usize, deg: usize, syn: &[u8], alpha: f32) {
-    let z = dec.code.z();
+    let z = dec.stride;
     let LayeredDecoder {
         msgs,
         lanes,
@@ -398,10 +410,14 @@ fn min_sum(dec: &mut LayeredDecoder, edge0: usize, deg: usize, syn: &[u8], alpha
 }
 
 /// Sum-product check update of one layer: `lanes` holds the layer's
-/// deg ≥ 2 entries of z lanes each (z = `bwd.len()`), `msgs` their messages.
+/// deg ≥ 2 entries of z lanes each (z = `bwd.len()`; `syn` may be shorter,
+/// the lanes past it are idle), `msgs` their messages.
 /// The message to entry e is (t₀ ⊞ … ⊞ t_{e−1}) ⊞ (t_{e+1} ⊞ … ⊞ t_{deg−1}),
-/// sign-flipped where the target syndrome bit is 1; forward partials are
-/// stored in `fwd`, the backward partial is carried in `bwd`.
+/// sign-flipped where the target syndrome bit is 1. As in min-sum, signs and
+/// magnitudes go separately: the sign is the product of all other signs (one
+/// XOR with the check's total), the magnitude a forward–backward pass of
+/// [`boxplus_mag`] over |t|, with the forward partials stored in `fwd` and
+/// the backward partial carried in `bwd`; `sign` holds the signs' product.
 ///
 /// Not inlined into the layer loop: as a function of its own, its slice
 /// arguments are known not to alias, so every loop vectorises over the lanes
@@ -412,13 +428,14 @@ fn sum_product(
     msgs: &mut [f32],
     fwd: &mut [f32],
     bwd: &mut [f32],
-    flip: &mut [u32],
+    sign: &mut [u32],
     syn: &[u8],
 ) {
-    sum_product_body(lanes, msgs, fwd, bwd, flip, syn);
+    sum_product_body::<false>(lanes, msgs, fwd, bwd, sign, syn);
 }
 
-/// [`sum_product`] compiled with AVX2/FMA enabled.
+/// [`sum_product`] compiled with AVX2/FMA enabled, the tangents as fused
+/// multiply-adds.
 ///
 /// # Safety
 /// The CPU must support AVX2 and FMA.
@@ -430,29 +447,43 @@ unsafe fn sum_product_avx2(
     msgs: &mut [f32],
     fwd: &mut [f32],
     bwd: &mut [f32],
-    flip: &mut [u32],
+    sign: &mut [u32],
     syn: &[u8],
 ) {
-    sum_product_body(lanes, msgs, fwd, bwd, flip, syn);
+    sum_product_body::<true>(lanes, msgs, fwd, bwd, sign, syn);
 }
 
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // index loops over equal-length slices vectorise
-fn sum_product_body(
+fn sum_product_body<const FMA: bool>(
     lanes: &mut [f32],
     msgs: &mut [f32],
     fwd: &mut [f32],
     bwd: &mut [f32],
-    flip: &mut [u32],
+    sign: &mut [u32],
     syn: &[u8],
 ) {
     let z = bwd.len();
     let deg = lanes.len() / z;
-    let (flip, syn) = (&mut flip[..z], &syn[..z]);
-    for r in 0..z {
-        flip[r] = u32::from(syn[r] & 1) << 31;
+    let sign = &mut sign[..z];
+    // Lanes past the syndrome (the stride's padding) are idle checks.
+    let (target, idle) = sign.split_at_mut(syn.len().min(z));
+    for (sg, &b) in target.iter_mut().zip(syn) {
+        *sg = u32::from(b & 1) << 31;
     }
-    fwd[..z].copy_from_slice(&lanes[..z]);
+    idle.fill(0);
+    for e in 0..deg {
+        let t = &lanes[e * z..(e + 1) * z];
+        for r in 0..z {
+            sign[r] ^= t[r].to_bits() & SIGN;
+        }
+    }
+    // The message to entry e: magnitude `mag`, sign that of all the others.
+    let signed =
+        |mag: f32, t: f32, sg: u32| f32::from_bits(mag.to_bits() ^ ((sg ^ t.to_bits()) & SIGN));
+    for r in 0..z {
+        fwd[r] = lanes[r].abs();
+    }
     for e in 1..deg - 1 {
         let (done, next) = fwd.split_at_mut(e * z);
         let (prev, cur, t) = (
@@ -461,7 +492,7 @@ fn sum_product_body(
             &lanes[e * z..(e + 1) * z],
         );
         for r in 0..z {
-            cur[r] = boxplus(prev[r], t[r]);
+            cur[r] = boxplus_mag::<FMA>(prev[r], t[r].abs());
         }
     }
     // Last entry: the message is the forward partial of all the others.
@@ -470,11 +501,12 @@ fn sum_product_body(
         let before = &fwd[(last - 1) * z..last * z];
         let lane = &mut lanes[last * z..(last + 1) * z];
         let msg = &mut msgs[last * z..(last + 1) * z];
-        bwd.copy_from_slice(lane);
         for r in 0..z {
-            let q = f32::from_bits(before[r].to_bits() ^ flip[r]);
+            let t = lane[r];
+            let q = signed(before[r], t, sign[r]);
+            bwd[r] = t.abs();
             msg[r] = q;
-            lane[r] += q;
+            lane[r] = t + q;
         }
     }
     for e in (1..last).rev() {
@@ -483,43 +515,57 @@ fn sum_product_body(
         let msg = &mut msgs[e * z..(e + 1) * z];
         for r in 0..z {
             let t = lane[r];
-            let q = f32::from_bits(boxplus(before[r], bwd[r]).to_bits() ^ flip[r]);
+            let q = signed(boxplus_mag::<FMA>(before[r], bwd[r]), t, sign[r]);
             msg[r] = q;
-            bwd[r] = boxplus(bwd[r], t);
+            bwd[r] = boxplus_mag::<FMA>(bwd[r], t.abs());
             lane[r] = t + q;
         }
     }
     // First entry: the message is the backward partial of all the others.
     let (lane, msg) = (&mut lanes[..z], &mut msgs[..z]);
     for r in 0..z {
-        let q = f32::from_bits(bwd[r].to_bits() ^ flip[r]);
+        let t = lane[r];
+        let q = signed(bwd[r], t, sign[r]);
         msg[r] = q;
-        lane[r] += q;
+        lane[r] = t + q;
     }
 }
 
 /// a ⊞ b = 2 atanh(tanh(a/2)·tanh(b/2)), as sgn(a)sgn(b)·min(|a|, |b|) +
 /// c(|a + b|) − c(|a − b|).
-#[inline(always)]
+#[cfg(test)]
 fn boxplus(a: f32, b: f32) -> f32 {
-    let (x, y) = (a.abs(), b.abs());
-    let m = if x < y { x } else { y };
-    let signed = f32::from_bits(m.to_bits() | ((a.to_bits() ^ b.to_bits()) & SIGN));
-    signed + corr((a + b).abs()) - corr((a - b).abs())
+    let sg = (a.to_bits() ^ b.to_bits()) & SIGN;
+    f32::from_bits(boxplus_mag::<false>(a.abs(), b.abs()).to_bits() ^ sg)
 }
 
-/// c(x) = ln(1 + e^−x) for x ≥ 0 as the upper envelope of its tangents at
-/// x = 0.2, 0.8, 1.5, 2.3, 3.3, 4.8 and of 0 (c is convex): never above c,
-/// at most 0.0111 below it.
+/// |a| ⊞ |b| for magnitudes x, y ≥ 0: min(x, y) + c(x + y) − c(|x − y|).
+/// Within ±0.044 of the exact value (the error bound of [`corr`]), so it may
+/// come out a hair below 0 for x, y near 0.
 #[inline(always)]
-pub(crate) fn corr(x: f32) -> f32 {
-    let t0 = 0.688_172 - 0.450_166 * x;
-    let t1 = 0.619_121 - 0.310_026 * x;
-    let t2 = 0.475_052 - 0.182_426 * x;
-    let t3 = 0.305_128 - 0.091_123 * x;
-    let t4 = 0.153_604 - 0.035_571 * x;
-    let t5 = 0.047_376 - 0.008_163 * x;
-    fmax(fmax(fmax(t0, t1), fmax(t2, t3)), fmax(fmax(t4, t5), 0.0))
+fn boxplus_mag<const FMA: bool>(x: f32, y: f32) -> f32 {
+    let m = if x < y { x } else { y };
+    m + corr::<FMA>(x + y) - corr::<FMA>((x - y).abs())
+}
+
+/// Tangents (intercept, −slope) of c(x) = ln(1 + e^−x) at x = 0.6 and 2.07,
+/// the pair that minimises the envelope's worst error. Two are enough: with
+/// two, three, five or six tangents the native-rate frame error counts of
+/// r083 and the 802.11n rate-1/2 codes agree within noise (`ldpc_native_fer
+/// 120 spa`, 12 points: 230, 231, 227 and 228 failures in total), and each
+/// tangent left out saves a tenth of the decoder's instructions.
+const TANGENTS: [(f32, f32); 2] = [(0.650_094, 0.354_344), (0.350_774, 0.112_047)];
+
+/// c(x) = ln(1 + e^−x) for x ≥ 0 as the upper envelope of the [`TANGENTS`]
+/// and of 0 (c is convex): never above c, at most 0.044 below it.
+#[inline(always)]
+pub(crate) fn corr<const FMA: bool>(x: f32) -> f32 {
+    let mut m = 0.0;
+    for &(a, b) in &TANGENTS {
+        let t = if FMA { (-b).mul_add(x, a) } else { a - b * x };
+        m = fmax(m, t);
+    }
+    m
 }
 
 /// max(a, b) for non-NaN inputs as one compare-select (`maxps`); `f32::max`
@@ -544,13 +590,14 @@ mod tests {
     }
 
     #[test]
-    fn correction_is_a_lower_envelope_within_0_0115() {
+    fn correction_is_a_lower_envelope_within_0_044() {
         for i in 0..4000 {
             let x = i as f32 * 0.005;
             let c = (-f64::from(x)).exp().ln_1p();
-            let got = f64::from(corr(x));
-            assert!(got <= c + 1e-6, "x = {x}: {got} > {c}");
-            assert!(c - got <= 0.0115, "x = {x}: {got} vs {c}");
+            for got in [corr::<false>(x), corr::<true>(x)].map(f64::from) {
+                assert!(got <= c + 1e-6, "x = {x}: {got} > {c}");
+                assert!(c - got <= 0.044, "x = {x}: {got} vs {c}");
+            }
         }
     }
 
@@ -564,7 +611,7 @@ mod tests {
             );
             let want = exact_boxplus(f64::from(a), f64::from(b));
             let got = f64::from(boxplus(a, b));
-            assert!((got - want).abs() <= 0.025, "{a} ⊞ {b}: {got} vs {want}");
+            assert!((got - want).abs() <= 0.044, "{a} ⊞ {b}: {got} vs {want}");
         }
         // A known value dominates: x ⊞ ±KNOWN = ±x.
         assert!((boxplus(2.5, KNOWN_LLR) - 2.5).abs() < 1e-3);
@@ -582,8 +629,8 @@ mod tests {
             let syn: Vec<u8> = (0..z).map(|r| (r % 2) as u8).collect();
             let (mut lanes, mut fwd, mut bwd) = (t.clone(), vec![0.0; deg * z], vec![0.0; z]);
             let mut msgs = vec![0.0; deg * z];
-            let mut flip = vec![0u32; z];
-            sum_product(&mut lanes, &mut msgs, &mut fwd, &mut bwd, &mut flip, &syn);
+            let mut sign = vec![0u32; z];
+            sum_product(&mut lanes, &mut msgs, &mut fwd, &mut bwd, &mut sign, &syn);
             for r in 0..z {
                 for e in 0..deg {
                     let mut want = (0..deg)
@@ -595,8 +642,10 @@ mod tests {
                         want = -want;
                     }
                     let got = f64::from(msgs[e * z + r]);
+                    // Box-plus is 1-Lipschitz in each argument: the errors of
+                    // the deg − 2 pairwise steps add up at most.
                     assert!(
-                        (got - want).abs() <= 0.06,
+                        (got - want).abs() <= 0.044 * (deg - 2).max(1) as f64,
                         "deg {deg} e {e}: {got} vs {want}"
                     );
                     let post = f64::from(lanes[e * z + r]);
