@@ -7,7 +7,8 @@
 //! the whole-reconciliation throughput (blind protocol, 20 000-bit blocks,
 //! which the planner puts on the long codes).
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use qwave::reconcile::ldpc::codes::{Length, QcCode, Rate};
 use qwave::reconcile::ldpc::decoder::{CheckRule, LayeredDecoder};
 use qwave::reconcile::ldpc::long::long_code;
@@ -124,53 +125,53 @@ fn report() {
     );
 }
 
+/// Criterion entry `name`: `dec` decoding `data` round-robin.
+fn bench_decoder(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    mut dec: LayeredDecoder,
+    data: &[Frame],
+) {
+    let mut out = vec![0u8; dec.code().n()];
+    g.throughput(Throughput::Elements(dec.code().n() as u64));
+    let mut i = 0usize;
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            i = (i + 1) % data.len();
+            let f = &data[i];
+            black_box(
+                dec.decode(&f.llr, &f.syndrome, MAX_ITERATIONS, &mut out)
+                    .expect("sizes"),
+            )
+        })
+    });
+}
+
 fn bench(c: &mut Criterion) {
     report();
     let code = QcCode::ieee80211n(Length::N1944, Rate::R12);
     let data = frames(&code, 64, 7);
-    let mut dec = LayeredDecoder::new(code.clone(), ALPHA);
-    let mut out = vec![0u8; code.n()];
     let mut g = c.benchmark_group("ldpc");
-    g.throughput(Throughput::Elements(code.n() as u64));
-    let mut i = 0usize;
-    g.bench_function("decode_n1944_r12_q5", |b| {
-        b.iter(|| {
-            i = (i + 1) % data.len();
-            let f = &data[i];
-            black_box(
-                dec.decode(&f.llr, &f.syndrome, MAX_ITERATIONS, &mut out)
-                    .expect("sizes"),
-            )
-        })
-    });
-    let mut spa = LayeredDecoder::with_rule(code.clone(), CheckRule::SumProduct);
-    g.bench_function("decode_n1944_r12_q5_sum_product", |b| {
-        b.iter(|| {
-            i = (i + 1) % data.len();
-            let f = &data[i];
-            black_box(
-                spa.decode(&f.llr, &f.syndrome, MAX_ITERATIONS, &mut out)
-                    .expect("sizes"),
-            )
-        })
-    });
+    for (name, rule) in [
+        ("decode_n1944_r12_q5", CheckRule::MinSum { alpha: ALPHA }),
+        ("decode_n1944_r12_q5_sum_product", CheckRule::SumProduct),
+    ] {
+        bench_decoder(
+            &mut g,
+            name,
+            LayeredDecoder::with_rule(code.clone(), rule),
+            &data,
+        );
+    }
     let long = long_r12();
     let data = frames(&long, 16, 8);
-    let mut dec = LayeredDecoder::new(long.clone(), ALPHA);
-    let mut out = vec![0u8; long.n()];
-    g.throughput(Throughput::Elements(long.n() as u64));
     g.sample_size(20);
-    let mut i = 0usize;
-    g.bench_function("decode_n16384_r12_q5", |b| {
-        b.iter(|| {
-            i = (i + 1) % data.len();
-            let f = &data[i];
-            black_box(
-                dec.decode(&f.llr, &f.syndrome, MAX_ITERATIONS, &mut out)
-                    .expect("sizes"),
-            )
-        })
-    });
+    bench_decoder(
+        &mut g,
+        "decode_n16384_r12_q5",
+        LayeredDecoder::new(long, ALPHA),
+        &data,
+    );
     g.finish();
 }
 
