@@ -53,9 +53,9 @@ pub enum CheckRule {
         alpha: f32,
     },
     /// Sum-product (box-plus with the piecewise-linear correction of
-    /// [`corr`]); measured 1.1 times the time of min-sum per frame
-    /// (criterion in `benches/ldpc.rs`, n = 1944, rate 1/2, Q = 5 %: 54.4
-    /// against 59.9 Melem/s), with 10 % fewer iterations.
+    /// [`corr`]); about as fast as min-sum per frame (criterion in
+    /// `benches/ldpc.rs`, n = 1944, rate 1/2, Q = 5 %: 0.9–1.0 times its
+    /// throughput over three runs), with 10 % fewer iterations.
     SumProduct,
 }
 
