@@ -294,7 +294,7 @@ fn blind_round_cold_vs_warm(frames: usize) -> ((u32, u64), (u32, u64), usize) {
 
 #[test]
 fn warm_start_after_a_reveal_is_measured_against_a_cold_restart() {
-    let (cold, warm, failed) = blind_round_cold_vs_warm(60);
+    let (cold, warm, failed) = blind_round_cold_vs_warm(600);
     println!(
         "blind round after {failed} failed first attempts: cold restart {} decoded in {} \
          iterations, warm start {} decoded in {} iterations",

@@ -12,30 +12,54 @@
 //! by a piecewise-linear approximation (X.-Y. Hu, E. Eleftheriou,
 //! D.-M. Arnold, A. Dholakia, "Efficient implementations of the sum-product
 //! algorithm for decoding LDPC codes", GLOBECOM 2001); signs are handled
-//! apart from magnitudes, as in min-sum, and the AVX2 build evaluates the
-//! correction's tangents as fused multiply-adds. Early termination:
-//! after every iteration the hard decisions are checked against the target
-//! syndrome.
+//! apart from magnitudes, as in min-sum. Early termination: after every
+//! iteration the hard decisions are checked against the target syndrome.
+//!
+//! Arithmetic: fixed point. LLRs are `i16` in units of 1/[`UNITS_PER_NAT`]
+//! nat, saturated at ±32767 (±512 nats, which also stands for a known bit),
+//! with saturating adds and subtractions, as in the SIMD decoders of
+//! B. Le Gal and C. Jégo, "High-throughput multi-core LDPC decoders based on
+//! x86 processor", IEEE Trans. Parallel Distrib. Syst. 27(5), 2016. A
+//! 1/64-nat step is far below the noise of any LLR the protocol feeds in,
+//! and an AVX2 register holds 16 lanes instead of 8 `f32`.
 //!
 //! Layout: all Z checks of a layer are updated together. For each edge of
 //! the layer the Z variable values are copied out of the rotated column block
 //! into a contiguous lane buffer, so every inner loop runs over Z contiguous
-//! `f32` lanes (vectorised by the compiler; buffers hold Z rounded up to a
-//! multiple of 8 lanes, so no loop ends in scalar code); check-to-variable
+//! lanes (vectorised by the compiler; buffers hold Z rounded up to a
+//! multiple of 16 lanes, so no loop ends in scalar code); check-to-variable
 //! messages are stored per edge in one contiguous array. Nothing is
 //! allocated per call.
 
 use super::codes::QcCode;
 
-/// LLR magnitude used for positions whose value is known (shortened or revealed).
+/// LLR magnitude used for positions whose value is known (shortened or
+/// revealed); the decoder saturates it to its largest value.
 pub const KNOWN_LLR: f32 = 1.0e4;
 
-const SIGN: u32 = 0x8000_0000;
+/// Fixed-point scale: one nat of LLR is this many decoder units.
+pub const UNITS_PER_NAT: f32 = 64.0;
+
+/// Largest decoder LLR magnitude (kept symmetric, so |x| never overflows).
+const LLR_MAX: i16 = i16::MAX;
+
+/// Lanes per vector the buffers are padded to (16 `i16` in an AVX2 register).
+const LANES: usize = 16;
+
+/// The decoder value of an LLR in nats: rounded to the unit, saturated at
+/// ±[`LLR_MAX`] (NaN becomes 0).
+#[inline]
+pub fn quantize(llr: f32) -> i16 {
+    let x = (llr * UNITS_PER_NAT).clamp(-f32::from(LLR_MAX), f32::from(LLR_MAX));
+    // Round half away from zero by hand: `f32::round` is a libm call that
+    // keeps this loop from vectorising.
+    (x + if x < 0.0 { -0.5 } else { 0.5 }) as i16
+}
 
 fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        std::arch::is_x86_feature_detected!("avx2")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -53,9 +77,8 @@ pub enum CheckRule {
         alpha: f32,
     },
     /// Sum-product (box-plus with the piecewise-linear correction of
-    /// [`corr`]); about as fast as min-sum per frame (criterion in
-    /// `benches/ldpc.rs`, n = 1944, rate 1/2, Q = 5 %: 0.9–1.0 times its
-    /// throughput over three runs), with 10 % fewer iterations.
+    /// [`corr`]); a little slower than min-sum per iteration but needs
+    /// about 10 % fewer iterations (speeds in `benches/ldpc.rs`).
     SumProduct,
 }
 
@@ -71,8 +94,8 @@ pub struct DecodeStatus {
 /// Saved messages and posteriors of one frame, for [`LayeredDecoder::resume`].
 #[derive(Clone, Debug, Default)]
 pub struct WarmState {
-    post: Vec<f32>,
-    msgs: Vec<f32>,
+    post: Vec<i16>,
+    msgs: Vec<i16>,
 }
 
 impl WarmState {
@@ -95,27 +118,32 @@ impl Drop for WarmState {
 pub struct LayeredDecoder {
     code: QcCode,
     rule: CheckRule,
-    /// Posterior LLR per variable (`ln P(0)/P(1)`).
-    post: Vec<f32>,
-    /// Lanes per entry in the buffers below: z rounded up to a multiple of 8,
-    /// so the vector loops have no scalar tail; the extra lanes are idle checks
-    /// that nothing reads.
+    /// Posterior LLR per variable (`ln P(0)/P(1)`, fixed point), `pitch`
+    /// values per block column: the column's z values, then slack that lets
+    /// the gather and scatter move whole vectors from any shift.
+    post: Vec<i16>,
+    /// Values per block column in `post`: z + `stride`.
+    pitch: usize,
+    /// Lanes per entry in the buffers below: z rounded up to a multiple of
+    /// [`LANES`], so the vector loops have no scalar tail; the extra lanes are
+    /// idle checks that nothing reads.
     stride: usize,
     /// Check-to-variable messages, `stride` lanes per base-matrix entry, row-major.
-    msgs: Vec<f32>,
+    msgs: Vec<i16>,
     /// Lane buffer of the current layer: `stride` lanes per entry.
-    lanes: Vec<f32>,
+    lanes: Vec<i16>,
     /// Sum-product forward partials t₀ ⊞ … ⊞ t_e: `stride` lanes per entry.
-    fwd: Vec<f32>,
+    fwd: Vec<i16>,
     /// Sum-product backward partial.
-    bwd: Vec<f32>,
-    min1: Vec<f32>,
-    min2: Vec<f32>,
-    sign: Vec<u32>,
+    bwd: Vec<i16>,
+    min1: Vec<i16>,
+    min2: Vec<i16>,
+    /// Sign product per check: 0 or −1 (all bits set).
+    sign: Vec<i16>,
     hard: Vec<u8>,
     parity: Vec<u8>,
-    /// AVX2 + FMA available at run time (x86-64): the layer update is then
-    /// compiled for 8-lane vectors, otherwise for the baseline (SSE2).
+    /// AVX2 available at run time (x86-64): the layer update is then
+    /// compiled for 16-lane vectors, otherwise for the baseline (SSE2).
     avx2: bool,
 }
 
@@ -134,17 +162,21 @@ impl LayeredDecoder {
             .max()
             .unwrap_or(0);
         let spa = rule == CheckRule::SumProduct;
-        let stride = z.next_multiple_of(8);
+        let stride = z.next_multiple_of(LANES);
+        let pitch = z + stride;
         LayeredDecoder {
             rule,
             stride,
-            post: vec![0.0; code.n()],
-            msgs: vec![0.0; code.edges() / z.max(1) * stride],
-            lanes: vec![0.0; max_deg * stride],
-            fwd: vec![0.0; if spa { max_deg * stride } else { 0 }],
-            bwd: vec![0.0; if spa { stride } else { 0 }],
-            min1: vec![0.0; stride],
-            min2: vec![0.0; stride],
+            pitch,
+            post: vec![0; code.n() / z.max(1) * pitch],
+            // One vector of slack past the last entry: the gather's second
+            // run may read and write up to LANES − 1 lanes past an entry.
+            msgs: vec![0; code.edges() / z.max(1) * stride + LANES],
+            lanes: vec![0; max_deg * stride + LANES],
+            fwd: vec![0; if spa { max_deg * stride } else { 0 }],
+            bwd: vec![0; if spa { stride } else { 0 }],
+            min1: vec![0; stride],
+            min2: vec![0; stride],
             sign: vec![0; stride],
             hard: vec![0; code.n()],
             parity: vec![0; z],
@@ -163,10 +195,11 @@ impl LayeredDecoder {
         self.rule
     }
 
-    /// Decodes channel LLRs `llr` (n values, `ln P(0)/P(1)`, positive ⇒ 0)
-    /// towards the word with syndrome `syndrome` (m bytes 0/1), running at
-    /// most `max_iter` iterations. The hard decisions are left in `out`
-    /// (n bytes 0/1) whether or not the decoder converged.
+    /// Decodes channel LLRs `llr` (n values, `ln P(0)/P(1)` in nats,
+    /// positive ⇒ 0; see [`quantize`]) towards the word with syndrome
+    /// `syndrome` (m bytes 0/1), running at most `max_iter` iterations. The
+    /// hard decisions are left in `out` (n bytes 0/1) whether or not the
+    /// decoder converged.
     ///
     /// # Errors
     /// [`super::codes::CodeError::Length`] if a buffer does not match the code.
@@ -183,8 +216,17 @@ impl LayeredDecoder {
                 return Err(super::codes::CodeError::Length { want, got });
             }
         }
-        self.post.copy_from_slice(llr);
-        self.msgs.fill(0.0);
+        let z = self.code.z();
+        for (col, l) in self
+            .post
+            .chunks_exact_mut(self.pitch)
+            .zip(llr.chunks_exact(z))
+        {
+            for (p, &l) in col.iter_mut().zip(l) {
+                *p = quantize(l);
+            }
+        }
+        self.msgs.fill(0);
         Ok(self.run(syndrome, max_iter, out))
     }
 
@@ -201,8 +243,9 @@ impl LayeredDecoder {
     /// QIC 12 (2012)): continues decoding from the messages saved in `state`
     /// after the channel LLRs of some variables changed, e.g. punctured
     /// values that Alice revealed. `changes` lists (variable, old LLR, new
-    /// LLR); each posterior is shifted by new − old, every check-to-variable
-    /// message is kept, and at most `max_iter` further iterations run.
+    /// LLR); each posterior is shifted by new − old (saturating), every
+    /// check-to-variable message is kept, and at most `max_iter` further
+    /// iterations run.
     ///
     /// # Errors
     /// [`super::codes::CodeError::Length`] if a buffer or the saved state does
@@ -217,7 +260,7 @@ impl LayeredDecoder {
     ) -> Result<DecodeStatus, super::codes::CodeError> {
         let (n, m) = (self.code.n(), self.code.m());
         for (want, got) in [
-            (n, state.post.len()),
+            (self.post.len(), state.post.len()),
             (self.msgs.len(), state.msgs.len()),
             (m, syndrome.len()),
             (n, out.len()),
@@ -229,11 +272,15 @@ impl LayeredDecoder {
         self.post.copy_from_slice(&state.post);
         self.msgs.copy_from_slice(&state.msgs);
         for &(v, old, new) in changes {
-            let p = self
-                .post
-                .get_mut(v)
-                .ok_or(super::codes::CodeError::Length { want: n, got: v })?;
-            *p += new - old;
+            if v >= n {
+                return Err(super::codes::CodeError::Length { want: n, got: v });
+            }
+            let z = self.code.z();
+            let at = v / z * self.pitch + v % z;
+            let shifted =
+                i32::from(self.post[at]) + i32::from(quantize(new)) - i32::from(quantize(old));
+            let p = shifted.clamp(-i32::from(LLR_MAX), i32::from(LLR_MAX)) as i16;
+            self.post[at] = p;
         }
         Ok(self.run(syndrome, max_iter, out))
     }
@@ -252,7 +299,7 @@ impl LayeredDecoder {
                 let syn = &syndrome[layer * z..(layer + 1) * z];
                 #[cfg(target_arch = "x86_64")]
                 if self.avx2 {
-                    // SAFETY: AVX2 and FMA were detected at run time (`has_avx2`).
+                    // SAFETY: AVX2 was detected at run time (`has_avx2`).
                     unsafe { self.layer_avx2(layer, edge, syn) };
                     edge += deg;
                     continue;
@@ -267,12 +314,12 @@ impl LayeredDecoder {
         status
     }
 
-    /// [`Self::layer`] compiled with AVX2/FMA enabled.
+    /// [`Self::layer`] compiled with AVX2 enabled.
     ///
     /// # Safety
-    /// The CPU must support AVX2 and FMA.
+    /// The CPU must support AVX2.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2")]
     unsafe fn layer_avx2(&mut self, layer: usize, edge0: usize, syn: &[u8]) {
         self.layer(layer, edge0, syn);
     }
@@ -282,31 +329,32 @@ impl LayeredDecoder {
     fn layer(&mut self, layer: usize, edge0: usize, syn: &[u8]) {
         let (z, w) = (self.code.z(), self.stride);
         let deg = self.code.row(layer).len();
-        // Gather: lanes[e][r] = post[c·z + (r + s) mod z] − msgs[e][r].
+        let pitch = self.pitch;
+        // Gather: lanes[e][r] = post[c][(r + s) mod z] − msgs[e][r], in two
+        // runs of whole vectors: all w lanes from column value s on (lanes
+        // from z − s on read the slack), then ⌈s⌉ lanes from z − s on from
+        // column value 0, which puts the wrapped values in place and spills
+        // into idle lanes or the next entry (gathered after this one).
         for (e, (c, s)) in self.code.row(layer).enumerate() {
-            let col = &self.post[c * z..(c + 1) * z];
-            let msg = &self.msgs[(edge0 + e) * w..(edge0 + e) * w + z];
-            let (lane, idle) = self.lanes[e * w..(e + 1) * w].split_at_mut(z);
-            idle.fill(1.0);
-            let (head, tail) = col.split_at(s);
-            let (l1, l2) = lane.split_at_mut(z - s);
-            let (m1, m2) = msg.split_at(z - s);
-            for ((l, &p), &q) in l1.iter_mut().zip(tail).zip(m1) {
-                *l = p - q;
-            }
-            for ((l, &p), &q) in l2.iter_mut().zip(head).zip(m2) {
-                *l = p - q;
-            }
+            let (col, k) = (
+                &self.post[c * pitch..(c + 1) * pitch],
+                s.next_multiple_of(LANES),
+            );
+            let msg = &self.msgs[(edge0 + e) * w..];
+            let lane = &mut self.lanes[e * w..];
+            sub_vectors(&mut lane[..w], &col[s..s + w], &msg[..w]);
+            let wrap = z - s..z - s + k;
+            sub_vectors(&mut lane[wrap.clone()], &col[..k], &msg[wrap]);
         }
         // New messages into msgs, lanes[e] += message (the new posteriors).
         let msgs = &mut self.msgs[edge0 * w..(edge0 + deg) * w];
+        let (lanes, sign) = (&mut self.lanes[..deg * w], &mut self.sign[..]);
         match self.rule {
             CheckRule::SumProduct if deg >= 2 => {
-                let (lanes, fwd) = (&mut self.lanes[..deg * w], &mut self.fwd[..]);
-                let (bwd, sign) = (&mut self.bwd[..], &mut self.sign[..]);
+                let (fwd, bwd) = (&mut self.fwd[..], &mut self.bwd[..]);
                 #[cfg(target_arch = "x86_64")]
                 if self.avx2 {
-                    // SAFETY: AVX2 and FMA were detected at run time (`has_avx2`).
+                    // SAFETY: AVX2 was detected at run time (`has_avx2`).
                     unsafe { sum_product_avx2(lanes, msgs, fwd, bwd, sign, syn) };
                 } else {
                     sum_product(lanes, msgs, fwd, bwd, sign, syn);
@@ -314,25 +362,46 @@ impl LayeredDecoder {
                 #[cfg(not(target_arch = "x86_64"))]
                 sum_product(lanes, msgs, fwd, bwd, sign, syn);
             }
-            CheckRule::SumProduct => min_sum(self, edge0, deg, syn, 1.0),
-            CheckRule::MinSum { alpha } => min_sum(self, edge0, deg, syn, alpha),
+            rule => {
+                let alpha = match rule {
+                    CheckRule::MinSum { alpha } => alpha,
+                    CheckRule::SumProduct => 1.0,
+                };
+                let (min1, min2) = (&mut self.min1[..], &mut self.min2[..]);
+                #[cfg(target_arch = "x86_64")]
+                if self.avx2 {
+                    // SAFETY: AVX2 was detected at run time (`has_avx2`).
+                    unsafe { min_sum_avx2(lanes, msgs, min1, min2, sign, syn, alpha) };
+                } else {
+                    min_sum(lanes, msgs, min1, min2, sign, syn, alpha);
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                min_sum(lanes, msgs, min1, min2, sign, syn, alpha);
+            }
         }
-        // Scatter the posteriors back to the columns.
+        // Scatter the posteriors back (lane r is value (r + s) mod z), the
+        // reverse of the gather's two runs: the wrapped values first (their
+        // spill past s is overwritten next), then all w lanes from s on (the
+        // lanes past z − s land in the slack).
         for (e, (c, s)) in self.code.row(layer).enumerate() {
-            let lane = &self.lanes[e * w..e * w + z];
-            let col = &mut self.post[c * z..(c + 1) * z];
-            let (head, tail) = col.split_at_mut(s);
-            let (l1, l2) = lane.split_at(z - s);
-            tail.copy_from_slice(l1);
-            head.copy_from_slice(l2);
+            let (lane, k) = (&self.lanes[e * w..], s.next_multiple_of(LANES));
+            let col = &mut self.post[c * pitch..(c + 1) * pitch];
+            col[..k].copy_from_slice(&lane[z - s..z - s + k]);
+            col[s..s + w].copy_from_slice(&lane[..w]);
         }
     }
 
     /// Hard decisions from the posteriors; true if they meet the syndrome.
     fn check(&mut self, syndrome: &[u8]) -> bool {
         let z = self.code.z();
-        for (h, &p) in self.hard.iter_mut().zip(&self.post) {
-            *h = (p < 0.0) as u8;
+        for (h, col) in self
+            .hard
+            .chunks_exact_mut(z)
+            .zip(self.post.chunks_exact(self.pitch))
+        {
+            for (h, &p) in h.iter_mut().zip(col) {
+                *h = (p < 0) as u8;
+            }
         }
         let mut ok = 0u8;
         for layer in 0..self.code.block_rows() {
@@ -358,41 +427,110 @@ impl LayeredDecoder {
     }
 }
 
-/// Normalised min-sum check update of one layer (`deg` entries from `edge0`).
+/// out = a − b (saturating), lane by lane.
 #[inline(always)]
-fn min_sum(dec: &mut LayeredDecoder, edge0: usize, deg: usize, syn: &[u8], alpha: f32) {
-    let z = dec.stride;
-    let LayeredDecoder {
-        msgs,
-        lanes,
-        min1,
-        min2,
-        sign,
-        ..
-    } = dec;
-    // Two smallest magnitudes and the sign product per check.
-    min1.fill(f32::MAX);
-    min2.fill(f32::MAX);
-    for (sg, &b) in sign.iter_mut().zip(syn) {
-        *sg = u32::from(b & 1) << 31;
+fn sub_vectors(out: &mut [i16], a: &[i16], b: &[i16]) {
+    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+        *o = a.saturating_sub(b);
     }
-    for e in 0..deg {
-        let lane = &lanes[e * z..(e + 1) * z];
+}
+
+/// |t| for a fixed-point LLR, saturated (|−32768| = 32767).
+#[inline(always)]
+fn mag(t: i16) -> i16 {
+    t.max(0i16.saturating_sub(t))
+}
+
+/// The sign mask of `t`: 0 if t ≥ 0, −1 (all bits set) if t < 0.
+#[inline(always)]
+fn sign_of(t: i16) -> i16 {
+    t >> 15
+}
+
+/// `m` with the sign of mask `s` (0 or −1) applied: m or −m.
+#[inline(always)]
+fn with_sign(m: i16, s: i16) -> i16 {
+    (m ^ s).wrapping_sub(s)
+}
+
+/// Sign masks of the target syndrome bits into `sign` (lanes past `syn` are
+/// idle checks and get 0).
+#[inline(always)]
+fn syndrome_signs(sign: &mut [i16], syn: &[u8]) {
+    let (target, idle) = sign.split_at_mut(syn.len().min(sign.len()));
+    for (sg, &b) in target.iter_mut().zip(syn) {
+        *sg = -i16::from(b & 1);
+    }
+    idle.fill(0);
+}
+
+/// Normalised min-sum check update of one layer: `lanes` holds the layer's
+/// entries of z lanes each (z = `min1.len()`), `msgs` their messages.
+#[inline(never)]
+fn min_sum(
+    lanes: &mut [i16],
+    msgs: &mut [i16],
+    min1: &mut [i16],
+    min2: &mut [i16],
+    sign: &mut [i16],
+    syn: &[u8],
+    alpha: f32,
+) {
+    min_sum_body(lanes, msgs, min1, min2, sign, syn, alpha);
+}
+
+/// [`min_sum`] compiled with AVX2 enabled.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline(never)]
+unsafe fn min_sum_avx2(
+    lanes: &mut [i16],
+    msgs: &mut [i16],
+    min1: &mut [i16],
+    min2: &mut [i16],
+    sign: &mut [i16],
+    syn: &[u8],
+    alpha: f32,
+) {
+    min_sum_body(lanes, msgs, min1, min2, sign, syn, alpha);
+}
+
+#[inline(always)]
+fn min_sum_body(
+    lanes: &mut [i16],
+    msgs: &mut [i16],
+    min1: &mut [i16],
+    min2: &mut [i16],
+    sign: &mut [i16],
+    syn: &[u8],
+    alpha: f32,
+) {
+    let z = min1.len();
+    let (min2, sign) = (&mut min2[..z], &mut sign[..z]);
+    // α in unsigned Q16 (α = 1 becomes 65535/65536); magnitudes are ≥ 0, so
+    // the scaling is the high half of an unsigned 16-bit product (`pmulhuw`).
+    let alpha_q16 = (alpha.clamp(0.0, 1.0) * 65536.0).min(65535.0) as u16;
+    // Two smallest magnitudes and the sign product per check.
+    min1.fill(LLR_MAX);
+    min2.fill(LLR_MAX);
+    syndrome_signs(sign, syn);
+    for lane in lanes.chunks_exact(z) {
         for (((&t, m1), m2), sg) in lane
             .iter()
             .zip(min1.iter_mut())
             .zip(min2.iter_mut())
             .zip(sign.iter_mut())
         {
-            let a = t.abs();
-            *sg ^= t.to_bits() & SIGN;
-            *m2 = m2.min(m1.max(a));
-            *m1 = m1.min(a);
+            let a = mag(t);
+            *sg ^= sign_of(t);
+            *m2 = (*m2).min((*m1).max(a));
+            *m1 = (*m1).min(a);
         }
     }
-    for e in 0..deg {
-        let lane = &mut lanes[e * z..(e + 1) * z];
-        let msg = &mut msgs[(edge0 + e) * z..(edge0 + e + 1) * z];
+    for (lane, msg) in lanes.chunks_exact_mut(z).zip(msgs.chunks_exact_mut(z)) {
         for ((((t, q), &m1), &m2), &sg) in lane
             .iter_mut()
             .zip(msg.iter_mut())
@@ -400,11 +538,11 @@ fn min_sum(dec: &mut LayeredDecoder, edge0: usize, deg: usize, syn: &[u8], alpha
             .zip(min2.iter())
             .zip(sign.iter())
         {
-            let a = t.abs();
-            let mag = alpha * if a == m1 { m2 } else { m1 };
-            let r = f32::from_bits(mag.to_bits() | ((sg ^ t.to_bits()) & SIGN));
+            let other = if mag(*t) == m1 { m2 } else { m1 };
+            let m = ((u32::from(other as u16) * u32::from(alpha_q16)) >> 16) as i16;
+            let r = with_sign(m, sg ^ sign_of(*t));
             *q = r;
-            *t += r;
+            *t = t.saturating_add(r);
         }
     }
 }
@@ -424,65 +562,58 @@ fn min_sum(dec: &mut LayeredDecoder, edge0: usize, deg: usize, syn: &[u8], alpha
 /// (inlined, the compiler gave up on the alias checks and ran scalar code).
 #[inline(never)]
 fn sum_product(
-    lanes: &mut [f32],
-    msgs: &mut [f32],
-    fwd: &mut [f32],
-    bwd: &mut [f32],
-    sign: &mut [u32],
+    lanes: &mut [i16],
+    msgs: &mut [i16],
+    fwd: &mut [i16],
+    bwd: &mut [i16],
+    sign: &mut [i16],
     syn: &[u8],
 ) {
-    sum_product_body::<false>(lanes, msgs, fwd, bwd, sign, syn);
+    sum_product_body(lanes, msgs, fwd, bwd, sign, syn);
 }
 
-/// [`sum_product`] compiled with AVX2/FMA enabled, the tangents as fused
-/// multiply-adds.
+/// [`sum_product`] compiled with AVX2 enabled.
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA.
+/// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2")]
 #[inline(never)]
 unsafe fn sum_product_avx2(
-    lanes: &mut [f32],
-    msgs: &mut [f32],
-    fwd: &mut [f32],
-    bwd: &mut [f32],
-    sign: &mut [u32],
+    lanes: &mut [i16],
+    msgs: &mut [i16],
+    fwd: &mut [i16],
+    bwd: &mut [i16],
+    sign: &mut [i16],
     syn: &[u8],
 ) {
-    sum_product_body::<true>(lanes, msgs, fwd, bwd, sign, syn);
+    sum_product_body(lanes, msgs, fwd, bwd, sign, syn);
 }
 
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // index loops over equal-length slices vectorise
-fn sum_product_body<const FMA: bool>(
-    lanes: &mut [f32],
-    msgs: &mut [f32],
-    fwd: &mut [f32],
-    bwd: &mut [f32],
-    sign: &mut [u32],
+fn sum_product_body(
+    lanes: &mut [i16],
+    msgs: &mut [i16],
+    fwd: &mut [i16],
+    bwd: &mut [i16],
+    sign: &mut [i16],
     syn: &[u8],
 ) {
     let z = bwd.len();
     let deg = lanes.len() / z;
     let sign = &mut sign[..z];
-    // Lanes past the syndrome (the stride's padding) are idle checks.
-    let (target, idle) = sign.split_at_mut(syn.len().min(z));
-    for (sg, &b) in target.iter_mut().zip(syn) {
-        *sg = u32::from(b & 1) << 31;
-    }
-    idle.fill(0);
+    syndrome_signs(sign, syn);
     for e in 0..deg {
         let t = &lanes[e * z..(e + 1) * z];
         for r in 0..z {
-            sign[r] ^= t[r].to_bits() & SIGN;
+            sign[r] ^= sign_of(t[r]);
         }
     }
-    // The message to entry e: magnitude `mag`, sign that of all the others.
-    let signed =
-        |mag: f32, t: f32, sg: u32| f32::from_bits(mag.to_bits() ^ ((sg ^ t.to_bits()) & SIGN));
+    // The message to entry e: magnitude `m`, sign that of all the others.
+    let signed = |m: i16, t: i16, sg: i16| with_sign(m, sg ^ sign_of(t));
     for r in 0..z {
-        fwd[r] = lanes[r].abs();
+        fwd[r] = mag(lanes[r]);
     }
     for e in 1..deg - 1 {
         let (done, next) = fwd.split_at_mut(e * z);
@@ -492,7 +623,7 @@ fn sum_product_body<const FMA: bool>(
             &lanes[e * z..(e + 1) * z],
         );
         for r in 0..z {
-            cur[r] = boxplus_mag::<FMA>(prev[r], t[r].abs());
+            cur[r] = boxplus_mag(prev[r], mag(t[r]));
         }
     }
     // Last entry: the message is the forward partial of all the others.
@@ -504,9 +635,9 @@ fn sum_product_body<const FMA: bool>(
         for r in 0..z {
             let t = lane[r];
             let q = signed(before[r], t, sign[r]);
-            bwd[r] = t.abs();
+            bwd[r] = mag(t);
             msg[r] = q;
-            lane[r] = t + q;
+            lane[r] = t.saturating_add(q);
         }
     }
     for e in (1..last).rev() {
@@ -515,10 +646,10 @@ fn sum_product_body<const FMA: bool>(
         let msg = &mut msgs[e * z..(e + 1) * z];
         for r in 0..z {
             let t = lane[r];
-            let q = signed(boxplus_mag::<FMA>(before[r], bwd[r]), t, sign[r]);
+            let q = signed(boxplus_mag(before[r], bwd[r]), t, sign[r]);
             msg[r] = q;
-            bwd[r] = boxplus_mag::<FMA>(bwd[r], t.abs());
-            lane[r] = t + q;
+            bwd[r] = boxplus_mag(bwd[r], mag(t));
+            lane[r] = t.saturating_add(q);
         }
     }
     // First entry: the message is the backward partial of all the others.
@@ -527,56 +658,56 @@ fn sum_product_body<const FMA: bool>(
         let t = lane[r];
         let q = signed(bwd[r], t, sign[r]);
         msg[r] = q;
-        lane[r] = t + q;
+        lane[r] = t.saturating_add(q);
     }
 }
 
-/// a ⊞ b = 2 atanh(tanh(a/2)·tanh(b/2)), as sgn(a)sgn(b)·min(|a|, |b|) +
-/// c(|a + b|) − c(|a − b|).
+/// a ⊞ b = 2 atanh(tanh(a/2)·tanh(b/2)) for fixed-point LLRs, as
+/// sgn(a)sgn(b)·min(|a|, |b|) + c(|a + b|) − c(|a − b|).
 #[cfg(test)]
-fn boxplus(a: f32, b: f32) -> f32 {
-    let sg = (a.to_bits() ^ b.to_bits()) & SIGN;
-    f32::from_bits(boxplus_mag::<false>(a.abs(), b.abs()).to_bits() ^ sg)
+fn boxplus(a: i16, b: i16) -> i16 {
+    with_sign(boxplus_mag(mag(a), mag(b)), sign_of(a) ^ sign_of(b))
 }
 
-/// |a| ⊞ |b| for magnitudes x, y ≥ 0: min(x, y) + c(x + y) − c(|x − y|).
-/// Within ±0.044 of the exact value (the error bound of [`corr`]), so it may
-/// come out a hair below 0 for x, y near 0.
+/// |a| ⊞ |b| for fixed-point magnitudes x, y ≥ 0: min(x, y) + c(x + y) −
+/// c(|x − y|), kept ≥ 0. Within 0.044 nat and two units of the exact value
+/// (the error bound of [`corr`]). No step overflows: the corrections are 0
+/// once x + y exceeds 117 units, and x − y stays within ±32767.
 #[inline(always)]
-fn boxplus_mag<const FMA: bool>(x: f32, y: f32) -> f32 {
-    let m = if x < y { x } else { y };
-    m + corr::<FMA>(x + y) - corr::<FMA>((x - y).abs())
+fn boxplus_mag(x: i16, y: i16) -> i16 {
+    (x.min(y) + corr(x.saturating_add(y)) - corr((x - y).abs())).max(0)
 }
 
-/// Tangents (intercept, −slope) of c(x) = ln(1 + e^−x) at x = 0.6 and 2.07,
-/// the pair that minimises the envelope's worst error. Two are enough: with
-/// two, three, five or six tangents the native-rate frame error counts of
-/// r083 and the 802.11n rate-1/2 codes agree within noise (`ldpc_native_fer
-/// 120 spa`, 12 points: 230, 231, 227 and 228 failures in total), and each
-/// tangent left out saves a tenth of the decoder's instructions.
-const TANGENTS: [(f32, f32); 2] = [(0.650_094, 0.354_344), (0.350_774, 0.112_047)];
+/// Tangents of c(x) = ln(1 + e^−x) at x = 0.6 and 2.07, the pair that
+/// minimises the envelope's worst error, in fixed point: (intercept in
+/// units, rounded down; −slope in Q16). Two are enough: with two, three,
+/// five or six tangents the native-rate frame error counts of r083 and the
+/// 802.11n rate-1/2 codes agree within noise (`ldpc_native_fer 120 spa`,
+/// 12 points: 230, 231, 227 and 228 failures in total), and each tangent
+/// left out saves a tenth of the decoder's instructions.
+const TANGENTS: [(i16, i16); 2] = [
+    (
+        (0.650_094 * UNITS_PER_NAT) as i16,
+        (0.354_344 * 65536.0) as i16,
+    ),
+    (
+        (0.350_774 * UNITS_PER_NAT) as i16,
+        (0.112_047 * 65536.0) as i16,
+    ),
+];
 
-/// c(x) = ln(1 + e^−x) for x ≥ 0 as the upper envelope of the [`TANGENTS`]
-/// and of 0 (c is convex): never above c, at most 0.044 below it.
+/// c(x) = ln(1 + e^−x) for fixed-point x ≥ 0 as the upper envelope of the
+/// [`TANGENTS`] and of 0 (c is convex): at most 0.044 nat below c (the
+/// tangents' error), within one unit of rounding either way.
 #[inline(always)]
-pub(crate) fn corr<const FMA: bool>(x: f32) -> f32 {
-    let mut m = 0.0;
+pub(crate) fn corr(x: i16) -> i16 {
+    let mut m = 0;
     for &(a, b) in &TANGENTS {
-        let t = if FMA { (-b).mul_add(x, a) } else { a - b * x };
-        m = fmax(m, t);
+        // x·slope as the high half of the 32-bit product (`pmulhw`).
+        let t = a - ((i32::from(x) * i32::from(b)) >> 16) as i16;
+        m = m.max(t);
     }
     m
-}
-
-/// max(a, b) for non-NaN inputs as one compare-select (`maxps`); `f32::max`
-/// adds NaN handling that costs two more instructions per call.
-#[inline(always)]
-fn fmax(a: f32, b: f32) -> f32 {
-    if a > b {
-        a
-    } else {
-        b
-    }
 }
 
 #[cfg(test)]
@@ -585,19 +716,40 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
+    /// One decoder unit in nats.
+    const UNIT: f64 = 1.0 / UNITS_PER_NAT as f64;
+
+    fn nats(x: i16) -> f64 {
+        f64::from(x) * UNIT
+    }
+
     fn exact_boxplus(a: f64, b: f64) -> f64 {
         2.0 * ((a / 2.0).tanh() * (b / 2.0).tanh()).atanh()
     }
 
     #[test]
-    fn correction_is_a_lower_envelope_within_0_044() {
-        for i in 0..4000 {
-            let x = i as f32 * 0.005;
-            let c = (-f64::from(x)).exp().ln_1p();
-            for got in [corr::<false>(x), corr::<true>(x)].map(f64::from) {
-                assert!(got <= c + 1e-6, "x = {x}: {got} > {c}");
-                assert!(c - got <= 0.044, "x = {x}: {got} vs {c}");
-            }
+    fn quantize_rounds_to_the_unit_and_saturates() {
+        assert_eq!(quantize(1.0), 64);
+        assert_eq!(quantize(-1.0), -64);
+        assert_eq!(quantize(0.5 / 64.0 + 1e-4), 1);
+        assert_eq!(quantize(-0.5 / 64.0 - 1e-4), -1);
+        assert_eq!(quantize(0.4 / 64.0), 0);
+        assert_eq!(quantize(KNOWN_LLR), LLR_MAX);
+        assert_eq!(quantize(-KNOWN_LLR), -LLR_MAX);
+        assert_eq!(quantize(f32::INFINITY), LLR_MAX);
+        assert_eq!(quantize(f32::NAN), 0);
+    }
+
+    /// The tangents' envelope is at most 0.044 nat below c; rounding the
+    /// intercepts down and the slope products down moves it by less than one
+    /// unit either way.
+    #[test]
+    fn correction_is_a_lower_envelope_within_0_044_and_a_unit() {
+        for x in 0..=i16::MAX {
+            let c = (-nats(x)).exp().ln_1p();
+            let got = nats(corr(x));
+            assert!(got <= c + UNIT, "x = {x}: {got} > {c}");
+            assert!(c - got <= 0.044 + UNIT, "x = {x}: {got} vs {c}");
         }
     }
 
@@ -606,16 +758,66 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         for _ in 0..10_000 {
             let (a, b) = (
-                rng.random_range(-12.0f32..12.0),
-                rng.random_range(-12.0f32..12.0),
+                quantize(rng.random_range(-12.0f32..12.0)),
+                quantize(rng.random_range(-12.0f32..12.0)),
             );
-            let want = exact_boxplus(f64::from(a), f64::from(b));
-            let got = f64::from(boxplus(a, b));
-            assert!((got - want).abs() <= 0.044, "{a} ⊞ {b}: {got} vs {want}");
+            let want = exact_boxplus(nats(a), nats(b));
+            let got = nats(boxplus(a, b));
+            assert!(
+                (got - want).abs() <= 0.044 + 2.0 * UNIT,
+                "{a} ⊞ {b}: {got} vs {want}"
+            );
         }
         // A known value dominates: x ⊞ ±KNOWN = ±x.
-        assert!((boxplus(2.5, KNOWN_LLR) - 2.5).abs() < 1e-3);
-        assert!((boxplus(2.5, -KNOWN_LLR) + 2.5).abs() < 1e-3);
+        let x = quantize(2.5);
+        assert_eq!(boxplus(x, quantize(KNOWN_LLR)), x);
+        assert_eq!(boxplus(x, quantize(-KNOWN_LLR)), -x);
+        // Saturated inputs neither overflow nor lose their sign: x ⊞ x =
+        // x − ln 2 for large x.
+        assert_eq!(boxplus(i16::MIN, i16::MIN), LLR_MAX - corr(0));
+        assert_eq!(boxplus(i16::MIN, LLR_MAX), corr(0) - LLR_MAX);
+    }
+
+    /// Random lanes for one layer of `deg` entries × `z` lanes, syndrome
+    /// bits alternating.
+    fn layer_input(rng: &mut ChaCha8Rng, deg: usize, z: usize) -> (Vec<i16>, Vec<u8>) {
+        let t = (0..deg * z)
+            .map(|_| quantize(rng.random_range(-6.0..6.0)))
+            .collect();
+        (t, (0..z).map(|r| (r % 2) as u8).collect())
+    }
+
+    /// Checks that `msgs` hold the extrinsic `rule` message for every entry
+    /// (sign flipped by the syndrome bit) within `tol(deg)` nats, and that
+    /// the posteriors in `lanes` gained exactly that message.
+    fn assert_extrinsic(
+        t: &[i16],
+        syn: &[u8],
+        msgs: &[i16],
+        lanes: &[i16],
+        z: usize,
+        rule: impl Fn(&[f64]) -> f64,
+        tol: f64,
+    ) {
+        let deg = t.len() / z;
+        for r in 0..z {
+            for e in 0..deg {
+                let others: Vec<f64> = (0..deg)
+                    .filter(|&j| j != e)
+                    .map(|j| nats(t[j * z + r]))
+                    .collect();
+                let mut want = rule(&others);
+                if syn[r] == 1 {
+                    want = -want;
+                }
+                let got = nats(msgs[e * z + r]);
+                assert!(
+                    (got - want).abs() <= tol,
+                    "deg {deg} e {e}: {got} vs {want}"
+                );
+                assert_eq!(lanes[e * z + r], t[e * z + r] + msgs[e * z + r]);
+            }
+        }
     }
 
     /// One sum-product layer against the tanh rule over all other inputs,
@@ -625,33 +827,49 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(8);
         let z = 3;
         for deg in 2..9 {
-            let t: Vec<f32> = (0..deg * z).map(|_| rng.random_range(-6.0..6.0)).collect();
-            let syn: Vec<u8> = (0..z).map(|r| (r % 2) as u8).collect();
-            let (mut lanes, mut fwd, mut bwd) = (t.clone(), vec![0.0; deg * z], vec![0.0; z]);
-            let mut msgs = vec![0.0; deg * z];
-            let mut sign = vec![0u32; z];
+            let (t, syn) = layer_input(&mut rng, deg, z);
+            let (mut lanes, mut fwd, mut bwd) = (t.clone(), vec![0; deg * z], vec![0; z]);
+            let (mut msgs, mut sign) = (vec![0; deg * z], vec![0; z]);
             sum_product(&mut lanes, &mut msgs, &mut fwd, &mut bwd, &mut sign, &syn);
-            for r in 0..z {
-                for e in 0..deg {
-                    let mut want = (0..deg)
-                        .filter(|&j| j != e)
-                        .map(|j| f64::from(t[j * z + r]))
-                        .reduce(exact_boxplus)
-                        .unwrap();
-                    if syn[r] == 1 {
-                        want = -want;
-                    }
-                    let got = f64::from(msgs[e * z + r]);
-                    // Box-plus is 1-Lipschitz in each argument: the errors of
-                    // the deg − 2 pairwise steps add up at most.
-                    assert!(
-                        (got - want).abs() <= 0.044 * (deg - 2).max(1) as f64,
-                        "deg {deg} e {e}: {got} vs {want}"
-                    );
-                    let post = f64::from(lanes[e * z + r]);
-                    assert!((post - f64::from(t[e * z + r]) - got).abs() < 1e-5);
-                }
-            }
+            let tanh_rule = |x: &[f64]| x.iter().copied().reduce(exact_boxplus).unwrap();
+            // Box-plus is 1-Lipschitz in each argument: the errors of the
+            // deg − 2 pairwise steps add up at most.
+            let steps = (deg - 2).max(1) as f64;
+            assert_extrinsic(
+                &t,
+                &syn,
+                &msgs,
+                &lanes,
+                z,
+                tanh_rule,
+                steps * (0.044 + 2.0 * UNIT),
+            );
+        }
+    }
+
+    /// One normalised min-sum layer: α times the smallest other magnitude,
+    /// rounded down to the unit.
+    #[test]
+    fn min_sum_layer_sends_the_scaled_smallest_other_input() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let (z, alpha) = (5, 0.75);
+        for deg in 1..9 {
+            let (t, syn) = layer_input(&mut rng, deg, z);
+            let mut lanes = t.clone();
+            let (mut msgs, mut min1, mut min2) = (vec![0; deg * z], vec![0; z], vec![0; z]);
+            let mut sign = vec![0; z];
+            min_sum(
+                &mut lanes, &mut msgs, &mut min1, &mut min2, &mut sign, &syn, alpha,
+            );
+            let rule = |x: &[f64]| {
+                let sg: f64 = x
+                    .iter()
+                    .map(|v| if *v < 0.0 { -1.0 } else { 1.0 })
+                    .product();
+                let m = x.iter().map(|v| v.abs()).fold(nats(LLR_MAX), f64::min);
+                sg * f64::from(alpha) * m
+            };
+            assert_extrinsic(&t, &syn, &msgs, &lanes, z, rule, UNIT);
         }
     }
 }
