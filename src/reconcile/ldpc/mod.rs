@@ -91,9 +91,9 @@ pub const ALPHA: f32 = 0.8;
 /// Check update of the reconciler's decoder: sum-product. At each code's
 /// native rate its measured start efficiency is up to 0.25 lower than
 /// min-sum's (most at the high check degrees of the long rate-3/4 and 0.83
-/// codes; unchanged for some 802.11n codes), for about the same decoding
-/// time (`docs/ldpc-long-codes.md`, "Decoder speed"; the min-sum rule stays
-/// for comparison).
+/// codes; unchanged for some 802.11n codes), at about three quarters of
+/// min-sum's decoder throughput (`docs/ldpc-long-codes.md`, "Decoder speed";
+/// the min-sum rule stays for comparison).
 pub const CHECK_RULE: decoder::CheckRule = decoder::CheckRule::SumProduct;
 
 /// Creates the LDPC state machine for `role`; `soft` (Bob only) are the
