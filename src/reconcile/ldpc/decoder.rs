@@ -332,9 +332,10 @@ impl LayeredDecoder {
         let pitch = self.pitch;
         // Gather: lanes[e][r] = post[c][(r + s) mod z] − msgs[e][r], in two
         // runs of whole vectors: all w lanes from column value s on (lanes
-        // from z − s on read the slack), then ⌈s⌉ lanes from z − s on from
-        // column value 0, which puts the wrapped values in place and spills
-        // into idle lanes or the next entry (gathered after this one).
+        // from z − s on read the slack), then s lanes rounded up to whole
+        // vectors, from lane z − s on and column value 0, which puts the
+        // wrapped values in place and spills into idle lanes or the next
+        // entry (gathered after this one).
         for (e, (c, s)) in self.code.row(layer).enumerate() {
             let (col, k) = (
                 &self.post[c * pitch..(c + 1) * pitch],
