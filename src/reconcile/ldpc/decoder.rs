@@ -436,12 +436,6 @@ fn sub_vectors(out: &mut [i16], a: &[i16], b: &[i16]) {
     }
 }
 
-/// |t| for a fixed-point LLR, saturated (|−32768| = 32767).
-#[inline(always)]
-fn mag(t: i16) -> i16 {
-    t.max(0i16.saturating_sub(t))
-}
-
 /// The sign mask of `t`: 0 if t ≥ 0, −1 (all bits set) if t < 0.
 #[inline(always)]
 fn sign_of(t: i16) -> i16 {
@@ -525,7 +519,7 @@ fn min_sum_body(
             .zip(min2.iter_mut())
             .zip(sign.iter_mut())
         {
-            let a = mag(t);
+            let a = t.saturating_abs();
             *sg ^= sign_of(t);
             *m2 = (*m2).min((*m1).max(a));
             *m1 = (*m1).min(a);
@@ -539,7 +533,7 @@ fn min_sum_body(
             .zip(min2.iter())
             .zip(sign.iter())
         {
-            let other = if mag(*t) == m1 { m2 } else { m1 };
+            let other = if t.saturating_abs() == m1 { m2 } else { m1 };
             let m = ((u32::from(other as u16) * u32::from(alpha_q16)) >> 16) as i16;
             let r = with_sign(m, sg ^ sign_of(*t));
             *q = r;
@@ -614,7 +608,7 @@ fn sum_product_body(
     // The message to entry e: magnitude `m`, sign that of all the others.
     let signed = |m: i16, t: i16, sg: i16| with_sign(m, sg ^ sign_of(t));
     for r in 0..z {
-        fwd[r] = mag(lanes[r]);
+        fwd[r] = lanes[r].saturating_abs();
     }
     for e in 1..deg - 1 {
         let (done, next) = fwd.split_at_mut(e * z);
@@ -624,7 +618,7 @@ fn sum_product_body(
             &lanes[e * z..(e + 1) * z],
         );
         for r in 0..z {
-            cur[r] = boxplus_mag(prev[r], mag(t[r]));
+            cur[r] = boxplus_mag(prev[r], t[r].saturating_abs());
         }
     }
     // Last entry: the message is the forward partial of all the others.
@@ -636,7 +630,7 @@ fn sum_product_body(
         for r in 0..z {
             let t = lane[r];
             let q = signed(before[r], t, sign[r]);
-            bwd[r] = mag(t);
+            bwd[r] = t.saturating_abs();
             msg[r] = q;
             lane[r] = t.saturating_add(q);
         }
@@ -649,7 +643,7 @@ fn sum_product_body(
             let t = lane[r];
             let q = signed(boxplus_mag(before[r], bwd[r]), t, sign[r]);
             msg[r] = q;
-            bwd[r] = boxplus_mag(bwd[r], mag(t));
+            bwd[r] = boxplus_mag(bwd[r], t.saturating_abs());
             lane[r] = t.saturating_add(q);
         }
     }
@@ -667,7 +661,10 @@ fn sum_product_body(
 /// sgn(a)sgn(b)·min(|a|, |b|) + c(|a + b|) − c(|a − b|).
 #[cfg(test)]
 fn boxplus(a: i16, b: i16) -> i16 {
-    with_sign(boxplus_mag(mag(a), mag(b)), sign_of(a) ^ sign_of(b))
+    with_sign(
+        boxplus_mag(a.saturating_abs(), b.saturating_abs()),
+        sign_of(a) ^ sign_of(b),
+    )
 }
 
 /// |a| ⊞ |b| for fixed-point magnitudes x, y ≥ 0: min(x, y) + c(x + y) −
