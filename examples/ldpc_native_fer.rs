@@ -14,8 +14,8 @@
 use qwave::reconcile::binary_entropy;
 use qwave::reconcile::ldpc::codes::{Length, QcCode, Rate};
 use qwave::reconcile::ldpc::decoder::{CheckRule, LayeredDecoder};
-use qwave::reconcile::ldpc::long::long_code;
-use qwave::reconcile::ldpc::plan::decoder_alpha;
+use qwave::reconcile::ldpc::long::{long_code, LONG_CODES};
+use qwave::reconcile::ldpc::plan::{decoder_alpha, LONG_ID0};
 use qwave::reconcile::ldpc::{llr, MAX_ITERATIONS};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -116,7 +116,8 @@ fn main() {
     let alpha_arg: Option<f32> = args.get(2).and_then(|s| s.parse().ok());
     let layered_spa = args.get(2).is_some_and(|s| s == "spa");
     let spa = std::env::var("QWAVE_SPA").is_ok();
-    let mut codes: Vec<QcCode> = (0..4).filter_map(|i| long_code(i).cloned()).collect();
+    let n_long = LONG_CODES.len();
+    let mut codes: Vec<QcCode> = (0..n_long).filter_map(|i| long_code(i).cloned()).collect();
     for l in Length::ALL {
         for r in Rate::ALL {
             codes.push(QcCode::ieee80211n(l, r));
@@ -137,8 +138,12 @@ fn main() {
         .enumerate()
         .filter(|(_, c)| only.split(',').any(|o| c.name().contains(o)))
     {
-        // Wire ids: the long codes are 12..16, the 802.11n codes 0..12.
-        let id = if i < 4 { 12 + i as u8 } else { i as u8 - 4 };
+        // Wire ids: the long codes from LONG_ID0 on, the 802.11n codes 0..12.
+        let id = if i < n_long {
+            LONG_ID0 + i as u8
+        } else {
+            (i - n_long) as u8
+        };
         let alpha = alpha_arg.unwrap_or_else(|| decoder_alpha(id));
         let rate = 1.0 - code.m() as f64 / code.n() as f64;
         let mut dec = if layered_spa {

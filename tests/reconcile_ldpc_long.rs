@@ -1,16 +1,17 @@
-//! The long LDPC family (n = 16384, QC-PEG, stored as alist files): the
-//! alist parser (round trip, hostile text, typed errors), every stored code's
-//! size, rate, degree profile and girth, reproducibility of the stored files
-//! from their PEG specs, syndrome/decoding round trips, and the planner's
-//! use of the long codes inside the full protocol.
+//! The long LDPC families (QC-PEG; n = 16384 stored as alist files,
+//! n = 65536 as base matrices): the alist parser (round trip, hostile text,
+//! typed errors), every stored code's size, rate, degree profile and girth,
+//! reproducibility of the stored codes from their PEG specs, syndrome/decoding
+//! round trips, and the planner's use of the long codes inside the full
+//! protocol.
 
 use proptest::prelude::*;
 use qwave::reconcile::ldpc::alist::{Alist, AlistError};
 use qwave::reconcile::ldpc::codes::{Length, QcCode, Rate};
 use qwave::reconcile::ldpc::decoder::LayeredDecoder;
-use qwave::reconcile::ldpc::long::{long_code, LONG_CODES, LONG_N, LONG_Z};
-use qwave::reconcile::ldpc::plan::{code_by_id, Plan, LONG_ID0, LONG_MIN_BITS};
-use qwave::reconcile::ldpc::{llr, peg, ALPHA, MAX_ITERATIONS};
+use qwave::reconcile::ldpc::long::{long_code, LONGEST_N, LONG_CODES, LONG_N, LONG_Z};
+use qwave::reconcile::ldpc::plan::{code_by_id, Plan, LONGEST_MIN_BITS, LONG_ID0, LONG_MIN_BITS};
+use qwave::reconcile::ldpc::{llr, peg, CHECK_RULE, MAX_ITERATIONS};
 use qwave::reconcile::{new_reconciler, run_pair, ReconcileParams, ReconcilerKind, Role};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -129,9 +130,9 @@ proptest! {
 #[test]
 fn every_stored_long_code_has_its_documented_size_rate_profile_and_girth() {
     for (i, lc) in LONG_CODES.iter().enumerate() {
-        let c = long_code(i).expect("stored alist parses as QC");
-        assert_eq!(c.n(), LONG_N, "{}", lc.name);
-        assert!(c.n() >= 16384);
+        let c = long_code(i).expect("stored code parses as QC");
+        assert_eq!(c.n(), lc.n, "{}", lc.name);
+        assert!(lc.n == LONG_N || lc.n == LONGEST_N, "{}", lc.name);
         assert_eq!(c.z(), LONG_Z);
         assert_eq!(c.m(), lc.rows * LONG_Z);
         assert!((1.0f64 - c.m() as f64 / c.n() as f64 - lc.rate()).abs() < 1e-12);
@@ -178,19 +179,31 @@ fn every_stored_long_code_has_its_documented_size_rate_profile_and_girth() {
     }
 }
 
-#[test]
-fn stored_long_codes_are_reproduced_by_their_peg_specs() {
-    for (i, lc) in LONG_CODES.iter().enumerate() {
+fn assert_reproduced(n: usize) {
+    for (i, lc) in LONG_CODES.iter().enumerate().filter(|c| c.1.n == n) {
         let built = peg::build(&lc.spec()).expect("spec fits");
         assert_eq!(&built, long_code(i).expect("parses"), "{}", lc.name);
     }
 }
 
 #[test]
+fn stored_long_codes_are_reproduced_by_their_peg_specs() {
+    assert_reproduced(LONG_N);
+}
+
+#[test]
+#[ignore = "five QC-PEG builds of n = 65536 (≈ 10 s in release); run by scripts/test"]
+fn stored_longest_codes_are_reproduced_by_their_peg_specs() {
+    assert_reproduced(LONGEST_N);
+}
+
+#[test]
 fn long_codes_syndrome_decode_round_trip() {
     let mut rng = ChaCha8Rng::seed_from_u64(16384);
     // Q well inside each rate's reach (capacity 1 − h2(Q) above the rate).
-    for (i, q) in [(0usize, 0.05), (1, 0.03), (2, 0.02), (3, 0.01)] {
+    let qs = [0.05, 0.03, 0.02, 0.01, 0.07, 0.05, 0.035, 0.02, 0.013];
+    assert_eq!(qs.len(), LONG_CODES.len());
+    for (i, q) in qs.into_iter().enumerate() {
         let c = long_code(i).expect("parses").clone();
         let a: Vec<u8> = (0..c.n()).map(|_| rng.random::<bool>() as u8).collect();
         let b: Vec<u8> = a
@@ -201,7 +214,9 @@ fn long_codes_syndrome_decode_round_trip() {
         c.syndrome(&a, &mut syn).expect("sizes");
         let mut l = Vec::new();
         llr::hard_llrs(&b, q, &mut l);
-        let mut dec = LayeredDecoder::new(c.clone(), ALPHA);
+        // The reconciler's check rule (min-sum with one α does not suit
+        // check degrees 8 to 50 alike).
+        let mut dec = LayeredDecoder::with_rule(c.clone(), CHECK_RULE);
         let mut out = vec![0u8; c.n()];
         let st = dec
             .decode(&l, &syn, MAX_ITERATIONS, &mut out)
@@ -223,6 +238,11 @@ fn planner_uses_long_codes_for_long_blocks_only() {
         assert!(long.code_id >= LONG_ID0, "q = {q}");
         assert_eq!(long.code.n(), LONG_N);
         assert_eq!(code_by_id(long.code_id).as_ref(), Some(&long.code));
+        let below = Plan::new(LONGEST_MIN_BITS - 1, q, 1);
+        assert_eq!(below.code.n(), LONG_N, "q = {q}");
+        let longest = Plan::new(LONGEST_MIN_BITS, q, 1);
+        assert_eq!(longest.code.n(), LONGEST_N, "q = {q}");
+        assert_eq!(code_by_id(longest.code_id).as_ref(), Some(&longest.code));
     }
     // Higher disagreement, lower mother rate.
     let ids: Vec<u8> = [0.02, 0.05, 0.10]
@@ -230,7 +250,12 @@ fn planner_uses_long_codes_for_long_blocks_only() {
         .map(|&q| Plan::new(20000, q, 1).code_id)
         .collect();
     assert!(ids[0] >= ids[1] && ids[1] >= ids[2], "{ids:?}");
-    assert_eq!(code_by_id(LONG_ID0 + 4), None);
+    let ids: Vec<u8> = [0.02, 0.05, 0.10]
+        .iter()
+        .map(|&q| Plan::new(60000, q, 1).code_id)
+        .collect();
+    assert!(ids[0] >= ids[1] && ids[1] >= ids[2], "{ids:?}");
+    assert_eq!(code_by_id(LONG_ID0 + LONG_CODES.len() as u8), None);
 }
 
 #[test]
@@ -259,11 +284,12 @@ fn full_protocol_reconciles_a_long_block() {
     assert!(ob.messages >= 2);
 }
 
-/// Largest block (≤ 95 % of n) that the planner puts in one long frame at `q`.
-fn one_frame_bits(q: f64) -> usize {
-    let mut n = LONG_N * 95 / 100;
+/// Largest block (≤ 95 % of `len`) that the planner puts in one frame of
+/// a length-`len` code at `q`.
+fn one_frame_bits(len: usize, q: f64) -> usize {
+    let mut n = len * 95 / 100;
     while Plan::new(n, q, 0).frames.len() > 1 {
-        n -= LONG_N / 100;
+        n -= len / 100;
     }
     n
 }
@@ -271,6 +297,18 @@ fn one_frame_bits(q: f64) -> usize {
 #[test]
 #[ignore = "statistical run (100 frames per point ≈ 1 min in release); run by scripts/test"]
 fn long_bsc_frame_error_rate_and_efficiency() {
+    bsc_frame_error_rate_and_efficiency(LONG_N);
+}
+
+#[test]
+#[ignore = "statistical run (100 frames per point ≈ 1 min in release); run by scripts/test"]
+fn longest_bsc_frame_error_rate_and_efficiency() {
+    bsc_frame_error_rate_and_efficiency(LONGEST_N);
+}
+
+/// Full blind protocol on BSC(Q), one frame of a length-`len` code per
+/// reconciliation, Q = 2, 5, 10 %.
+fn bsc_frame_error_rate_and_efficiency(len: usize) {
     // 100 frames per point keep the full test script within its budget
     // (1000 take ≈ 9 min here); QWAVE_LDPC_FRAMES=1000 for the long run.
     let frames: u64 = std::env::var("QWAVE_LDPC_FRAMES")
@@ -278,8 +316,9 @@ fn long_bsc_frame_error_rate_and_efficiency() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100);
     for q in [0.02, 0.05, 0.10] {
-        let n = one_frame_bits(q);
+        let n = one_frame_bits(len, q);
         let plan = Plan::new(n, q, 0);
+        assert_eq!(plan.code.n(), len);
         let mut rng = ChaCha8Rng::seed_from_u64(0x1000 + (q * 1e4) as u64);
         let (mut failed, mut wrong, mut leaked, mut msgs, mut max_msgs, mut within3) =
             (0u64, 0u64, 0u64, 0u64, 0u32, 0u64);

@@ -1,8 +1,12 @@
-//! The long code family: n = 16384 quasi-cyclic LDPC codes (64 block
-//! columns, Z = 256) built by QC-PEG ([`super::peg`]) and stored as alist
-//! files in `src/reconcile/ldpc/alist/` (regenerate with
+//! The long code families, quasi-cyclic LDPC codes with Z = 256 built by
+//! QC-PEG ([`super::peg`]; regenerate with
 //! `cargo run --release --example peg_codes`; the construction is
-//! documented in `docs/ldpc-long-codes.md`).
+//! documented in `docs/ldpc-long-codes.md`):
+//! * n = 16384 (64 block columns), stored as alist files in
+//!   `src/reconcile/ldpc/alist/`;
+//! * n = 65536 (256 block columns), stored as base matrices of circulant
+//!   shifts in [`super::long_bases`] (an alist file of one of them would be
+//!   about 4 MB; `peg_codes` writes those too, for other tools).
 //!
 //! Degree profiles: variable degrees {2, 3, d_max} with the degree-2 share
 //! near (1 − R) and check degrees concentrated on two consecutive values —
@@ -20,19 +24,33 @@
 
 use super::alist::{Alist, AlistError};
 use super::codes::QcCode;
+use super::long_bases;
 use super::peg::PegSpec;
 use std::sync::OnceLock;
 
-/// Codeword length of the long family.
+/// Codeword length of the shorter long family.
 pub const LONG_N: usize = 16384;
-/// Circulant size of the long family.
+/// Codeword length of the longest family.
+pub const LONGEST_N: usize = 65536;
+/// Circulant size of the long families.
 pub const LONG_Z: usize = 256;
 
-/// One member of the long family: how it was built and its stored alist text.
+/// How a long code is stored in the binary.
+#[derive(Clone, Copy, Debug)]
+pub enum Stored {
+    /// Alist text (D. J. C. MacKay's format).
+    Alist(&'static str),
+    /// Base matrix: per block row, its (block column, shift) entries.
+    Base(&'static [&'static [(u16, u16)]]),
+}
+
+/// One member of a long family: how it was built and how it is stored.
 #[derive(Clone, Copy, Debug)]
 pub struct LongCode {
     /// Short name, also the alist file stem.
     pub name: &'static str,
+    /// Codeword length n ([`LONG_N`] or [`LONGEST_N`]).
+    pub n: usize,
     /// Block rows (m = rows · 256).
     pub rows: usize,
     /// Variable degree profile (degree, block columns).
@@ -45,15 +63,15 @@ pub struct LongCode {
     /// (measured, `examples/ldpc_native_fer.rs`; high check degrees need a
     /// smaller factor).
     pub alpha: f32,
-    /// The stored alist text.
-    pub alist: &'static str,
+    /// The stored code.
+    pub stored: Stored,
 }
 
 impl LongCode {
     /// The construction spec that reproduces the stored file.
     pub fn spec(&self) -> PegSpec {
         PegSpec {
-            name: format!("PEG n={LONG_N} {}", self.name),
+            name: self.full_name(),
             z: LONG_Z,
             rows: self.rows,
             degrees: self.degrees.to_vec(),
@@ -61,57 +79,133 @@ impl LongCode {
         }
     }
 
-    /// Design rate 1 − m/n.
-    pub fn rate(&self) -> f64 {
-        1.0 - (self.rows * LONG_Z) as f64 / LONG_N as f64
+    /// The code's name as [`QcCode::name`] reports it.
+    pub fn full_name(&self) -> String {
+        format!("PEG n={} {}", self.n, self.name)
     }
 
-    /// Parses the stored alist into a QC code.
+    /// Design rate 1 − m/n.
+    pub fn rate(&self) -> f64 {
+        1.0 - (self.rows * LONG_Z) as f64 / self.n as f64
+    }
+
+    /// Parses the stored code.
     ///
     /// # Errors
-    /// An [`AlistError`] if the stored text is malformed or not QC with Z = 256.
+    /// An [`AlistError`] if the stored text is malformed or not QC with
+    /// Z = 256, or a stored base matrix has an entry out of range.
     pub fn parse(&self) -> Result<QcCode, AlistError> {
-        Alist::parse(self.alist)?.to_qc(&format!("PEG n={LONG_N} {}", self.name), LONG_Z)
+        match self.stored {
+            Stored::Alist(text) => Alist::parse(text)?.to_qc(&self.full_name(), LONG_Z),
+            Stored::Base(rows) => {
+                let rows: Vec<Vec<(u32, u32)>> = rows
+                    .iter()
+                    .map(|r| {
+                        r.iter()
+                            .map(|&(c, s)| (u32::from(c), u32::from(s)))
+                            .collect()
+                    })
+                    .collect();
+                QcCode::from_rows(self.full_name(), LONG_Z, self.n / LONG_Z, &rows)
+                    .map_err(|_| AlistError::NotQuasiCyclic { z: LONG_Z })
+            }
+        }
     }
 }
 
-/// The family, lowest rate first (rates 1/2, 43/64 ≈ 0.672, 3/4, 53/64 ≈ 0.828).
-pub const LONG_CODES: [LongCode; 4] = [
+/// Both families, shorter first, each lowest rate first: n = 16384 at rates
+/// 1/2, 43/64 ≈ 0.672, 3/4, 53/64 ≈ 0.828; n = 65536 at rates 1/2,
+/// 154/256 ≈ 0.602, 179/256 ≈ 0.699, 205/256 ≈ 0.801, 218/256 ≈ 0.852.
+pub const LONG_CODES: [LongCode; 9] = [
     LongCode {
         name: "r050",
+        n: LONG_N,
         rows: 32,
         degrees: &[(2, 31), (3, 21), (8, 12)],
         seed: 1,
         girth: 8,
         alpha: super::ALPHA,
-        alist: include_str!("alist/peg16384_r050.alist"),
+        stored: Stored::Alist(include_str!("alist/peg16384_r050.alist")),
     },
     LongCode {
         name: "r067",
+        n: LONG_N,
         rows: 21,
         degrees: &[(2, 20), (3, 30), (11, 14)],
         seed: 2,
         girth: 6,
         alpha: 0.7,
-        alist: include_str!("alist/peg16384_r067.alist"),
+        stored: Stored::Alist(include_str!("alist/peg16384_r067.alist")),
     },
     LongCode {
         name: "r075",
+        n: LONG_N,
         rows: 16,
         degrees: &[(2, 15), (3, 34), (12, 15)],
         seed: 3,
         girth: 6,
         alpha: 0.7,
-        alist: include_str!("alist/peg16384_r075.alist"),
+        stored: Stored::Alist(include_str!("alist/peg16384_r075.alist")),
     },
     LongCode {
         name: "r083",
+        n: LONG_N,
         rows: 11,
         degrees: &[(2, 8), (3, 40), (11, 16)],
         seed: 4,
         girth: 6,
         alpha: 0.7,
-        alist: include_str!("alist/peg16384_r083.alist"),
+        stored: Stored::Alist(include_str!("alist/peg16384_r083.alist")),
+    },
+    LongCode {
+        name: "64k-r050",
+        n: LONGEST_N,
+        rows: 128,
+        degrees: &[(2, 91), (3, 116), (8, 32), (20, 17)],
+        seed: 11,
+        girth: 8,
+        alpha: super::ALPHA,
+        stored: Stored::Base(long_bases::R_64K_R050),
+    },
+    LongCode {
+        name: "64k-r060",
+        n: LONGEST_N,
+        rows: 102,
+        degrees: &[(2, 93), (3, 90), (6, 49), (30, 24)],
+        seed: 12,
+        girth: 6,
+        alpha: 0.7,
+        stored: Stored::Base(long_bases::R_64K_R060),
+    },
+    LongCode {
+        name: "64k-r070",
+        n: LONGEST_N,
+        rows: 77,
+        degrees: &[(2, 76), (3, 96), (6, 58), (30, 26)],
+        seed: 13,
+        girth: 6,
+        alpha: 0.7,
+        stored: Stored::Base(long_bases::R_64K_R070),
+    },
+    LongCode {
+        name: "64k-r080",
+        n: LONGEST_N,
+        rows: 51,
+        degrees: &[(2, 50), (3, 110), (6, 64), (26, 32)],
+        seed: 14,
+        girth: 6,
+        alpha: 0.7,
+        stored: Stored::Base(long_bases::R_64K_R080),
+    },
+    LongCode {
+        name: "64k-r085",
+        n: LONGEST_N,
+        rows: 38,
+        degrees: &[(2, 37), (3, 120), (6, 64), (30, 35)],
+        seed: 15,
+        girth: 6,
+        alpha: 0.7,
+        stored: Stored::Base(long_bases::R_64K_R085),
     },
 ];
 

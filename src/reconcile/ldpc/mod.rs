@@ -56,6 +56,7 @@ pub mod de;
 pub mod decoder;
 pub mod llr;
 pub mod long;
+mod long_bases;
 pub mod peg;
 pub mod plan;
 pub mod wire;

@@ -17,8 +17,9 @@
 //! s = d − p. The family is the 802.11n code of the largest length that fits
 //! the block; within it the code of lowest f₀ for which some modulation
 //! fraction δ = d/n in [5 %, 30 %] gives 0 ≤ p ≤ d, at the smallest such δ. Blocks of at
-//! least [`LONG_MIN_BITS`] bits use the n = 16384 PEG family
-//! ([`super::long`]) instead, with the same rule.
+//! least [`LONG_MIN_BITS`] bits use the n = 16384 PEG family, blocks of at
+//! least [`LONGEST_MIN_BITS`] the n = 65536 one ([`super::long`]) instead,
+//! with the same rule.
 //!
 //! Blind rounds (Martinez-Mateo, Elkouss, Martin, "Blind reconciliation",
 //! QIC 12 (2012), arXiv:1205.5729): when Bob's decoder fails on a frame,
@@ -31,7 +32,7 @@
 //! ([`super::decoder::LayeredDecoder::resume`]).
 
 use super::codes::{Length, QcCode, Rate};
-use super::long::{long_code, LONG_CODES, LONG_N};
+use super::long::{long_code, LONGEST_N, LONG_CODES, LONG_N};
 use crate::reconcile::binary_entropy;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -48,7 +49,7 @@ use rand_chacha::ChaCha8Rng;
 /// the short rate-3/4 codes) get 1.9. With min-sum (and r067's earlier
 /// hand-picked profile) these were 1.2, 1.3, 1.4, 1.5 for the long codes
 /// and 1.4 for n = 1944 rate 1/2.
-pub const START_EFFICIENCIES: [f64; 16] = [
+pub const START_EFFICIENCIES: [f64; 21] = [
     // 802.11n n = 648: R = 1/2, 2/3, 3/4, 5/6
     1.4, 1.6, 1.9, 1.9, //
     // n = 1296
@@ -56,8 +57,23 @@ pub const START_EFFICIENCIES: [f64; 16] = [
     // n = 1944
     1.25, 1.5, 1.8, 1.9, //
     // n = 16384 QC-PEG r050, r067, r075, r083 (r067, r075, r083: DE profiles)
-    1.15, 1.2, 1.2, 1.25,
+    1.15, 1.2, 1.2, 1.25, //
+    // n = 65536 QC-PEG 64k-r050, r060, r070, r080, r085 (DE profiles)
+    F64K[0], F64K[1], F64K[2], F64K[3], F64K[4],
 ];
+
+/// Start efficiencies of the n = 65536 codes (64k-r050, r060, r070, r080,
+/// r085): the lowest f on the grid 1.10, 1.12, 1.15, 1.2, 1.25 at which the
+/// code decoded 100 of 100 BSC frames at its native rate, and every grid
+/// point above (sum-product, 50 iterations; `QWAVE_CODES=64k
+/// QWAVE_F=1.1,1.12,1.15,1.2,1.25 ldpc_native_fer 100 spa`): 1.12, 1.10,
+/// 1.12, 1.15, 1.2. r060 is entered at 1.15 instead of 1.10: with 1.10 the
+/// planner took it for Q = 10 % blocks, 23 % shortened, and 37 % of those
+/// frames needed blind rounds (1000 frames: f = 1.115, 2.83 messages per
+/// frame, 62.7 % within 3); with 1.15 it takes r050, 5 % modulated (f =
+/// 1.122, 2.00 messages). The soft plan uses the same values: these codes
+/// were not measured on soft input.
+const F64K: [f64; 5] = [1.12, 1.15, 1.12, 1.15, 1.2];
 
 /// Start efficiencies of the soft plan ([`Plan::with_entropy`] with a
 /// hint), which multiply Bob's entropy estimate instead of h2(q̂): the
@@ -69,11 +85,12 @@ pub const START_EFFICIENCIES: [f64; 16] = [
 /// 7 resp. 3 (so the soft LLRs' calibration is suspect, not proven). With
 /// this table: no failed block (`walk_soft_plan_on_long_code_blocks`,
 /// `docs/ldpc-soft.md`).
-pub const SOFT_START_EFFICIENCIES: [f64; 16] = [
+pub const SOFT_START_EFFICIENCIES: [f64; 21] = [
     1.5, 1.6, 1.9, 1.9, //
     1.4, 1.6, 1.8, 1.9, //
     1.4, 1.5, 1.8, 1.9, //
-    1.2, 1.3, 1.4, 1.5,
+    1.2, 1.3, 1.4, 1.5, //
+    F64K[0], F64K[1], F64K[2], F64K[3], F64K[4],
 ];
 
 /// Min-sum normalisation factor for mother code `id` (wire id): the long
@@ -142,13 +159,16 @@ const MIN_PLAN_QBER: f64 = 0.003;
 const PLAN_SEED_TAG: u64 = 0x6c64_7063_706c_616e;
 
 /// Wire id of the first long code: ids `0..12` are the 802.11n codes
-/// (4 · length index + rate index), ids `12..16` the n = 16384 PEG codes
-/// ([`super::long::LONG_CODES`], lowest rate first).
+/// (4 · length index + rate index), ids `12..21` the PEG codes in the order
+/// of [`super::long::LONG_CODES`] (n = 16384 at 12..16, n = 65536 at 16..21).
 pub const LONG_ID0: u8 = 12;
 
 /// Shortest block that is planned on the long codes (70 % of n = 16384,
 /// so a frame is never more than 30 % shortened or punctured).
 pub const LONG_MIN_BITS: usize = LONG_N * 7 / 10;
+
+/// Shortest block that is planned on the n = 65536 codes (70 % of n).
+pub const LONGEST_MIN_BITS: usize = LONGEST_N * 7 / 10;
 
 /// The code list the plan can pick from; the id travels on the wire.
 pub fn code_by_id(id: u8) -> Option<QcCode> {
@@ -161,15 +181,23 @@ pub fn code_by_id(id: u8) -> Option<QcCode> {
 }
 
 /// Candidate mother codes for a block of `n_bits`: (wire id, n, m), lowest
-/// rate first. The long family when the block has at least
-/// [`LONG_MIN_BITS`] bits (and its files parse), else the longest 802.11n
-/// length that fits.
+/// rate first. The n = 65536 family for blocks of at least
+/// [`LONGEST_MIN_BITS`] bits, the n = 16384 family from [`LONG_MIN_BITS`]
+/// (each only if all its members load), else the longest 802.11n length
+/// that fits.
 fn family(n_bits: usize) -> Vec<(u8, usize, usize)> {
-    if n_bits >= LONG_MIN_BITS {
-        let long: Vec<(u8, usize, usize)> = (0..LONG_CODES.len())
-            .filter_map(|i| long_code(i).map(|c| (LONG_ID0 + i as u8, c.n(), c.m())))
+    for (n, min_bits) in [(LONGEST_N, LONGEST_MIN_BITS), (LONG_N, LONG_MIN_BITS)] {
+        if n_bits < min_bits {
+            continue;
+        }
+        let members: Vec<usize> = (0..LONG_CODES.len())
+            .filter(|&i| LONG_CODES[i].n == n)
             .collect();
-        if long.len() == LONG_CODES.len() {
+        let long: Vec<(u8, usize, usize)> = members
+            .iter()
+            .filter_map(|&i| long_code(i).map(|c| (LONG_ID0 + i as u8, c.n(), c.m())))
+            .collect();
+        if long.len() == members.len() {
             return long;
         }
     }
