@@ -2,10 +2,12 @@
 //! normalised min-sum on the IEEE 802.11n n = 1944, rate-1/2 code, hard
 //! LLRs from a binary symmetric channel with Q = 5 % (syndrome decoding, so
 //! all n bits of a frame are key bits). Target ≥ 50 Mbit/s. The same for
-//! the n = 16384 rate-1/2 QC-PEG code (`long::LONG_CODES[0]`), and both with
-//! the sum-product check rule (`CheckRule::SumProduct`). Also prints
-//! the whole-reconciliation throughput (blind protocol, 20 000-bit blocks,
-//! which the planner puts on the long codes).
+//! the n = 16384 and n = 65536 rate-1/2 QC-PEG codes (`long::LONG_CODES[0]`
+//! and `[4]`), and all with the sum-product check rule
+//! (`CheckRule::SumProduct`). Also prints the whole-reconciliation
+//! throughput and efficiency (blind protocol, 20 000-bit blocks, which the
+//! planner puts on the n = 16384 codes, and 60 000-bit blocks, on the
+//! n = 65536 ones).
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
@@ -60,6 +62,10 @@ fn long_r12() -> QcCode {
     long_code(0).expect("stored long code parses").clone()
 }
 
+fn longest_r12() -> QcCode {
+    long_code(4).expect("stored long code parses").clone()
+}
+
 fn report_decoder(code: &QcCode, count: usize, rule: CheckRule) {
     let data = frames(code, count, 11);
     let mut dec = LayeredDecoder::with_rule(code.clone(), rule);
@@ -92,11 +98,15 @@ fn report() {
     for rule in [CheckRule::MinSum { alpha: ALPHA }, CheckRule::SumProduct] {
         report_decoder(&QcCode::ieee80211n(Length::N1944, Rate::R12), 2000, rule);
         report_decoder(&long_r12(), 250, rule);
+        report_decoder(&longest_r12(), 60, rule);
     }
-    // Whole reconciliation (both sides, blind rounds) on 20 000-bit blocks.
+    report_reconciliation(20_000, 20);
+    report_reconciliation(60_000, 8);
+}
+
+/// Whole reconciliation (both sides, blind rounds) of `blocks` blocks of `n` bits.
+fn report_reconciliation(n: usize, blocks: u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(12);
-    let n = 20_000;
-    let blocks = 20;
     let t = Instant::now();
     let mut leaked = 0u64;
     for i in 0..blocks {
@@ -119,7 +129,7 @@ fn report() {
     }
     let wall = t.elapsed().as_secs_f64();
     eprintln!(
-        "ldpc reconciliation Q=5%, 20000-bit blocks: f = {:.3}, {:.1} Mbit/s wall (both sides)",
+        "ldpc reconciliation Q=5%, {n}-bit blocks: f = {:.3}, {:.1} Mbit/s wall (both sides)",
         leaked as f64 / (blocks as f64 * n as f64 * qwave::reconcile::binary_entropy(Q)),
         (blocks as usize * n) as f64 / wall / 1e6
     );
