@@ -9,8 +9,9 @@
 //! class to any other, and a or b ± 1 (3 < a < b ≤ ROWS; n₂ ≤ ROWS − 1 for
 //! the staircase). Each candidate costs one DE run at p = 1.002·p*(best):
 //! of those that converge there, the one converging in fewest iterations
-//! (steepest ascent) is taken and its threshold found by bisection. Grid Δ = 0.25 while searching, Δ = 0.125 for the
-//! final threshold; check degrees as concentrated as QC-PEG makes them.
+//! (steepest ascent) is taken and its threshold found by bisection. Grid
+//! Δ = 0.25 while searching, Δ = 0.125 for the final threshold; check
+//! degrees as concentrated as QC-PEG makes them.
 
 use qwave::reconcile::ldpc::de::{threshold_efficiency, DensityEvolution, Ensemble};
 
@@ -23,18 +24,6 @@ fn degrees(p: &Profile) -> Vec<(usize, usize)> {
 
 fn valid(p: &Profile, cols: usize, rows: usize) -> bool {
     p[0] + p[1] + p[2] + p[3] == cols && p[0] < rows && 3 < p[4] && p[4] < p[5] && p[5] <= rows
-}
-
-fn bisect(de: &mut DensityEvolution, ens: &Ensemble, mut lo: f64, mut hi: f64, tol: f64) -> f64 {
-    while hi - lo > tol {
-        let mid = 0.5 * (lo + hi);
-        if de.run(ens, mid, 2000, 1e-7).converged {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
 }
 
 fn main() {
@@ -64,7 +53,7 @@ fn main() {
             }
         }
         let ens = Ensemble::from_block_profile(rows, &degrees(&best));
-        let mut best_p = bisect(&mut coarse, &ens, 1e-4, 0.5, 2e-5);
+        let mut best_p = coarse.threshold_between(&ens, 1e-4, 0.5, 2e-5);
         println!(
             "rows {rows}: R = {:.4}, start {:?} p* = {best_p:.5}",
             ens.rate(),
@@ -100,7 +89,7 @@ fn main() {
             match taken {
                 Some((_, c, ens)) => {
                     best = c;
-                    best_p = bisect(&mut coarse, &ens, test_p, test_p + 0.02, 2e-5);
+                    best_p = coarse.threshold_between(&ens, test_p, test_p + 0.02, 2e-5);
                     println!(
                         "  {:?} p* = {best_p:.5} λ2ρ'(1) = {:.3}",
                         degrees(&best),
@@ -112,7 +101,7 @@ fn main() {
             }
         }
         let ens = Ensemble::from_block_profile(rows, &degrees(&best));
-        let p = bisect(&mut fine, &ens, 1e-4, 0.5, 2e-5);
+        let p = fine.threshold_between(&ens, 1e-4, 0.5, 2e-5);
         println!(
             "rows {rows} best: profile {:?}, R = {:.4}, λ2ρ'(1) = {:.3}, p* = {p:.5} (Δ 0.125), f* = {:.4}",
             degrees(&best),

@@ -203,7 +203,12 @@ impl DensityEvolution {
     /// BSC threshold p* of `ens`: the largest p in (0, 0.5) at which DE
     /// converges (bisection to `tol`; 2000 iterations, target 1e-7).
     pub fn threshold(&mut self, ens: &Ensemble, tol: f64) -> f64 {
-        let (mut lo, mut hi) = (1e-4, 0.5);
+        self.threshold_between(ens, 1e-4, 0.5, tol)
+    }
+
+    /// As [`DensityEvolution::threshold`], bisecting in [lo, hi] (lo is
+    /// returned if DE does not converge above it).
+    pub fn threshold_between(&mut self, ens: &Ensemble, mut lo: f64, mut hi: f64, tol: f64) -> f64 {
         while hi - lo > tol {
             let mid = 0.5 * (lo + hi);
             if self.run(ens, mid, 2000, 1e-7).converged {
