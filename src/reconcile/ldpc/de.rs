@@ -68,7 +68,8 @@ impl Ensemble {
 }
 
 /// Quantised density-evolution engine (grid and box-plus table prebuilt,
-/// work buffers preallocated).
+/// four density buffers preallocated; the powers of a node update use a
+/// few more grid-sized vectors per iteration).
 pub struct DensityEvolution {
     step: f64,
     k: usize,

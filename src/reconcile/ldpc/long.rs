@@ -68,7 +68,7 @@ pub struct LongCode {
 }
 
 impl LongCode {
-    /// The construction spec that reproduces the stored file.
+    /// The construction spec that reproduces the stored code.
     pub fn spec(&self) -> PegSpec {
         PegSpec {
             name: self.full_name(),
