@@ -139,14 +139,21 @@ impl Bob {
                 &self.syndromes[j * m..(j + 1) * m],
                 &mut self.words[j * n..(j + 1) * n],
             );
-            // Warm start from the previous attempt when there is one.
-            let st = if self.warm[j].is_empty() {
-                self.decoder
-                    .decode(&self.llr[j * n..(j + 1) * n], syn, MAX_ITERATIONS, word)
+            // Warm start from the previous attempt when there is one. A warm
+            // start can stay caught where the previous attempt stalled (two
+            // of 1000 BSC frames at Q = 10 % never decoded, even with a
+            // quarter of their key bits revealed), so a failed resume is
+            // followed by a cold decode of the same LLRs.
+            let llr = &self.llr[j * n..(j + 1) * n];
+            let mut st = if self.warm[j].is_empty() {
+                self.decoder.decode(llr, syn, MAX_ITERATIONS, word)
             } else {
                 self.decoder
                     .resume(&self.warm[j], &self.changes[j], syn, MAX_ITERATIONS, word)
             };
+            if !self.warm[j].is_empty() && !matches!(st, Ok(s) if s.converged) {
+                st = self.decoder.decode(llr, syn, MAX_ITERATIONS, word);
+            }
             self.changes[j].clear();
             self.failing[j] = !matches!(st, Ok(s) if s.converged);
             if self.failing[j] {

@@ -29,7 +29,9 @@
 //! after revealing its punctured bits and a quarter of its key bits, or once
 //! its leakage reaches [`MAX_EFFICIENCY`]·x·h2(q̂), fails the reconciliation.
 //! Bob warm-starts the decoder of a failing frame from its previous attempt
-//! ([`super::decoder::LayeredDecoder::resume`]).
+//! ([`super::decoder::LayeredDecoder::resume`]) and decodes it cold when the
+//! warm start fails (a warm start can stay caught where the previous
+//! attempt stalled).
 
 use super::codes::{Length, QcCode, Rate};
 use super::long::{long_code, LONGEST_N, LONG_CODES, LONG_N};
