@@ -161,6 +161,12 @@ fn blind_leak(
     }
 }
 
+/// Bins of Bob's |distance to the quantizer edge| for the measured
+/// conditional entropy of the walk runs (bin width, bin count; the last
+/// bin takes everything beyond).
+const ORACLE_BIN: f32 = 0.01;
+const ORACLE_BINS: usize = 300;
+
 /// (key bits, leakage at which the frame decodes) of one replayed frame.
 type FrameStat = (usize, Option<u64>);
 
@@ -266,6 +272,8 @@ fn walk_soft_vs_hard(per_block: u64, min_frames: usize) {
     let (mut soft_run, mut hard_run) = (Totals::default(), Totals::default());
     let (mut bits_all, mut errors_all, mut hint_sum, mut h2_sum) = (0usize, 0usize, 0.0, 0.0);
     let mut sigmas = Vec::new();
+    // (bits, disagreements) per bin of Bob's |distance to the edge|.
+    let mut oracle = [(0u64, 0u64); ORACLE_BINS];
     let mut seed = 0u64;
     while soft_stats.len() < min_frames || hard_stats.len() < min_frames {
         seed += 1;
@@ -311,6 +319,11 @@ fn walk_soft_vs_hard(per_block: u64, min_frames: usize) {
         let n = a.len();
         bits_all += n;
         errors_all += a.iter().zip(&b).filter(|(x, y)| x != y).count();
+        for ((&x, &y), &d) in a.iter().zip(&b).zip(&soft) {
+            let k = ((d.abs() / ORACLE_BIN) as usize).min(ORACLE_BINS - 1);
+            oracle[k].0 += 1;
+            oracle[k].1 += u64::from(x != y);
+        }
         // Bob's LLRs and hint exactly as the soft-plan Bob computes them.
         let mut soft_llr = Vec::new();
         let hint = match llr::channel_llrs(&b, Some(&soft), q_hat, &mut soft_llr) {
@@ -379,6 +392,20 @@ fn walk_soft_vs_hard(per_block: u64, min_frames: usize) {
         h2_sum / bits_all as f64
     );
     println!("  n·h2(Q) over all blocks = {nh:.0} bits");
+    // What the bits need given Bob's soft values, measured with Alice's
+    // bits: Σ_bins n_k·h2(disagreement rate in bin k) / N. Against the
+    // hint's Gaussian model it shows how far that model is calibrated.
+    let h_oracle = oracle
+        .iter()
+        .map(|&(nk, ek)| nk as f64 * binary_entropy(ek as f64 / nk.max(1) as f64))
+        .sum::<f64>()
+        / bits_all as f64;
+    println!(
+        "  measured H(A | Bob's |distance|) in {ORACLE_BINS} bins of {ORACLE_BIN}: {h_oracle:.4} bit/bit \
+         ({:.3}·h2(Q); the hint's model said {:.4})",
+        h_oracle / binary_entropy(q),
+        hint_sum / bits_all as f64
+    );
     for (name, t) in [("hard", &hard_run), ("soft", &soft_run)] {
         println!(
             "  protocol, {name} plan: leaked {} bits (f = {:.3}), FER {}/{} blocks, messages \
