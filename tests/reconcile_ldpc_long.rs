@@ -205,11 +205,7 @@ fn long_codes_syndrome_decode_round_trip() {
     assert_eq!(qs.len(), LONG_CODES.len());
     for (i, q) in qs.into_iter().enumerate() {
         let c = long_code(i).expect("parses").clone();
-        let a: Vec<u8> = (0..c.n()).map(|_| rng.random::<bool>() as u8).collect();
-        let b: Vec<u8> = a
-            .iter()
-            .map(|&x| x ^ (rng.random::<f64>() < q) as u8)
-            .collect();
+        let (a, b) = bsc_bits(&mut rng, c.n(), q);
         let mut syn = vec![0u8; c.m()];
         c.syndrome(&a, &mut syn).expect("sizes");
         let mut l = Vec::new();
@@ -263,11 +259,7 @@ fn full_protocol_reconciles_a_long_block() {
     let mut rng = ChaCha8Rng::seed_from_u64(77);
     let n = 14000;
     let q = 0.05;
-    let a: Vec<u8> = (0..n).map(|_| rng.random::<bool>() as u8).collect();
-    let b: Vec<u8> = a
-        .iter()
-        .map(|&x| x ^ (rng.random::<f64>() < q) as u8)
-        .collect();
+    let (a, b) = bsc_bits(&mut rng, n, q);
     let p = ReconcileParams {
         qber: q,
         shuffle_seed: 9,
@@ -282,6 +274,16 @@ fn full_protocol_reconciles_a_long_block() {
     assert_eq!(ob.bits, a);
     assert_eq!(oa.leaked_bits, ob.leaked_bits);
     assert!(ob.messages >= 2);
+}
+
+/// `n` uniform bits for Alice and Bob's copy through BSC(`q`).
+fn bsc_bits(rng: &mut ChaCha8Rng, n: usize, q: f64) -> (Vec<u8>, Vec<u8>) {
+    let a: Vec<u8> = (0..n).map(|_| rng.random::<bool>() as u8).collect();
+    let b = a
+        .iter()
+        .map(|&x| x ^ (rng.random::<f64>() < q) as u8)
+        .collect();
+    (a, b)
 }
 
 /// Largest block (≤ 95 % of `len`) that the planner puts in one frame of
@@ -316,11 +318,7 @@ fn stalled_warm_start_falls_back_to_a_cold_decode() {
     let n = one_frame_bits(len, q);
     let mut rng = ChaCha8Rng::seed_from_u64(0x1000 + (q * 1e4) as u64);
     for i in 0..=488u64 {
-        let a: Vec<u8> = (0..n).map(|_| rng.random::<bool>() as u8).collect();
-        let b: Vec<u8> = a
-            .iter()
-            .map(|&x| x ^ (rng.random::<f64>() < q) as u8)
-            .collect();
+        let (a, b) = bsc_bits(&mut rng, n, q);
         if i != 355 && i != 488 {
             continue;
         }
@@ -356,11 +354,7 @@ fn bsc_frame_error_rate_and_efficiency(len: usize) {
         let (mut failed, mut wrong, mut leaked, mut msgs, mut max_msgs, mut within3) =
             (0u64, 0u64, 0u64, 0u64, 0u32, 0u64);
         for i in 0..frames {
-            let a: Vec<u8> = (0..n).map(|_| rng.random::<bool>() as u8).collect();
-            let b: Vec<u8> = a
-                .iter()
-                .map(|&x| x ^ (rng.random::<f64>() < q) as u8)
-                .collect();
+            let (a, b) = bsc_bits(&mut rng, n, q);
             let p = ReconcileParams {
                 qber: q,
                 shuffle_seed: i,
