@@ -221,9 +221,24 @@ pub fn new_reconciler_with_soft(
     soft: Option<Vec<f32>>,
     params: &ReconcileParams,
 ) -> Box<dyn Reconciler> {
+    new_reconciler_calibrated(kind, role, bits, soft, None, params)
+}
+
+/// As [`new_reconciler_with_soft`], with Bob's calibration of his soft
+/// values from earlier blocks ([`ldpc::llr::SoftCalibration`]): LDPC Bob takes
+/// his LLRs and his hint Ĥ from the calibrated rates instead of the Gaussian
+/// model. Nothing on the wire changes.
+pub fn new_reconciler_calibrated(
+    kind: ReconcilerKind,
+    role: Role,
+    bits: Vec<u8>,
+    soft: Option<Vec<f32>>,
+    calibration: Option<&ldpc::llr::SoftCalibration>,
+    params: &ReconcileParams,
+) -> Box<dyn Reconciler> {
     match kind {
         ReconcilerKind::Cascade => cascade::new_cascade(role, bits, params),
-        ReconcilerKind::Ldpc => ldpc::new_ldpc(role, bits, soft, params),
+        ReconcilerKind::Ldpc => ldpc::new_ldpc(role, bits, soft, calibration, params),
     }
 }
 

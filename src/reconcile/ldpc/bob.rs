@@ -2,7 +2,7 @@
 //! values for the frames that fail, confirms with Alice's hash.
 
 use super::decoder::{LayeredDecoder, WarmState, KNOWN_LLR};
-use super::llr::{channel_llrs, soft_entropy};
+use super::llr::{bob_llrs, SoftCalibration};
 use super::plan::Plan;
 use super::wire::Message;
 use super::{
@@ -52,7 +52,12 @@ pub(super) struct Bob {
 }
 
 impl Bob {
-    pub(super) fn new(bits: Vec<u8>, soft: Option<Vec<f32>>, params: &ReconcileParams) -> Self {
+    pub(super) fn new(
+        bits: Vec<u8>,
+        soft: Option<Vec<f32>>,
+        calibration: Option<&SoftCalibration>,
+        params: &ReconcileParams,
+    ) -> Self {
         let mut invalid = first_invalid(&bits).map(|(i, v)| Invalid::Bit(i, v));
         if let Some(s) = soft.as_ref().filter(|s| s.len() != bits.len()) {
             invalid = invalid.or(Some(Invalid::SoftLength(bits.len(), s.len())));
@@ -60,16 +65,18 @@ impl Bob {
         let mut block_llr = Vec::new();
         let mut hint = None;
         if invalid.is_none() {
-            // Soft LLRs when soft values are given and σ fits q̂, else hard ones.
-            let sigma = channel_llrs(&bits, soft.as_deref(), params.qber, &mut block_llr);
+            // Soft LLRs (calibrated if Bob has a calibration) when soft values are
+            // given and σ fits q̂, else hard ones.
+            let h = bob_llrs(
+                &bits,
+                soft.as_deref(),
+                params.qber,
+                calibration,
+                &mut block_llr,
+            );
             if params.soft_plan {
-                // Ĥ from the soft values at the fitted σ; without them 1 bit,
-                // which the plan clamps to h2(q̂).
-                let h = match (sigma, soft.as_deref()) {
-                    (Some(sg), Some(s)) => soft_entropy(s, sg),
-                    _ => 1.0,
-                };
-                hint = Some(hint_from_entropy(h));
+                // Ĥ of the soft LLRs; without them 1 bit, which the plan clamps to h2(q̂).
+                hint = Some(hint_from_entropy(h.unwrap_or(1.0)));
             }
         }
         let plan = Plan::with_entropy(

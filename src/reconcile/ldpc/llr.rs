@@ -15,6 +15,13 @@
 //! (σ → 0) to ½ (σ → ∞), so bisection on ln σ finds the unique root. q̂ is
 //! the disagreement both sides measured on the sacrificed sample, so the
 //! estimate uses only public data and Bob's own values.
+//!
+//! The reconciler's Bob does not use the Gaussian model for his LLRs
+//! ([`bob_llrs`]): its tail is far too light for real feature noise (on the
+//! simulated walk the measured rate at |d| = 0.6 is 1.5 %, the fitted
+//! Gaussian says 0.03 %). Before his first confirmed block he uses the
+//! Laplace-tailed `p(d) = ½·exp(−|d|/b)` with b fitted to q̂ the same way;
+//! after it, the rates he measured ([`SoftCalibration`]).
 
 /// Largest LLR magnitude produced from channel observations.
 pub const MAX_CHANNEL_LLR: f32 = 30.0;
@@ -142,6 +149,198 @@ pub fn channel_llrs(bits: &[u8], soft: Option<&[f32]>, q: f64, out: &mut Vec<f32
     None
 }
 
+/// Width of a [`SoftCalibration`] bin, in units of the soft values.
+pub const CALIBRATION_BIN: f32 = 0.02;
+/// Number of [`SoftCalibration`] bins; the last takes every |d| beyond
+/// `CALIBRATION_BINS · CALIBRATION_BIN`.
+pub const CALIBRATION_BINS: usize = 150;
+/// Weight, in bits, of the Gaussian model's prediction in every bin.
+pub const CALIBRATION_PRIOR_BITS: f64 = 10.0;
+/// Memory of a [`SoftCalibration`]: once it holds more observed bits, older
+/// counts are scaled down so that the total stays at this value.
+pub const CALIBRATION_MEMORY_BITS: f64 = 200_000.0;
+
+/// Bob's calibration of the soft model from blocks he has already
+/// reconciled: once the confirmation hash has matched he holds Alice's bits,
+/// so he can count how often Alice disagreed with him per bin of his
+/// |distance to the edge| and use those rates as `p(|d|)` in later blocks.
+///
+/// The Gaussian single-σ model of this module underestimates the
+/// conditional entropy of the simulated walk by ≈ 14 % (its feature noise is
+/// not one Gaussian in the quantizer's normalised units), and it ties the
+/// plan to the noisy public sample through σ̂(q̂). The calibrated rates fix
+/// both. Per bin the estimate is `(e_k + w·Φ(−c_k/σ̂)) / (n_k + w)`, the
+/// observed disagreements shrunk towards the model at the block's fitted σ̂
+/// (bin centre c_k, w = [`CALIBRATION_PRIOR_BITS`]), made non-increasing in
+/// |d| by pool-adjacent-violators (isotonic regression, Ayer et al., Ann.
+/// Math. Stat. 26 (1955)).
+///
+/// The counts are derived from key material (which bits disagreed) and are
+/// zeroized on drop. What leaves Bob is only the block's Ĥ, inside the
+/// counted 16-bit hint.
+#[derive(Clone, Debug)]
+pub struct SoftCalibration {
+    bits: Vec<f64>,
+    errors: Vec<f64>,
+}
+
+impl Default for SoftCalibration {
+    fn default() -> Self {
+        SoftCalibration {
+            bits: vec![0.0; CALIBRATION_BINS],
+            errors: vec![0.0; CALIBRATION_BINS],
+        }
+    }
+}
+
+impl Drop for SoftCalibration {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.bits.zeroize();
+        self.errors.zeroize();
+    }
+}
+
+fn calibration_bin(d: f32) -> usize {
+    ((d.abs() / CALIBRATION_BIN) as usize).min(CALIBRATION_BINS - 1)
+}
+
+impl SoftCalibration {
+    /// Adds a reconciled block: Bob's soft values and bits before
+    /// reconciliation and the confirmed bits (Alice's). Returns false and
+    /// changes nothing if the lengths differ, a bit is not 0/1 or a soft
+    /// value is not finite.
+    pub fn observe(&mut self, soft: &[f32], bob: &[u8], alice: &[u8]) -> bool {
+        if soft.len() != bob.len()
+            || bob.len() != alice.len()
+            || soft.iter().any(|d| !d.is_finite())
+            || bob.iter().chain(alice).any(|&b| b > 1)
+        {
+            return false;
+        }
+        for ((&d, &x), &y) in soft.iter().zip(bob).zip(alice) {
+            let k = calibration_bin(d);
+            self.bits[k] += 1.0;
+            self.errors[k] += f64::from(x ^ y);
+        }
+        let total = self.observed_bits();
+        if total > CALIBRATION_MEMORY_BITS {
+            let s = CALIBRATION_MEMORY_BITS / total;
+            self.bits
+                .iter_mut()
+                .chain(&mut self.errors)
+                .for_each(|v| *v *= s);
+        }
+        true
+    }
+
+    /// Bits observed so far (after the memory's scaling).
+    pub fn observed_bits(&self) -> f64 {
+        self.bits.iter().sum()
+    }
+
+    /// Disagreement probability per bin at model noise `sigma` (see the
+    /// type's doc), clamped to `[1e−6, ½]`.
+    pub fn curve(&self, sigma: f64) -> Vec<f64> {
+        let w = CALIBRATION_PRIOR_BITS;
+        let sigma = if sigma > 0.0 { sigma } else { 1e-6 };
+        // (estimate, weight) blocks for pool-adjacent-violators.
+        let mut pools: Vec<(f64, f64, usize)> = Vec::with_capacity(CALIBRATION_BINS);
+        for k in 0..CALIBRATION_BINS {
+            let c = (k as f64 + 0.5) * f64::from(CALIBRATION_BIN);
+            let prior = gaussian_tail(c / sigma);
+            let weight = self.bits[k] + w;
+            let mut est = (self.errors[k] + w * prior) / weight;
+            let (mut wt, mut len) = (weight, 1);
+            while let Some(&(e, pw, pl)) = pools.last() {
+                if e >= est {
+                    break;
+                }
+                est = (e * pw + est * wt) / (pw + wt);
+                wt += pw;
+                len += pl;
+                pools.pop();
+            }
+            pools.push((est, wt, len));
+        }
+        pools
+            .iter()
+            .flat_map(|&(e, _, len)| std::iter::repeat_n(e.clamp(1e-6, 0.5), len))
+            .collect()
+    }
+}
+
+/// `ln((1 − p)/p)` for p in (0, ½], capped at [`MAX_CHANNEL_LLR`].
+fn llr_of(p: f64) -> f32 {
+    ((((1.0 - p) / p).ln()) as f32).clamp(0.0, MAX_CHANNEL_LLR)
+}
+
+/// Scale b of the Laplace-tailed model `p(d) = ½·exp(−|d|/b)` at which the
+/// mean of `p(d_i)` over `soft` equals `q` (bisection as in
+/// [`estimate_sigma`]); `None` under the same conditions.
+pub fn estimate_laplace_scale(soft: &[f32], q: f64) -> Option<f64> {
+    if soft.is_empty() || !(q > 0.0 && q < 0.5) || soft.iter().any(|d| !d.is_finite()) {
+        return None;
+    }
+    let mean_p = |b: f64| {
+        soft.iter()
+            .map(|&d| 0.5 * (-f64::from(d.abs()) / b).exp())
+            .sum::<f64>()
+            / soft.len() as f64
+    };
+    let (mut lo, mut hi) = ((1e-6f64).ln(), (1e6f64).ln());
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if mean_p(mid.exp()) < q {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some((0.5 * (lo + hi)).exp())
+}
+
+/// Bob's LLRs and entropy estimate Ĥ (bits per bit) for the reconciler.
+///
+/// With soft values whose σ fits `q`: the calibrated rates of
+/// `calibration` if it holds data; before that, the Laplace-tailed model
+/// `p(d) = ½·exp(−|d|/b)` with b fitted to `q` ([`estimate_laplace_scale`]).
+/// Its tail is heavier than the Gaussian's: on the simulated walk the
+/// measured rate at |d| = 0.6 is 1.5 % where the fitted Gaussian says 0.03 %,
+/// and LLRs that confident left frames that never decoded. Otherwise
+/// hard-decision LLRs and `None`.
+pub fn bob_llrs(
+    bits: &[u8],
+    soft: Option<&[f32]>,
+    q: f64,
+    calibration: Option<&SoftCalibration>,
+    out: &mut Vec<f32>,
+) -> Option<f64> {
+    let sigma = channel_llrs(bits, soft, q, out)?;
+    let soft = soft?;
+    let curve = calibration
+        .filter(|c| c.observed_bits() > 0.0)
+        .map(|c| c.curve(sigma));
+    let b = estimate_laplace_scale(soft, q).unwrap_or(sigma);
+    let p_of = |d: f32| match &curve {
+        Some(c) => c[calibration_bin(d)],
+        None => (0.5 * (-f64::from(d.abs()) / b).exp()).clamp(1e-12, 0.5),
+    };
+    let mut h = 0.0;
+    out.clear();
+    out.extend(bits.iter().zip(soft).map(|(&bit, &d)| {
+        let p = p_of(d);
+        h += crate::reconcile::binary_entropy(p);
+        let l = llr_of(p);
+        if bit & 1 == 0 {
+            l
+        } else {
+            -l
+        }
+    }));
+    Some(h / bits.len().max(1) as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +374,86 @@ mod tests {
         assert!(h > 0.0 && h < h2q, "{h} vs {h2q}");
         // All values on the edge: every bit is a coin flip.
         assert!((soft_entropy(&[0.0; 4], 1.0) - 1.0).abs() < 1e-9);
+    }
+
+    /// Soft values spread over [0, 2) and Alice's bits drawn with a known
+    /// disagreement rate `p(|d|) = ½·exp(−|d|/0.2)` (seeded).
+    fn laplace_block(n: usize, seed: u64) -> (Vec<f32>, Vec<u8>, Vec<u8>) {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut soft = Vec::with_capacity(n);
+        let (mut bob, mut alice) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for _ in 0..n {
+            let d: f32 = rng.random_range(-2.0..2.0);
+            let b = u8::from(d > 0.0);
+            let flip = rng.random::<f64>() < 0.5 * (-f64::from(d.abs()) / 0.2).exp();
+            soft.push(d);
+            bob.push(b);
+            alice.push(b ^ u8::from(flip));
+        }
+        (soft, bob, alice)
+    }
+
+    #[test]
+    fn laplace_fit_recovers_its_scale() {
+        let soft: Vec<f32> = (0..2000).map(|i| (i as f32 - 999.5) / 500.0).collect();
+        let q = soft
+            .iter()
+            .map(|&d| 0.5 * (-f64::from(d.abs()) / 0.3).exp())
+            .sum::<f64>()
+            / soft.len() as f64;
+        let b = estimate_laplace_scale(&soft, q).expect("fit");
+        assert!((b - 0.3).abs() < 1e-4, "{b}");
+        assert_eq!(estimate_laplace_scale(&soft, 0.5), None);
+    }
+
+    #[test]
+    fn calibration_learns_the_true_rates_and_drives_the_llrs() {
+        let (soft, bob, alice) = laplace_block(200_000, 1);
+        let mut cal = SoftCalibration::default();
+        assert!(!cal.observe(&soft[1..], &bob, &alice), "length mismatch");
+        assert!(!cal.observe(&soft, &bob, &[2; 200_000]), "invalid bit");
+        assert_eq!(cal.observed_bits(), 0.0);
+        assert!(cal.observe(&soft, &bob, &alice));
+        // The Gaussian prior at σ = 0.1 is far too light-tailed; the data win.
+        let curve = cal.curve(0.1);
+        assert!(curve.windows(2).all(|w| w[0] >= w[1]), "non-increasing");
+        for k in [5usize, 15, 30] {
+            let c = (k as f64 + 0.5) * f64::from(CALIBRATION_BIN);
+            let truth = 0.5 * (-c / 0.2).exp();
+            let model = gaussian_tail(c / 0.1);
+            assert!(
+                (curve[k] / truth - 1.0).abs() < 0.3,
+                "bin {k}: {} vs {truth} (model {model})",
+                curve[k]
+            );
+        }
+        // Bob's LLRs follow the calibrated rates, and Ĥ their entropy.
+        let (s2, b2, a2) = laplace_block(20_000, 2);
+        let q = a2.iter().zip(&b2).filter(|(x, y)| x != y).count() as f64 / 20_000.0;
+        let mut llr = Vec::new();
+        let h = bob_llrs(&b2, Some(&s2), q, Some(&cal), &mut llr).expect("soft");
+        let truth = s2
+            .iter()
+            .map(|&d| crate::reconcile::binary_entropy(0.5 * (-f64::from(d.abs()) / 0.2).exp()))
+            .sum::<f64>()
+            / 20_000.0;
+        assert!((h / truth - 1.0).abs() < 0.05, "Ĥ {h} vs {truth}");
+        let k = calibration_bin(s2[0]);
+        let expect = ((1.0 - curve_at(&cal, q, &s2, k)) / curve_at(&cal, q, &s2, k)).ln() as f32;
+        assert!((llr[0].abs() - expect).abs() < 1e-3 && (llr[0] > 0.0) == (b2[0] == 0));
+        // Without a calibration: the Laplace model fitted to q, close here too.
+        let h0 = bob_llrs(&b2, Some(&s2), q, None, &mut llr).expect("soft");
+        assert!((h0 / truth - 1.0).abs() < 0.05, "Ĥ {h0} vs {truth}");
+        // A memory cap keeps the counts bounded.
+        for _ in 0..3 {
+            cal.observe(&soft, &bob, &alice);
+        }
+        assert!((cal.observed_bits() - CALIBRATION_MEMORY_BITS).abs() < 1e-6);
+    }
+
+    /// The calibrated rate of bin `k` at the σ Bob fits to `q` on `soft`.
+    fn curve_at(cal: &SoftCalibration, q: f64, soft: &[f32], k: usize) -> f64 {
+        cal.curve(estimate_sigma(soft, q).expect("σ"))[k]
     }
 }

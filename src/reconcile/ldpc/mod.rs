@@ -18,16 +18,18 @@
 //!   that fail get more punctured values revealed in further rounds instead of
 //!   a restart; each revealed value counts as one leaked bit.
 //! * Soft input ([`llr`]): Bob's LLRs come from his distances to the
-//!   quantizer's edges with a noise level fitted to q̂; without soft values,
-//!   hard-decision LLRs from q̂.
+//!   quantizer's edges: through the disagreement rates he measured on earlier
+//!   confirmed blocks ([`llr::SoftCalibration`]), or, before he has any,
+//!   through a Laplace-tailed model fitted to q̂ ([`llr::bob_llrs`]); without
+//!   soft values, hard-decision LLRs from q̂.
 //! * Confirmation: Alice's first message carries a 32-bit SHA3 hash of her
 //!   block (counted as 32 leaked bits); Bob reports success only if every
 //!   frame decoded and his block has the same hash.
 //!
 //! * Soft plan ([`ReconcileParams::soft_plan`]): a Bob with soft values
 //!   speaks first with a `Hint` carrying Ĥ = (1/N) Σ h2(p_i), his estimate
-//!   of the conditional entropy per bit (`p_i = Φ(−|d_i|/σ̂)`,
-//!   [`llr::soft_entropy`]; Ĥ ≤ h2(q̂) by Jensen). Both sides plan with Ĥ
+//!   of the conditional entropy per bit (`p_i` the disagreement probability
+//!   his LLR for bit i stands for, [`llr::bob_llrs`]). Both sides plan with Ĥ
 //!   (clamped, [`plan::plan_entropy`]) instead of h2(q̂), so the syndromes
 //!   are shorter: Hint, Syndromes, Done = 3 messages per block.
 //!
@@ -39,8 +41,9 @@
 //!
 //! Hint accounting: the hint's 16 wire bits count as leaked. This is an
 //! upper bound on what it can say about Alice's bits (it takes at most 2¹⁶
-//! values); in fact Ĥ is a function of q̂ (public) and the magnitudes |d_i|
-//! of Bob's distances to the quantizer edges only, not of his bits, and
+//! values); in fact Ĥ is a function of q̂ (public), of the magnitudes |d_i|
+//! of Bob's distances to the quantizer edges and of his calibration (the
+//! disagreement counts per |d| bin of earlier blocks), not of his bits, and
 //! those magnitudes are almost independent of Alice's bits (for a symmetric
 //! quantizer, Alice's bit given |d_i| alone is a fair coin); it is also an
 //! average over the whole block, so it tells little about any one bit.
@@ -98,16 +101,18 @@ pub const ALPHA: f32 = 0.8;
 pub const CHECK_RULE: decoder::CheckRule = decoder::CheckRule::SumProduct;
 
 /// Creates the LDPC state machine for `role`; `soft` (Bob only) are the
-/// quantizer's soft values, one per bit.
+/// quantizer's soft values, one per bit, `calibration` Bob's rates learned
+/// from earlier blocks ([`llr::SoftCalibration`]).
 pub(crate) fn new_ldpc(
     role: Role,
     bits: Vec<u8>,
     soft: Option<Vec<f32>>,
+    calibration: Option<&llr::SoftCalibration>,
     params: &ReconcileParams,
 ) -> Box<dyn Reconciler> {
     match role {
         Role::Alice => Box::new(alice::Alice::new(bits, params)),
-        Role::Bob => Box::new(bob::Bob::new(bits, soft, params)),
+        Role::Bob => Box::new(bob::Bob::new(bits, soft, calibration, params)),
     }
 }
 
