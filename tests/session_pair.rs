@@ -4,7 +4,7 @@
 
 use num_complex::Complex32;
 use qwave::pipeline::sounding::amplitude_features;
-use qwave::reconcile::Role;
+use qwave::reconcile::{ReconcilerKind, Role};
 use qwave::session::pair::{Fault, Pair};
 use qwave::session::wire::Reason;
 use qwave::session::{Event, Party, SessionConfig};
@@ -95,6 +95,31 @@ fn walk_gives_equal_confirmed_keys_block_by_block() {
         p.alice.is_done() && p.bob.is_done(),
         "the session ends cleanly"
     );
+}
+
+#[test]
+fn ldpc_bob_calibrates_his_soft_model_on_reconciled_blocks() {
+    let (a, b) = rows(&Scenario::walk(), 2000, 7);
+    let cfg = SessionConfig {
+        reconciler: ReconcilerKind::Ldpc,
+        ..SessionConfig::default()
+    };
+    let mut p = pair_with(&cfg, [9; 32], [9; 32]);
+    feed(&mut p, &a, &b);
+    let (ka, kb) = (keys(&p.alice_events), keys(&p.bob_events));
+    assert!(ka.len() >= 2, "keys from {} blocks", ka.len());
+    assert_eq!(ka, kb);
+    // Bob calibrated on every reconciled block (each gave a key here).
+    let reconciled: u64 = p
+        .bob_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Key { stats, .. } => Some(stats.reconciled_bits),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(p.bob.calibrated_bits(), reconciled as f64);
+    assert_eq!(p.alice.calibrated_bits(), 0.0);
 }
 
 #[test]

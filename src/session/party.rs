@@ -33,6 +33,7 @@ use super::auth::{FrameCodec, FrameError, Sender};
 use super::wire::{DecodeError, Msg, Reason};
 use crate::amplify::{self, ConfirmRole, LengthInputs, SecretKey, ToeplitzHasher};
 use crate::extract::{self, FeatureBlock, PreprocessConfig, Quantizer, QuantizerKind};
+use crate::reconcile::ldpc::llr::SoftCalibration;
 use crate::reconcile::{self, ReconcileParams, Reconciler, ReconcilerKind, Role};
 
 /// Default number of DCT coefficients kept across the 52 subcarriers. On
@@ -337,6 +338,9 @@ pub struct Party {
     /// Alice: correlation implied by the last sample, when that block was
     /// refused before reconciliation.
     sample_rho: Option<f64>,
+    /// Bob: his soft model calibrated on the blocks reconciled so far, per
+    /// quantizer bits per sample (LDPC takes his LLRs and hint from it).
+    calibration: BTreeMap<u8, SoftCalibration>,
 }
 
 fn os_random<const N: usize>() -> [u8; N] {
@@ -436,6 +440,7 @@ impl Party {
             last_entropy: 0.0,
             entropy_pool: VecDeque::new(),
             sample_rho: None,
+            calibration: BTreeMap::new(),
             cfg,
         };
         let hello = Msg::Hello {
@@ -456,6 +461,15 @@ impl Party {
     /// This party's role.
     pub fn role(&self) -> Role {
         self.role
+    }
+
+    /// Bits of reconciled blocks that Bob's soft calibration holds (after
+    /// its memory's scaling; 0 for Alice).
+    pub fn calibrated_bits(&self) -> f64 {
+        self.calibration
+            .values()
+            .map(SoftCalibration::observed_bits)
+            .sum()
     }
 
     /// True once the session has ended (aborted, or all input consumed).
@@ -955,11 +969,12 @@ impl Party {
                     shuffle_seed,
                     soft_plan: true,
                 };
-                let r = reconcile::new_reconciler_with_soft(
+                let r = reconcile::new_reconciler_calibrated(
                     self.cfg.reconciler,
                     Role::Bob,
                     b.bits.clone(),
                     Some(b.soft.clone()),
+                    self.calibration.get(&b.plan.bits_per_sample),
                     &params,
                 );
                 self.after_recon_step(b, r)?
@@ -1251,6 +1266,11 @@ impl Party {
         match self.role {
             Role::Alice => Ok(Stage::AwaitReconDone(b, Zeroizing::new(out.bits))),
             Role::Bob => {
+                // The reconciler confirmed Alice's bits: calibrate the soft model on them.
+                self.calibration
+                    .entry(b.plan.bits_per_sample)
+                    .or_default()
+                    .observe(&b.soft, &b.bits, &out.bits);
                 let errors = b.bits.iter().zip(&out.bits).filter(|(x, y)| x != y).count();
                 // Sign-bit disagreement, for Alice's choice of bits per sample.
                 let (mut e_msb, mut n_msb) = (0u32, 0u32);
