@@ -23,7 +23,7 @@ use qwave::reconcile::ldpc::{
     entropy_from_hint, hint_from_entropy, llr, CHECK_RULE, MAX_ITERATIONS,
 };
 use qwave::reconcile::{
-    binary_entropy, new_reconciler, new_reconciler_with_soft, run_pair, ReconcileError,
+    binary_entropy, new_reconciler, new_reconciler_calibrated, run_pair, ReconcileError,
     ReconcileParams, ReconcilerKind, Role,
 };
 use qwave::session::party::clamp_preprocess;
@@ -268,8 +268,12 @@ fn walk_soft_vs_hard(per_block: u64, min_frames: usize) {
     let scenario = Scenario::walk();
     let cfg = SessionConfig::default();
     let mut rng = ChaCha8Rng::seed_from_u64(2027);
-    let (mut soft_stats, mut hard_stats) = (Vec::new(), Vec::new());
-    let (mut soft_run, mut hard_run) = (Totals::default(), Totals::default());
+    let (mut soft_stats, mut hard_stats, mut cal_stats) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut soft_run, mut hard_run, mut cal_run) =
+        (Totals::default(), Totals::default(), Totals::default());
+    // Bob's calibration from the blocks reconciled so far (as the session keeps it).
+    let mut calibration = llr::SoftCalibration::default();
+    let (mut cal_hint_sum, mut gauss_sum) = (0.0, 0.0);
     let (mut bits_all, mut errors_all, mut hint_sum, mut h2_sum) = (0usize, 0usize, 0.0, 0.0);
     let mut sigmas = Vec::new();
     // (bits, disagreements) per bin of Bob's |distance to the edge|.
@@ -324,49 +328,53 @@ fn walk_soft_vs_hard(per_block: u64, min_frames: usize) {
             oracle[k].0 += 1;
             oracle[k].1 += u64::from(x != y);
         }
-        // Bob's LLRs and hint exactly as the soft-plan Bob computes them.
+        // Bob's LLRs and hints exactly as the soft-plan Bob computes them:
+        // without a calibration (the Laplace-tailed model) and with the
+        // calibration learned from the blocks before.
+        if let Some(s) = llr::estimate_sigma(&soft, q_hat) {
+            sigmas.push(s);
+            gauss_sum += llr::soft_entropy(&soft, s) * n as f64;
+        }
         let mut soft_llr = Vec::new();
-        let hint = match llr::channel_llrs(&b, Some(&soft), q_hat, &mut soft_llr) {
-            Some(s) => {
-                sigmas.push(s);
-                llr::soft_entropy(&soft, s)
-            }
-            None => 1.0,
-        };
+        let hint = llr::bob_llrs(&b, Some(&soft), q_hat, None, &mut soft_llr).unwrap_or(1.0);
         let hint = entropy_from_hint(hint_from_entropy(hint));
         hint_sum += plan_entropy(q_hat, hint) * n as f64;
         h2_sum += binary_entropy(q_hat) * n as f64;
         let mut hard_llr = Vec::new();
         llr::hard_llrs(&b, q_hat, &mut hard_llr);
+        let mut cal_llr = Vec::new();
+        let cal_hint =
+            llr::bob_llrs(&b, Some(&soft), q_hat, Some(&calibration), &mut cal_llr).unwrap_or(1.0);
+        let cal_hint = entropy_from_hint(hint_from_entropy(cal_hint));
+        cal_hint_sum += plan_entropy(q_hat, cal_hint) * n as f64;
         let hard_plan = Plan::new(n, q_hat, seed);
         let soft_plan = Plan::with_entropy(n, q_hat, hint, seed);
+        let cal_plan = Plan::with_entropy(n, q_hat, cal_hint, seed);
         for (plan, l, stats) in [
             (&hard_plan, &hard_llr, &mut hard_stats),
             (&soft_plan, &soft_llr, &mut soft_stats),
+            (&cal_plan, &cal_llr, &mut cal_stats),
         ] {
             let mut dec = LayeredDecoder::with_rule(plan.code.clone(), CHECK_RULE);
             for j in 0..plan.frames.len() {
                 stats.push(replay_frame(&mut dec, plan, seed, j, &a, l, &mut rng));
             }
         }
-        // The whole protocol, both flavours, on the same bits.
-        for (soft_plan, totals) in [(false, &mut hard_run), (true, &mut soft_run)] {
+        // The whole protocol, all flavours, on the same bits.
+        for (flavour, totals) in [(0, &mut hard_run), (1, &mut soft_run), (2, &mut cal_run)] {
             let p = ReconcileParams {
                 qber: q_hat,
                 shuffle_seed: seed,
-                soft_plan,
+                soft_plan: flavour > 0,
             };
-            let bob = if soft_plan {
-                new_reconciler_with_soft(
-                    ReconcilerKind::Ldpc,
-                    Role::Bob,
-                    b.clone(),
-                    Some(soft.clone()),
-                    &p,
-                )
-            } else {
-                new_reconciler(ReconcilerKind::Ldpc, Role::Bob, b.clone(), &p)
-            };
+            let bob = new_reconciler_calibrated(
+                ReconcilerKind::Ldpc,
+                Role::Bob,
+                b.clone(),
+                (flavour > 0).then(|| soft.clone()),
+                (flavour == 2).then_some(&calibration),
+                &p,
+            );
             match run_pair(
                 new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.clone(), &p),
                 bob,
@@ -379,17 +387,23 @@ fn walk_soft_vs_hard(per_block: u64, min_frames: usize) {
                 Err(e) => panic!("protocol error {e}"),
             }
         }
+        // Bob learns from the block once it is confirmed (Alice's bits = his
+        // corrected ones), as `session::party` does.
+        assert!(calibration.observe(&soft, &b, &a));
     }
     let q = errors_all as f64 / bits_all as f64;
     let nh = bits_all as f64 * binary_entropy(q);
     let sigma_mean = sigmas.iter().sum::<f64>() / sigmas.len().max(1) as f64;
     println!(
         "ldpc walk ({per_block} exchanges/block, 2-bit Gray, {} blocks, {bits_all} bits, Q = {:.2} %, fitted σ mean \
-         {sigma_mean:.3}, mean plan entropy: soft {:.4} vs h2(q̂) {:.4} bit/bit):",
+         {sigma_mean:.3}, mean plan entropy: soft {:.4}, calibrated {:.4}, h2(q̂) {:.4} bit/bit; \
+         Gaussian-model Ĥ {:.4}):",
         hard_run.blocks,
         q * 100.0,
         hint_sum / bits_all as f64,
-        h2_sum / bits_all as f64
+        cal_hint_sum / bits_all as f64,
+        h2_sum / bits_all as f64,
+        gauss_sum / bits_all as f64
     );
     println!("  n·h2(Q) over all blocks = {nh:.0} bits");
     // What the bits need given Bob's soft values, measured with Alice's
@@ -402,11 +416,25 @@ fn walk_soft_vs_hard(per_block: u64, min_frames: usize) {
         / bits_all as f64;
     println!(
         "  measured H(A | Bob's |distance|) in {ORACLE_BINS} bins of {ORACLE_BIN}: {h_oracle:.4} bit/bit \
-         ({:.3}·h2(Q); the hint's model said {:.4})",
+         ({:.3}·h2(Q); calibrated hints {:.4}, uncalibrated {:.4})",
         h_oracle / binary_entropy(q),
+        cal_hint_sum / bits_all as f64,
         hint_sum / bits_all as f64
     );
-    for (name, t) in [("hard", &hard_run), ("soft", &soft_run)] {
+    let curve = calibration.curve(sigma_mean);
+    for k in [0usize, 5, 10, 20, 30, 40, 50, 60, 75, 100, 149] {
+        let c = (k as f64 + 0.5) * f64::from(llr::CALIBRATION_BIN);
+        println!(
+            "  |d| = {c:.2}: calibrated p {:.5}, model p {:.5}",
+            curve[k],
+            llr::gaussian_tail(c / sigma_mean)
+        );
+    }
+    for (name, t) in [
+        ("hard", &hard_run),
+        ("soft", &soft_run),
+        ("calibrated soft", &cal_run),
+    ] {
         println!(
             "  protocol, {name} plan: leaked {} bits (f = {:.3}), FER {}/{} blocks, messages \
              mean {:.2} max {}, {} of {} blocks in ≤ 3 messages",
@@ -420,10 +448,14 @@ fn walk_soft_vs_hard(per_block: u64, min_frames: usize) {
             t.blocks
         );
     }
-    for (name, stats) in [("hard", &hard_stats), ("soft", &soft_stats)] {
+    for (name, stats) in [
+        ("hard", &hard_stats),
+        ("soft", &soft_stats),
+        ("calibrated soft", &cal_stats),
+    ] {
         let (fq, mean, never) = quantile(stats, q);
         println!(
-            "  replay, {name} LLRs + {name} plan, {} frames: leakage for FER ≤ 1e-3 f = {fq:.3}; \
+            "  replay, {name} LLRs + plan, {} frames: leakage for FER ≤ 1e-3 f = {fq:.3}; \
              blind mean f = {mean:.3}; {never} frames never decoded",
             stats.len()
         );
@@ -436,4 +468,20 @@ fn walk_soft_vs_hard(per_block: u64, min_frames: usize) {
         hard_run.leaked
     );
     assert!(soft_run.failed <= hard_run.failed + 1);
+    // Calibration from confirmed blocks: at most as many failures, and far
+    // fewer blind rounds than the uncalibrated soft plan.
+    let mean_messages = |t: &Totals| t.messages as f64 / f64::from((t.blocks - t.failed).max(1));
+    assert!(cal_run.failed <= hard_run.failed + 1);
+    assert!(
+        (cal_run.leaked as f64) < 0.9 * hard_run.leaked as f64,
+        "calibrated soft plan should leak at least 10 % less than hard: {} vs {}",
+        cal_run.leaked,
+        hard_run.leaked
+    );
+    assert!(
+        mean_messages(&cal_run) < 0.8 * mean_messages(&soft_run),
+        "calibration should cut the blind rounds: {:.2} vs {:.2} messages per block",
+        mean_messages(&cal_run),
+        mean_messages(&soft_run)
+    );
 }
