@@ -19,9 +19,9 @@
 //! The reconciler's Bob does not use the Gaussian model for his LLRs
 //! ([`bob_llrs`]): its tail is far too light for real feature noise (on the
 //! simulated walk the measured rate at |d| = 0.6 is 1.5 %, the fitted
-//! Gaussian says 0.03 %). Before his first confirmed block he uses the
-//! Laplace-tailed `p(d) = ½·exp(−|d|/b)` with b fitted to q̂ the same way;
-//! after it, the rates he measured ([`SoftCalibration`]).
+//! Gaussian says 0.03 %). Until he has calibrated on confirmed blocks he
+//! uses the Laplace-tailed `p(d) = ½·exp(−|d|/b)` with b fitted to q̂ the
+//! same way; then the rates he measured ([`SoftCalibration`]).
 
 /// Largest LLR magnitude produced from channel observations.
 pub const MAX_CHANNEL_LLR: f32 = 30.0;
@@ -151,11 +151,22 @@ pub fn channel_llrs(bits: &[u8], soft: Option<&[f32]>, q: f64, out: &mut Vec<f32
 
 /// Width of a [`SoftCalibration`] bin, in units of the soft values.
 pub const CALIBRATION_BIN: f32 = 0.02;
-/// Number of [`SoftCalibration`] bins; the last takes every |d| beyond
-/// `CALIBRATION_BINS · CALIBRATION_BIN`.
+/// Number of [`SoftCalibration`] bins; the last takes every |d| from
+/// `(CALIBRATION_BINS − 1) · CALIBRATION_BIN` on.
 pub const CALIBRATION_BINS: usize = 150;
-/// Weight, in bits, of the Gaussian model's prediction in every bin.
+/// Weight, in bits, of the Laplace model's prediction in every bin.
 pub const CALIBRATION_PRIOR_BITS: f64 = 10.0;
+/// Bits a [`SoftCalibration`] must hold before Bob uses it.
+pub const CALIBRATION_MIN_BITS: f64 = 2000.0;
+/// Bob ignores his calibration for a block whose public disagreement
+/// estimate q̂ exceeds this multiple of the mean rate the calibration
+/// predicts for the block's soft values (the channel got worse than what
+/// it learned; ≈ 4 standard deviations of q̂ for a session block's 5 %
+/// sample at q ≈ 7 %, ≈ 2 for an 802.11n-sized block's). Walk runs, f and
+/// failed blocks on session-sized / 802.11n-sized blocks: 1.3: 0.933, 0 /
+/// 1.100, 0 (more blocks fall back to the model); 1.5: 0.930, 0 / 1.056, 0;
+/// 2.0: 0.930, 0 / 1.044, 1 of 357 (2 replayed frames never decoded).
+pub const CALIBRATION_DRIFT: f64 = 1.5;
 /// Memory of a [`SoftCalibration`]: once it holds more observed bits, older
 /// counts are scaled down so that the total stays at this value.
 pub const CALIBRATION_MEMORY_BITS: f64 = 200_000.0;
@@ -166,22 +177,33 @@ pub const CALIBRATION_MEMORY_BITS: f64 = 200_000.0;
 /// |distance to the edge| and use those rates as `p(|d|)` in later blocks.
 ///
 /// The Gaussian single-σ model of this module underestimates the
-/// conditional entropy of the simulated walk by ≈ 14 % (its feature noise is
-/// not one Gaussian in the quantizer's normalised units), and it ties the
-/// plan to the noisy public sample through σ̂(q̂). The calibrated rates fix
-/// both. Per bin the estimate is `(e_k + w·Φ(−c_k/σ̂)) / (n_k + w)`, the
-/// observed disagreements shrunk towards the model at the block's fitted σ̂
-/// (bin centre c_k, w = [`CALIBRATION_PRIOR_BITS`]), made non-increasing in
-/// |d| by pool-adjacent-violators (isotonic regression, Ayer et al., Ann.
-/// Math. Stat. 26 (1955)).
+/// conditional entropy of the simulated walk by ≈ 14 % (its tail is far too
+/// light), and any model fitted to q̂ inherits the noise of the public
+/// sample. The calibrated rates fix both. Per bin the estimate is
+/// `(e_k + w·p₀(c_k)) / (n_k + w)`, the observed disagreements shrunk
+/// towards the Laplace model p₀ fitted to the block's q̂ (bin centre c_k,
+/// w = [`CALIBRATION_PRIOR_BITS`]), made non-increasing in |d| by
+/// pool-adjacent-violators (isotonic regression, Ayer et al., Ann. Math.
+/// Stat. 26 (1955)).
 ///
-/// The counts are derived from key material (which bits disagreed) and are
-/// zeroized on drop. What leaves Bob is only the block's Ĥ, inside the
-/// counted 16-bit hint.
-#[derive(Clone, Debug)]
+/// Only blocks that reconciled are observed, so a block that failed
+/// because the channel got worse teaches nothing; [`CALIBRATION_DRIFT`]
+/// guards against that case. The counts are derived from key material
+/// (which bits disagreed): they are zeroized on drop and not printed by
+/// `Debug`. What leaves Bob is only the block's Ĥ, inside the counted
+/// 16-bit hint.
+#[derive(Clone)]
 pub struct SoftCalibration {
     bits: Vec<f64>,
     errors: Vec<f64>,
+}
+
+impl std::fmt::Debug for SoftCalibration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SoftCalibration")
+            .field("observed_bits", &self.observed_bits())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for SoftCalibration {
@@ -239,16 +261,16 @@ impl SoftCalibration {
         self.bits.iter().sum()
     }
 
-    /// Disagreement probability per bin at model noise `sigma` (see the
-    /// type's doc), clamped to `[1e−6, ½]`.
-    pub fn curve(&self, sigma: f64) -> Vec<f64> {
+    /// Disagreement probability per bin with the Laplace model of scale `b`
+    /// as prior (see the type's doc), clamped to `[1e−6, ½]`.
+    pub fn curve(&self, b: f64) -> Vec<f64> {
         let w = CALIBRATION_PRIOR_BITS;
-        let sigma = if sigma > 0.0 { sigma } else { 1e-6 };
+        let b = if b > 0.0 { b } else { 1e-6 };
         // (estimate, weight) blocks for pool-adjacent-violators.
         let mut pools: Vec<(f64, f64, usize)> = Vec::with_capacity(CALIBRATION_BINS);
         for k in 0..CALIBRATION_BINS {
             let c = (k as f64 + 0.5) * f64::from(CALIBRATION_BIN);
-            let prior = gaussian_tail(c / sigma);
+            let prior = laplace_tail(c, b);
             let weight = self.bits[k] + w;
             let mut est = (self.errors[k] + w * prior) / weight;
             let (mut wt, mut len) = (weight, 1);
@@ -284,7 +306,7 @@ pub fn estimate_laplace_scale(soft: &[f32], q: f64) -> Option<f64> {
     }
     let mean_p = |b: f64| {
         soft.iter()
-            .map(|&d| 0.5 * (-f64::from(d.abs()) / b).exp())
+            .map(|&d| laplace_tail(f64::from(d), b))
             .sum::<f64>()
             / soft.len() as f64
     };
@@ -300,15 +322,22 @@ pub fn estimate_laplace_scale(soft: &[f32], q: f64) -> Option<f64> {
     Some((0.5 * (lo + hi)).exp())
 }
 
+/// Disagreement probability `½·exp(−|d|/b)` of the Laplace-tailed model.
+fn laplace_tail(d: f64, b: f64) -> f64 {
+    0.5 * (-d.abs() / b).exp()
+}
+
 /// Bob's LLRs and entropy estimate Ĥ (bits per bit) for the reconciler.
 ///
-/// With soft values whose σ fits `q`: the calibrated rates of
-/// `calibration` if it holds data; before that, the Laplace-tailed model
-/// `p(d) = ½·exp(−|d|/b)` with b fitted to `q` ([`estimate_laplace_scale`]).
-/// Its tail is heavier than the Gaussian's: on the simulated walk the
-/// measured rate at |d| = 0.6 is 1.5 % where the fitted Gaussian says 0.03 %,
-/// and LLRs that confident left frames that never decoded. Otherwise
-/// hard-decision LLRs and `None`.
+/// With soft values for which a Laplace scale b fits `q`
+/// ([`estimate_laplace_scale`]): the rates of `calibration` if it holds at
+/// least [`CALIBRATION_MIN_BITS`] and `q` does not exceed
+/// [`CALIBRATION_DRIFT`] times the mean rate it predicts for this block;
+/// otherwise the Laplace model `p(d) = ½·exp(−|d|/b)` itself. Its tail is
+/// heavier than the Gaussian's: on the simulated walk the measured rate at
+/// |d| = 0.6 is 1.5 % where the fitted Gaussian says 0.03 %, and LLRs that
+/// confident left frames that never decoded. Without soft values (or
+/// without a fit), hard-decision LLRs and `None`.
 pub fn bob_llrs(
     bits: &[u8],
     soft: Option<&[f32]>,
@@ -316,15 +345,24 @@ pub fn bob_llrs(
     calibration: Option<&SoftCalibration>,
     out: &mut Vec<f32>,
 ) -> Option<f64> {
-    let sigma = channel_llrs(bits, soft, q, out)?;
-    let soft = soft?;
+    let fit = soft
+        .filter(|s| s.len() == bits.len())
+        .and_then(|s| Some((s, estimate_laplace_scale(s, q)?)));
+    let Some((soft, b)) = fit else {
+        hard_llrs(bits, q, out);
+        return None;
+    };
     let curve = calibration
-        .filter(|c| c.observed_bits() > 0.0)
-        .map(|c| c.curve(sigma));
-    let b = estimate_laplace_scale(soft, q).unwrap_or(sigma);
+        .filter(|c| c.observed_bits() >= CALIBRATION_MIN_BITS)
+        .map(|c| zeroize::Zeroizing::new(c.curve(b)))
+        .filter(|c| {
+            let predicted =
+                soft.iter().map(|&d| c[calibration_bin(d)]).sum::<f64>() / soft.len() as f64;
+            q <= CALIBRATION_DRIFT * predicted
+        });
     let p_of = |d: f32| match &curve {
         Some(c) => c[calibration_bin(d)],
-        None => (0.5 * (-f64::from(d.abs()) / b).exp()).clamp(1e-12, 0.5),
+        None => laplace_tail(f64::from(d), b).clamp(1e-12, 0.5),
     };
     let mut h = 0.0;
     out.clear();
@@ -338,7 +376,7 @@ pub fn bob_llrs(
             -l
         }
     }));
-    Some(h / bits.len().max(1) as f64)
+    Some(h / bits.len() as f64)
 }
 
 #[cfg(test)]
@@ -415,13 +453,14 @@ mod tests {
         assert!(!cal.observe(&soft, &bob, &[2; 200_000]), "invalid bit");
         assert_eq!(cal.observed_bits(), 0.0);
         assert!(cal.observe(&soft, &bob, &alice));
-        // The Gaussian prior at σ = 0.1 is far too light-tailed; the data win.
+        // A Laplace prior of scale 0.1 (the truth is 0.2) is too light-tailed;
+        // the data win.
         let curve = cal.curve(0.1);
         assert!(curve.windows(2).all(|w| w[0] >= w[1]), "non-increasing");
         for k in [5usize, 15, 30] {
             let c = (k as f64 + 0.5) * f64::from(CALIBRATION_BIN);
             let truth = 0.5 * (-c / 0.2).exp();
-            let model = gaussian_tail(c / 0.1);
+            let model = 0.5 * (-c / 0.1).exp();
             assert!(
                 (curve[k] / truth - 1.0).abs() < 0.3,
                 "bin {k}: {} vs {truth} (model {model})",
@@ -445,6 +484,17 @@ mod tests {
         // Without a calibration: the Laplace model fitted to q, close here too.
         let h0 = bob_llrs(&b2, Some(&s2), q, None, &mut llr).expect("soft");
         assert!((h0 / truth - 1.0).abs() < 0.05, "Ĥ {h0} vs {truth}");
+        // A block whose q̂ is far above what the calibration predicts (the
+        // channel got worse) is decoded with the model fitted to q̂ instead.
+        let worse = bob_llrs(&b2, Some(&s2), 2.0 * q, Some(&cal), &mut llr).expect("soft");
+        let model = bob_llrs(&b2, Some(&s2), 2.0 * q, None, &mut llr).expect("soft");
+        assert_eq!(worse, model);
+        assert!(worse > 1.2 * h, "{worse} vs {h}");
+        // Too little data: not used yet.
+        let mut small = SoftCalibration::default();
+        assert!(small.observe(&s2[..1000], &b2[..1000], &a2[..1000]));
+        let h_small = bob_llrs(&b2, Some(&s2), q, Some(&small), &mut llr).expect("soft");
+        assert_eq!(h_small, h0);
         // A memory cap keeps the counts bounded.
         for _ in 0..3 {
             cal.observe(&soft, &bob, &alice);
@@ -452,8 +502,8 @@ mod tests {
         assert!((cal.observed_bits() - CALIBRATION_MEMORY_BITS).abs() < 1e-6);
     }
 
-    /// The calibrated rate of bin `k` at the σ Bob fits to `q` on `soft`.
+    /// The calibrated rate of bin `k` with the Laplace prior Bob fits to `q` on `soft`.
     fn curve_at(cal: &SoftCalibration, q: f64, soft: &[f32], k: usize) -> f64 {
-        cal.curve(estimate_sigma(soft, q).expect("σ"))[k]
+        cal.curve(estimate_laplace_scale(soft, q).expect("b"))[k]
     }
 }

@@ -43,9 +43,11 @@
 //! upper bound on what it can say about Alice's bits (it takes at most 2¹⁶
 //! values); in fact Ĥ is a function of q̂ (public), of the magnitudes |d_i|
 //! of Bob's distances to the quantizer edges and of his calibration (the
-//! disagreement counts per |d| bin of earlier blocks), not of his bits, and
-//! those magnitudes are almost independent of Alice's bits (for a symmetric
-//! quantizer, Alice's bit given |d_i| alone is a fair coin); it is also an
+//! disagreement counts per |d| bin of earlier blocks), not of his bits.
+//! Those magnitudes are almost independent of Alice's bits (for a symmetric
+//! quantizer, Alice's bit given |d_i| alone is a fair coin), and so are the
+//! earlier blocks' disagreement indicators given their |d| (Alice's bit
+//! given |d| and whether she disagreed is still a fair coin); it is also an
 //! average over the whole block, so it tells little about any one bit.
 //!
 //! Files: `codes.rs`, `decoder.rs`, `llr.rs`, `plan.rs`, `wire.rs` (public),
