@@ -1266,11 +1266,14 @@ impl Party {
         match self.role {
             Role::Alice => Ok(Stage::AwaitReconDone(b, Zeroizing::new(out.bits))),
             Role::Bob => {
-                // The reconciler confirmed Alice's bits: calibrate the soft model on them.
-                self.calibration
-                    .entry(b.plan.bits_per_sample)
-                    .or_default()
-                    .observe(&b.soft, &b.bits, &out.bits);
+                // LDPC confirmed Alice's bits with its hash: calibrate the soft model on
+                // them (only LDPC uses it; Cascade's Bob has no such check).
+                if self.cfg.reconciler == ReconcilerKind::Ldpc {
+                    self.calibration
+                        .entry(b.plan.bits_per_sample)
+                        .or_default()
+                        .observe(&b.soft, &b.bits, &out.bits);
+                }
                 let errors = b.bits.iter().zip(&out.bits).filter(|(x, y)| x != y).count();
                 // Sign-bit disagreement, for Alice's choice of bits per sample.
                 let (mut e_msb, mut n_msb) = (0u32, 0u32);
