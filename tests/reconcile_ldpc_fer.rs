@@ -275,7 +275,7 @@ fn walk_soft_vs_hard(per_block: u64, min_frames: usize) {
     let mut calibration = llr::SoftCalibration::default();
     let (mut cal_hint_sum, mut gauss_sum) = (0.0, 0.0);
     let (mut bits_all, mut errors_all, mut hint_sum, mut h2_sum) = (0usize, 0usize, 0.0, 0.0);
-    let mut sigmas = Vec::new();
+    let (mut sigmas, mut laplace_scales) = (Vec::new(), Vec::new());
     // (bits, disagreements) per bin of Bob's |distance to the edge|.
     let mut oracle = [(0u64, 0u64); ORACLE_BINS];
     let mut seed = 0u64;
@@ -331,6 +331,7 @@ fn walk_soft_vs_hard(per_block: u64, min_frames: usize) {
         // Bob's LLRs and hints exactly as the soft-plan Bob computes them:
         // without a calibration (the Laplace-tailed model) and with the
         // calibration learned from the blocks before.
+        laplace_scales.extend(llr::estimate_laplace_scale(&soft, q_hat));
         if let Some(s) = llr::estimate_sigma(&soft, q_hat) {
             sigmas.push(s);
             gauss_sum += llr::soft_entropy(&soft, s) * n as f64;
@@ -425,13 +426,15 @@ fn walk_soft_vs_hard(per_block: u64, min_frames: usize) {
         cal_hint_sum / bits_all as f64,
         hint_sum / bits_all as f64
     );
-    let curve = calibration.curve(sigma_mean);
+    let b_mean = laplace_scales.iter().sum::<f64>() / laplace_scales.len().max(1) as f64;
+    let curve = calibration.curve(b_mean);
     for k in [0usize, 5, 10, 20, 30, 40, 50, 60, 75, 100, 149] {
         let c = (k as f64 + 0.5) * f64::from(llr::CALIBRATION_BIN);
         println!(
-            "  |d| = {c:.2}: calibrated p {:.5}, model p {:.5}",
+            "  |d| = {c:.2}: calibrated p {:.5}, Gaussian model p {:.5}, Laplace model p {:.5}",
             curve[k],
-            llr::gaussian_tail(c / sigma_mean)
+            llr::gaussian_tail(c / sigma_mean),
+            0.5 * (-c / b_mean).exp()
         );
     }
     for (name, t) in [
