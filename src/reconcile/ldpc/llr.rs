@@ -73,12 +73,19 @@ pub fn hard_llrs(bits: &[u8], q: f64, out: &mut Vec<f32>) {
 /// `Φ(−|d_i|/σ)` over `soft` equals `q` (see the module doc). `None` when
 /// there is nothing to fit: no values, `q` not in (0, ½), or non-finite input.
 pub fn estimate_sigma(soft: &[f32], q: f64) -> Option<f64> {
+    fit_scale(soft, q, |d, sigma| gaussian_tail(d / sigma))
+}
+
+/// The scale s at which the mean of `tail(|d_i|, s)` over `soft` equals
+/// `q`, by bisection on ln s over [1e−6, 1e6] (`tail` must grow with s, from
+/// 0 to ½); `None` for no values, `q` not in (0, ½) or non-finite input.
+fn fit_scale(soft: &[f32], q: f64, tail: impl Fn(f64, f64) -> f64) -> Option<f64> {
     if soft.is_empty() || !(q > 0.0 && q < 0.5) || soft.iter().any(|d| !d.is_finite()) {
         return None;
     }
-    let mean_tail = |sigma: f64| {
+    let mean_tail = |s: f64| {
         soft.iter()
-            .map(|&d| gaussian_tail(f64::from(d.abs()) / sigma))
+            .map(|&d| tail(f64::from(d.abs()), s))
             .sum::<f64>()
             / soft.len() as f64
     };
@@ -301,25 +308,7 @@ fn llr_of(p: f64) -> f32 {
 /// mean of `p(d_i)` over `soft` equals `q` (bisection as in
 /// [`estimate_sigma`]); `None` under the same conditions.
 pub fn estimate_laplace_scale(soft: &[f32], q: f64) -> Option<f64> {
-    if soft.is_empty() || !(q > 0.0 && q < 0.5) || soft.iter().any(|d| !d.is_finite()) {
-        return None;
-    }
-    let mean_p = |b: f64| {
-        soft.iter()
-            .map(|&d| laplace_tail(f64::from(d), b))
-            .sum::<f64>()
-            / soft.len() as f64
-    };
-    let (mut lo, mut hi) = ((1e-6f64).ln(), (1e6f64).ln());
-    for _ in 0..60 {
-        let mid = 0.5 * (lo + hi);
-        if mean_p(mid.exp()) < q {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    Some((0.5 * (lo + hi)).exp())
+    fit_scale(soft, q, laplace_tail)
 }
 
 /// Disagreement probability `½·exp(−|d|/b)` of the Laplace-tailed model.
