@@ -5,6 +5,9 @@
 //! round trips, and the planner's use of the long codes inside the full
 //! protocol.
 
+mod common;
+
+use common::bsc_bits;
 use proptest::prelude::*;
 use qwave::reconcile::ldpc::alist::{Alist, AlistError};
 use qwave::reconcile::ldpc::codes::{Length, QcCode, Rate};
@@ -274,16 +277,6 @@ fn full_protocol_reconciles_a_long_block() {
     assert_eq!(ob.bits, a);
     assert_eq!(oa.leaked_bits, ob.leaked_bits);
     assert!(ob.messages >= 2);
-}
-
-/// `n` uniform bits for Alice and Bob's copy through BSC(`q`).
-fn bsc_bits(rng: &mut ChaCha8Rng, n: usize, q: f64) -> (Vec<u8>, Vec<u8>) {
-    let a: Vec<u8> = (0..n).map(|_| rng.random::<bool>() as u8).collect();
-    let b = a
-        .iter()
-        .map(|&x| x ^ (rng.random::<f64>() < q) as u8)
-        .collect();
-    (a, b)
 }
 
 /// Largest block (≤ 95 % of `len`) that the planner puts in one frame of

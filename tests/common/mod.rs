@@ -9,7 +9,12 @@ use rand_chacha::ChaCha8Rng;
 
 /// Alice's uniform bits and Bob's copy through a BSC(q), from `seed`.
 pub fn bsc_frame(n: usize, q: f64, seed: u64) -> (Vec<u8>, Vec<u8>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    bsc_bits(&mut ChaCha8Rng::seed_from_u64(seed), n, q)
+}
+
+/// `n` uniform bits for Alice and Bob's copy through BSC(`q`), drawn from `rng`
+/// (all of Alice's bits first, then Bob's flips).
+pub fn bsc_bits(rng: &mut ChaCha8Rng, n: usize, q: f64) -> (Vec<u8>, Vec<u8>) {
     let alice: Vec<u8> = (0..n).map(|_| rng.random::<bool>() as u8).collect();
     let bob = alice
         .iter()
