@@ -124,6 +124,37 @@ fn ldpc_bob_calibrates_his_soft_model_on_reconciled_blocks() {
 }
 
 #[test]
+fn the_first_block_samples_five_percent_later_blocks_pool_the_last_count() {
+    let (a, b) = rows(&Scenario::walk(), 1500, 11);
+    let cfg = SessionConfig {
+        bits_per_sample: Some(2),
+        ..SessionConfig::default()
+    };
+    let mut p = pair_with(&cfg, [4; 32], [4; 32]);
+    feed(&mut p, &a, &b);
+    let sampled: Vec<(u64, u64)> = p
+        .alice_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Key { stats, .. } => {
+                Some((stats.raw_bits, stats.raw_bits - stats.reconciled_bits))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(sampled.len() >= 2, "keys from {} blocks", sampled.len());
+    let (raw0, s0) = sampled[0];
+    assert_eq!(s0, (cfg.first_sample_fraction * raw0 as f64).ceil() as u64);
+    assert!(
+        s0 > u64::from(cfg.sample_bits),
+        "{s0} bits sampled of {raw0}"
+    );
+    for &(_, s) in &sampled[1..] {
+        assert_eq!(s, u64::from(cfg.sample_bits));
+    }
+}
+
+#[test]
 fn static_room_gives_no_key_and_says_why() {
     let (a, b) = rows(&Scenario::static_room(), 1500, 7);
     let mut p = pair_with(&SessionConfig::default(), [9; 32], [9; 32]);

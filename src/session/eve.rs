@@ -156,9 +156,11 @@ impl Eavesdropper {
                 }
                 self.try_quantize();
             }
-            Msg::Sample { block, seed, .. } => {
+            Msg::Sample {
+                block, seed, count, ..
+            } => {
                 if let Some(p) = self.pending.as_mut().filter(|p| p.block == block) {
-                    let pos = sample_positions(seed, p.bits.len(), self.cfg.sample_bits as usize);
+                    let pos = sample_positions(seed, p.bits.len(), count as usize);
                     let mut keep = vec![1u8; p.bits.len()];
                     for &i in &pos {
                         keep[i as usize] = 0;

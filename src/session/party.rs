@@ -10,7 +10,7 @@
 //!  BlockPlan(rows held, stride, k) ──────►
 //!                                  ◄────── BlockAck(rows held)
 //!  Drops(guard-band indices)       ◄─────► Drops
-//!                                  ◄────── Sample(seed, Bob's bits there)   (sacrificed; QBER estimate)
+//!                                  ◄────── Sample(seed, count, Bob's bits)  (sacrificed; QBER estimate)
 //!  ReconStart(q̂, shuffle seed)     ──────►
 //!  Recon …                         ◄─────► Recon …                           (reconciler's own messages)
 //!                                  ◄────── ReconDone(errors corrected)
@@ -33,7 +33,7 @@ use super::auth::{FrameCodec, FrameError, Sender};
 use super::wire::{DecodeError, Msg, Reason};
 use crate::amplify::{self, ConfirmRole, LengthInputs, SecretKey, ToeplitzHasher};
 use crate::extract::{self, FeatureBlock, PreprocessConfig, Quantizer, QuantizerKind};
-use crate::reconcile::ldpc::llr::SoftCalibration;
+use crate::reconcile::ldpc::llr::{SoftCalibration, CALIBRATION_MIN_BITS};
 use crate::reconcile::{self, ReconcileParams, Reconciler, ReconcilerKind, Role};
 
 /// Default number of DCT coefficients kept across the 52 subcarriers. On
@@ -84,13 +84,31 @@ pub fn clamp_preprocess(cfg: &PreprocessConfig, cols: usize) -> PreprocessConfig
 /// and reconciliation efficiency `f` (Gray-coded equiprobable quantization;
 /// `p_k` from [`extract::gray_disagreement`]).
 pub fn best_bits_per_sample(rho: f64, h: f64, f: f64) -> u8 {
-    (1..=4u8)
-        .map(|k| {
-            let p = extract::gray_disagreement(k, rho);
-            (k, k as f64 * (h - f * reconcile::binary_entropy(p)))
-        })
+    sticky_bits_per_sample(rho, h, f, None)
+}
+
+/// A change of bits per sample must promise at least this fraction more
+/// key per sample than staying (see [`sticky_bits_per_sample`]).
+pub const K_SWITCH_MARGIN: f64 = 0.05;
+
+/// As [`best_bits_per_sample`], but keeps `current` unless the best `k`
+/// promises more than (1 + [`K_SWITCH_MARGIN`]) times its key per sample.
+/// Near the crossover of two `k` the correlation measured on one block
+/// decides by chance; every change restarts the disagreement history that
+/// q̂ pools and Bob's soft calibration at that `k`.
+pub fn sticky_bits_per_sample(rho: f64, h: f64, f: f64, current: Option<u8>) -> u8 {
+    let rate = |k: u8| {
+        let p = extract::gray_disagreement(k, rho);
+        k as f64 * (h - f * reconcile::binary_entropy(p))
+    };
+    let best = (1..=4u8)
+        .map(|k| (k, rate(k)))
         .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map_or(1, |(k, _)| k)
+        .map_or(1, |(k, _)| k);
+    match current.filter(|k| (1..=4).contains(k)) {
+        Some(k) if rate(best) <= rate(k) + K_SWITCH_MARGIN * rate(k).abs() => k,
+        _ => best,
+    }
 }
 
 /// Protocol version spoken in `Hello`.
@@ -117,6 +135,12 @@ pub struct SessionConfig {
     pub reconciler: ReconcilerKind,
     /// Bits Bob reveals (and both discard) per block to estimate disagreement.
     pub sample_bits: u32,
+    /// Fraction of a block's bits Bob reveals instead when q̂ has no exact
+    /// count of a previous block at the same bits per sample to pool with
+    /// (the session's first block, a change of `k`). At q = 5.7 % the
+    /// standard deviation of q̂ is 2 points from 128 bits, 0.8 from 5 % of
+    /// a 16 000-bit block.
+    pub first_sample_fraction: f64,
     /// Blocks whose estimated disagreement exceeds this are refused.
     pub max_qber: f64,
     /// Security parameter: ε = 2^-security_log2.
@@ -142,6 +166,7 @@ impl Default for SessionConfig {
             bits_per_sample: None,
             reconciler: ReconcilerKind::Cascade,
             sample_bits: 128,
+            first_sample_fraction: 0.05,
             max_qber: 0.2,
             security_log2: amplify::DEFAULT_SECURITY_LOG2,
         }
@@ -472,6 +497,43 @@ impl Party {
             .sum()
     }
 
+    /// Bits Bob samples from a block of `n` bits quantized with `k` bits per
+    /// sample: [`SessionConfig::sample_bits`], or, when the previous block
+    /// was not reconciled at `k` (so q̂ cannot pool its exact count), a
+    /// fraction [`SessionConfig::first_sample_fraction`] of `n` if that is
+    /// more; at most `n / 4`.
+    fn sample_size(&self, k: u8, n: usize) -> usize {
+        let base = self.cfg.sample_bits as usize;
+        let pooled = self.history.is_some_and(|h| h.4 == k);
+        let m = if pooled {
+            base
+        } else {
+            base.max((self.cfg.first_sample_fraction * n as f64).ceil() as usize)
+        };
+        m.min(n / 4)
+    }
+
+    /// Bob's calibration for a block quantized with `k` bits per sample: the
+    /// one learned at `k` once it holds [`CALIBRATION_MIN_BITS`], else all
+    /// of them pooled. The soft values are distances to the edges of the
+    /// normalised features, so the disagreement rate at a distance depends
+    /// on the feature noise far more than on `k`; a session whose choice of
+    /// `k` changes need not start its soft model over.
+    fn calibration_for(&self, k: u8) -> Option<SoftCalibration> {
+        if let Some(c) = self
+            .calibration
+            .get(&k)
+            .filter(|c| c.observed_bits() >= CALIBRATION_MIN_BITS)
+        {
+            return Some(c.clone());
+        }
+        let mut pooled = SoftCalibration::default();
+        for c in self.calibration.values() {
+            pooled.absorb(c);
+        }
+        (pooled.observed_bits() > 0.0).then_some(pooled)
+    }
+
     /// True once the session has ended (aborted, or all input consumed).
     pub fn is_done(&self) -> bool {
         matches!(self.stage, Stage::Done)
@@ -707,14 +769,14 @@ impl Party {
         match self.history {
             // Sheppard: for jointly Gaussian samples, P(sign differs) = arccos(ρ)/π,
             // and the first Gray bit of an equiprobable quantizer is the sign.
-            Some((_, _, e_msb, n_msb, _)) if n_msb > 0 => {
+            Some((_, _, e_msb, n_msb, k)) if n_msb > 0 => {
                 let q = (e_msb as f64 / n_msb as f64).min(0.5);
                 let h = if self.last_entropy > 0.0 {
                     self.last_entropy
                 } else {
                     0.7
                 };
-                best_bits_per_sample((std::f64::consts::PI * q).cos(), h, 1.1)
+                sticky_bits_per_sample((std::f64::consts::PI * q).cos(), h, 1.1, Some(k))
             }
             _ => 2,
         }
@@ -969,12 +1031,13 @@ impl Party {
                     shuffle_seed,
                     soft_plan: true,
                 };
+                let calibration = self.calibration_for(b.plan.bits_per_sample);
                 let r = reconcile::new_reconciler_calibrated(
                     self.cfg.reconciler,
                     Role::Bob,
                     b.bits.clone(),
                     Some(b.soft.clone()),
-                    self.calibration.get(&b.plan.bits_per_sample),
+                    calibration.as_ref(),
                     &params,
                 );
                 self.after_recon_step(b, r)?
@@ -1126,7 +1189,8 @@ impl Party {
             Role::Alice => Ok(Stage::AwaitSample(b)),
             Role::Bob => {
                 let seed = u64::from_be_bytes(os_random());
-                let pos = sample_positions(seed, b.bits.len(), m);
+                let count = self.sample_size(b.plan.bits_per_sample, b.bits.len());
+                let pos = sample_positions(seed, b.bits.len(), count);
                 let revealed: Vec<u8> = pos.iter().map(|&i| b.bits[i as usize]).collect();
                 let packed = amplify::pack_bits(&revealed);
                 let block = b.plan.block;
@@ -1135,6 +1199,7 @@ impl Party {
                     &Msg::Sample {
                         block,
                         seed,
+                        count: count as u32,
                         bits: packed,
                     },
                 );
@@ -1152,6 +1217,7 @@ impl Party {
         let Msg::Sample {
             block,
             seed,
+            count,
             bits: packed,
         } = m
         else {
@@ -1161,7 +1227,14 @@ impl Party {
             return Err(protocol("sample for another block"));
         }
         let n = b.bits.len();
-        let pos = sample_positions(seed, n, self.cfg.sample_bits as usize);
+        let count = count as usize;
+        if count < (self.cfg.sample_bits as usize).min(n) || count > n / 4 {
+            return Err(protocol(format!(
+                "sample of {count} bits out of {n} (at least {}, at most a quarter)",
+                self.cfg.sample_bits
+            )));
+        }
+        let pos = sample_positions(seed, n, count);
         let bob = unpack_bits(&packed, pos.len());
         if packed.len() != pos.len().div_ceil(8) {
             return Err(protocol("sample has the wrong length"));
@@ -1442,5 +1515,87 @@ impl Party {
             detail,
             stats,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate(k: u8, rho: f64) -> f64 {
+        let p = extract::gray_disagreement(k, rho);
+        k as f64 * (0.8 - 1.1 * reconcile::binary_entropy(p))
+    }
+
+    #[test]
+    fn bits_per_sample_change_only_for_a_clear_gain() {
+        let (mut kept, mut switched) = (0, 0);
+        for i in 0..400 {
+            let rho = 0.5 + 0.4995 * f64::from(i) / 400.0;
+            let best = best_bits_per_sample(rho, 0.8, 1.1);
+            for cur in (1..=4u8).filter(|&k| k != best) {
+                let got = sticky_bits_per_sample(rho, 0.8, 1.1, Some(cur));
+                if rate(best, rho) <= (1.0 + K_SWITCH_MARGIN) * rate(cur, rho) {
+                    assert_eq!(got, cur, "ρ = {rho}: stay at {cur}");
+                    kept += 1;
+                } else {
+                    assert_eq!(got, best, "ρ = {rho}: move to {best}");
+                    switched += 1;
+                }
+            }
+            assert_eq!(sticky_bits_per_sample(rho, 0.8, 1.1, Some(best)), best);
+            assert_eq!(sticky_bits_per_sample(rho, 0.8, 1.1, None), best);
+        }
+        // Both branches are exercised on the grid.
+        assert!(kept > 0 && switched > 0, "kept {kept}, switched {switched}");
+    }
+
+    fn calibration_of(n: usize, seed: u64) -> SoftCalibration {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let soft: Vec<f32> = (0..n).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+        let bob: Vec<u8> = (0..n).map(|_| rng.random::<bool>() as u8).collect();
+        let alice: Vec<u8> = bob
+            .iter()
+            .zip(&soft)
+            .map(|(&b, &d)| b ^ u8::from(rng.random::<f32>() < 0.3 * (1.0 - d.abs())))
+            .collect();
+        let mut c = SoftCalibration::default();
+        assert!(c.observe(&soft, &bob, &alice));
+        c
+    }
+
+    #[test]
+    fn bob_uses_the_calibration_of_every_resolution_until_his_own_has_enough() {
+        let mut bob = Party::new(Role::Bob, SessionConfig::default(), &[1; 32]);
+        assert!(bob.calibration_for(2).is_none());
+        bob.calibration.insert(2, calibration_of(3000, 1));
+        bob.calibration.insert(3, calibration_of(500, 2));
+        // k = 3 holds too few bits of its own: all resolutions pooled.
+        let pooled = bob.calibration_for(3).expect("pooled");
+        assert_eq!(pooled.observed_bits(), 3500.0);
+        // k = 4 has none: pooled as well.
+        assert_eq!(
+            bob.calibration_for(4).map(|c| c.observed_bits()),
+            Some(3500.0)
+        );
+        // k = 2 has enough: its own.
+        assert_eq!(
+            bob.calibration_for(2).map(|c| c.observed_bits()),
+            Some(3000.0)
+        );
+    }
+
+    #[test]
+    fn the_first_block_at_a_resolution_samples_more() {
+        let cfg = SessionConfig::default();
+        let mut p = Party::new(Role::Bob, cfg.clone(), &[1; 32]);
+        // No history: 5 % of the block, at least `sample_bits`, at most a quarter.
+        assert_eq!(p.sample_size(2, 16_000), 800);
+        assert_eq!(p.sample_size(2, 1_000), cfg.sample_bits as usize);
+        assert_eq!(p.sample_size(2, 400), 100);
+        // After a block reconciled at k = 2: `sample_bits` at k = 2, 5 % at k = 3.
+        p.history = Some((50, 15_000, 10, 7_500, 2));
+        assert_eq!(p.sample_size(2, 16_000), cfg.sample_bits as usize);
+        assert_eq!(p.sample_size(3, 16_000), 800);
     }
 }

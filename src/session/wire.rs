@@ -122,7 +122,7 @@ pub enum Msg {
         /// Sorted sample indices.
         indices: Vec<u32>,
     },
-    /// Bob reveals his bits at `m` positions drawn from `seed` (see
+    /// Bob reveals his bits at `count` positions drawn from `seed` (see
     /// `party::sample_positions`); both discard them. Alice's disagreement
     /// estimate comes from it.
     Sample {
@@ -130,6 +130,8 @@ pub enum Msg {
         block: u32,
         /// Public seed of the positions.
         seed: u64,
+        /// Number of positions (see `party::Party::sample_size`).
+        count: u32,
         /// Bob's bits at those positions, packed MSB first.
         bits: Vec<u8>,
     },
@@ -276,10 +278,16 @@ impl Msg {
                     out.extend_from_slice(&i.to_be_bytes());
                 }
             }
-            Msg::Sample { block, seed, bits } => {
+            Msg::Sample {
+                block,
+                seed,
+                count,
+                bits,
+            } => {
                 out.push(tag::SAMPLE);
                 out.extend_from_slice(&block.to_be_bytes());
                 out.extend_from_slice(&seed.to_be_bytes());
+                out.extend_from_slice(&count.to_be_bytes());
                 put_bytes(out, bits);
             }
             Msg::ReconStart {
@@ -437,6 +445,7 @@ impl Msg {
             tag::SAMPLE => Msg::Sample {
                 block: r.u32()?,
                 seed: r.u64()?,
+                count: r.u32()?,
                 bits: r.bytes()?,
             },
             tag::RECON => Msg::Recon {
@@ -603,9 +612,15 @@ mod tests {
             (
                 any::<u32>(),
                 any::<u64>(),
+                any::<u32>(),
                 proptest::collection::vec(any::<u8>(), 0..40)
             )
-                .prop_map(|(block, seed, bits)| Msg::Sample { block, seed, bits }),
+                .prop_map(|(block, seed, count, bits)| Msg::Sample {
+                    block,
+                    seed,
+                    count,
+                    bits
+                }),
             (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(a, b, c, d)| {
                 Msg::ReconDone {
                     block: a,

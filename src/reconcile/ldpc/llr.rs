@@ -263,6 +263,18 @@ impl SoftCalibration {
         true
     }
 
+    /// Adds the counts of `other` to this calibration (pooling calibrations
+    /// learned at different quantizer resolutions; the memory limit applies
+    /// to the next [`SoftCalibration::observe`] only).
+    pub fn absorb(&mut self, other: &SoftCalibration) {
+        for (a, b) in self.bits.iter_mut().zip(&other.bits) {
+            *a += b;
+        }
+        for (a, b) in self.errors.iter_mut().zip(&other.errors) {
+            *a += b;
+        }
+    }
+
     /// Bits observed so far (after the memory's scaling).
     pub fn observed_bits(&self) -> f64 {
         self.bits.iter().sum()
@@ -432,6 +444,21 @@ mod tests {
         let b = estimate_laplace_scale(&soft, q).expect("fit");
         assert!((b - 0.3).abs() < 1e-4, "{b}");
         assert_eq!(estimate_laplace_scale(&soft, 0.5), None);
+    }
+
+    #[test]
+    fn absorbed_calibrations_add_their_counts() {
+        let soft = [0.01f32, 0.05, 0.5, 0.5];
+        let mut a = SoftCalibration::default();
+        assert!(a.observe(&soft, &[0, 0, 1, 1], &[1, 0, 1, 1]));
+        let mut b = SoftCalibration::default();
+        assert!(b.observe(&soft[..2], &[1, 1], &[0, 0]));
+        a.absorb(&b);
+        assert_eq!(a.observed_bits(), 6.0);
+        // Bin of |d| = 0.01: 2 bits, 2 disagreements; bin of 0.05: 2 bits, 1.
+        assert_eq!((a.bits[0], a.errors[0]), (2.0, 2.0));
+        assert_eq!((a.bits[2], a.errors[2]), (2.0, 1.0));
+        assert_eq!((a.bits[25], a.errors[25]), (2.0, 0.0));
     }
 
     #[test]
