@@ -87,9 +87,10 @@ pub struct KeygenOpts {
     /// Guard band half-width in standard deviations (guard-band quantizer).
     #[arg(long, default_value_t = 0.2)]
     pub guard: f64,
-    /// Probe exchanges per key block.
-    #[arg(long, default_value_t = 500)]
-    pub block: u32,
+    /// Probe exchanges per key block (default: 500 with Cascade, 2000 with
+    /// LDPC, whose long codes need blocks of about 14 000 bits or more).
+    #[arg(long)]
+    pub block: Option<u32>,
     /// Security parameter: the key is ε-close to uniform with ε = 2^-N.
     #[arg(long, default_value_t = crate::amplify::DEFAULT_SECURITY_LOG2)]
     pub security: u32,
@@ -106,15 +107,18 @@ impl KeygenOpts {
                 bail!("--bits-per-sample must be between 1 and 4, got {k}");
             }
         }
-        if self.block < 50 {
-            bail!("--block must be at least 50 exchanges, got {}", self.block);
+        let block = self
+            .block
+            .unwrap_or_else(|| SessionConfig::default_block_exchanges(self.reconciler));
+        if block < 50 {
+            bail!("--block must be at least 50 exchanges, got {block}");
         }
         if !(0.0..=2.0).contains(&self.guard) {
             bail!("--guard must be between 0 and 2 standard deviations");
         }
         Ok(SessionConfig {
-            block_exchanges: self.block,
-            min_block_exchanges: (self.block / 5).max(50),
+            block_exchanges: block,
+            min_block_exchanges: (block / 5).max(50),
             quantizer: self.quantizer,
             guard_fraction: if self.quantizer == QuantizerKind::GuardBand {
                 self.guard

@@ -174,6 +174,18 @@ impl Default for SessionConfig {
 }
 
 impl SessionConfig {
+    /// Probe exchanges per block when the user names none: 500 for Cascade
+    /// (a key every few seconds), 2000 for LDPC. On `walk` (≈ 7–12 bits per
+    /// exchange) 500 exchanges fill only the n = 1944 802.11n codes, 2000
+    /// the n = 16384 ones, whose soft-input efficiency is ≈ 0.1 lower; whole
+    /// 120 s demo runs, 6 seeds: f = 1.046 with 500, 0.936 with 2000.
+    pub fn default_block_exchanges(reconciler: ReconcilerKind) -> u32 {
+        match reconciler {
+            ReconcilerKind::Cascade => 500,
+            ReconcilerKind::Ldpc => 2000,
+        }
+    }
+
     /// SHA3-256 of the canonical description of the parameters.
     pub fn digest(&self) -> [u8; 32] {
         Sha3_256::digest(format!("{self:?}").as_bytes()).into()
