@@ -137,7 +137,7 @@ impl Alice {
             }
             let fr = &self.plan.frames[j];
             let t0 = self.revealed[j];
-            let t1 = (t0 + fr.step).min(fr.max_reveal);
+            let t1 = fr.next_revealed(t0);
             if t1 <= t0 {
                 return Err(protocol(ProtocolViolation::LeakageExceedsLength));
             }

@@ -248,7 +248,7 @@ impl Bob {
             .zip(&self.failing)
             .zip(&self.revealed)
             .filter(|((_, &f), _)| f)
-            .map(|((fr, _), &r)| (r + fr.step).min(fr.max_reveal) - r)
+            .map(|((fr, _), &r)| fr.next_revealed(r) - r)
             .sum();
         if values.len() != want {
             return Err(protocol(ProtocolViolation::ParityCountMismatch));
@@ -259,7 +259,7 @@ impl Bob {
             if !self.failing[j] {
                 continue;
             }
-            let t1 = (self.revealed[j] + fr.step).min(fr.max_reveal);
+            let t1 = fr.next_revealed(self.revealed[j]);
             for t in self.revealed[j]..t1 {
                 let (Some(slot), Some(&v)) = (fr.reveal_slot(t), it.next()) else {
                     return Err(protocol(ProtocolViolation::ParityCountMismatch));
