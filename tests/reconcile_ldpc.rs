@@ -359,7 +359,9 @@ fn a_far_too_low_qber_estimate_costs_rounds_not_the_block() {
         new_reconciler(ReconcilerKind::Ldpc, Role::Bob, b, &p),
     )
     .expect("reconciles");
+    assert_eq!(oa.bits, a);
     assert_eq!(ob.bits, a);
+    assert_eq!(oa.messages, ob.messages);
     let f = ob.leaked_bits as f64 / (n as f64 * binary_entropy(q));
     println!("{} messages, f = {f:.3}", ob.messages);
     assert!(ob.messages <= 40, "{} messages", ob.messages);
