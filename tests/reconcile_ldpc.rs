@@ -8,7 +8,7 @@ use qwave::reconcile::ldpc::decoder::{CheckRule, LayeredDecoder, WarmState, KNOW
 use qwave::reconcile::ldpc::llr;
 use qwave::reconcile::ldpc::wire::Message;
 use qwave::reconcile::{
-    binary_entropy, new_reconciler, new_reconciler_with_soft, run_pair, ReconcileError,
+    binary_entropy, new_reconciler, new_reconciler_with_soft, run_pair, Outcome, ReconcileError,
     ReconcileParams, ReconcilerKind, Role,
 };
 use rand::{Rng, SeedableRng};
@@ -314,6 +314,21 @@ fn params(q: f64, seed: u64) -> ReconcileParams {
     }
 }
 
+/// Runs both LDPC parties on hard bits; checks that both end with Alice's
+/// bits and agree on leakage and messages; returns Bob's outcome.
+fn reconcile_hard(a: &[u8], b: Vec<u8>, p: &ReconcileParams) -> Outcome {
+    let (oa, ob) = run_pair(
+        new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.to_vec(), p),
+        new_reconciler(ReconcilerKind::Ldpc, Role::Bob, b, p),
+    )
+    .expect("reconciles");
+    assert_eq!(oa.bits, a);
+    assert_eq!(ob.bits, a);
+    assert_eq!(oa.leaked_bits, ob.leaked_bits);
+    assert_eq!(oa.messages, ob.messages);
+    ob
+}
+
 #[test]
 fn bsc_reconciliation_confirms_equal_keys() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
@@ -326,16 +341,7 @@ fn bsc_reconciliation_confirms_equal_keys() {
     ] {
         let a = random_bits(n, &mut rng);
         let b = bsc(&a, q, &mut rng);
-        let p = params(q, 77);
-        let (oa, ob) = run_pair(
-            new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.clone(), &p),
-            new_reconciler(ReconcilerKind::Ldpc, Role::Bob, b, &p),
-        )
-        .expect("reconciles");
-        assert_eq!(oa.bits, a);
-        assert_eq!(ob.bits, a);
-        assert_eq!(oa.leaked_bits, ob.leaked_bits);
-        assert_eq!(oa.messages, ob.messages);
+        let ob = reconcile_hard(&a, b, &params(q, 77));
         let f = ob.leaked_bits as f64 / (n as f64 * binary_entropy(q));
         // Short blocks pay for the 32-bit hash and a short mother code.
         let limit = if n >= 4000 { 1.6 } else { 3.5 };
@@ -353,15 +359,7 @@ fn a_far_too_low_qber_estimate_costs_rounds_not_the_block() {
     let (q, n) = (0.08, 14_000);
     let a = random_bits(n, &mut rng);
     let b = bsc(&a, q, &mut rng);
-    let p = params(q / 2.0, 5);
-    let (oa, ob) = run_pair(
-        new_reconciler(ReconcilerKind::Ldpc, Role::Alice, a.clone(), &p),
-        new_reconciler(ReconcilerKind::Ldpc, Role::Bob, b, &p),
-    )
-    .expect("reconciles");
-    assert_eq!(oa.bits, a);
-    assert_eq!(ob.bits, a);
-    assert_eq!(oa.messages, ob.messages);
+    let ob = reconcile_hard(&a, b, &params(q / 2.0, 5));
     let f = ob.leaked_bits as f64 / (n as f64 * binary_entropy(q));
     println!("{} messages, f = {f:.3}", ob.messages);
     assert!(ob.messages <= 40, "{} messages", ob.messages);
