@@ -1240,7 +1240,8 @@ impl Party {
         }
         let n = b.bits.len();
         let count = count as usize;
-        if count < (self.cfg.sample_bits as usize).min(n) || count > n / 4 {
+        // Bob's rule (`sample_size`): at least `sample_bits`, at most a quarter.
+        if count < (self.cfg.sample_bits as usize).min(n / 4) || count > n / 4 {
             return Err(protocol(format!(
                 "sample of {count} bits out of {n} (at least {}, at most a quarter)",
                 self.cfg.sample_bits
