@@ -74,10 +74,12 @@ fn bsc_frame_error_rate_and_efficiency() {
         let f_nohash = (leaked - 32 * frames) as f64 / (frames as f64 * n as f64 * h);
         println!(
             "ldpc BSC Q = {:>4.1} %: {frames} frames of {n} bits, FER = {:.4} ({failed} failed), \
-             f = {f:.3} ({f_nohash:.3} without the 32-bit hash), {:.1} messages/frame",
+             f = {f:.3} ({f_nohash:.3} without the 32-bit hash), {:.1} messages/frame; \
+             one-way limit at this length and FER 1e-3: f* = {:.3}",
             q * 100.0,
             f64::from(failed) / f64::from(frames as u32),
-            msgs as f64 / frames as f64
+            msgs as f64 / frames as f64,
+            qwave::reconcile::limit::one_way_efficiency_limit(n as u64, q, 1e-3)
         );
         assert_eq!(wrong, 0, "a confirmed key differed from Alice's");
         assert!(failed <= 10, "Q = {q}: {failed} of {frames} frames failed");

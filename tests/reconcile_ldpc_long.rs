@@ -377,13 +377,15 @@ fn bsc_frame_error_rate_and_efficiency(len: usize) {
         println!(
             "ldpc long BSC Q = {:>4.1} %: {} ({} key bits/frame, {frames} frames): FER = {:.4} \
              ({failed} failed), f = {f:.3} ({f_nohash:.3} without the 32-bit hash), \
-             {:.2} messages/frame (max {max_msgs}, {:.1} % within 3)",
+             {:.2} messages/frame (max {max_msgs}, {:.1} % within 3); one-way limit at this \
+             length and FER 1e-3: f* = {:.3}",
             q * 100.0,
             plan.code.name(),
             n,
             failed as f64 / frames as f64,
             msgs as f64 / (frames - failed).max(1) as f64,
-            100.0 * within3 as f64 / frames as f64
+            100.0 * within3 as f64 / frames as f64,
+            qwave::reconcile::limit::one_way_efficiency_limit(n as u64, q, 1e-3)
         );
         assert_eq!(wrong, 0, "a confirmed key differed from Alice's");
         assert!(

@@ -23,6 +23,7 @@
 mod bits;
 mod cascade;
 pub mod ldpc;
+pub mod limit;
 pub mod schedule;
 pub mod wire;
 
