@@ -22,8 +22,21 @@ fn degrees(p: &Profile) -> Vec<(usize, usize)> {
     vec![(2, p[0]), (3, p[1]), (p[4], p[2]), (p[5], p[3])]
 }
 
+/// Most degree-2 columns allowed: the staircase's rows − 1, or
+/// `QWAVE_DE_MAX_N2` (extra degree-2 columns are then placed by PEG).
+fn max_degree2(rows: usize) -> usize {
+    std::env::var("QWAVE_DE_MAX_N2")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(rows - 1)
+}
+
 fn valid(p: &Profile, cols: usize, rows: usize) -> bool {
-    p[0] + p[1] + p[2] + p[3] == cols && p[0] < rows && 3 < p[4] && p[4] < p[5] && p[5] <= rows
+    p[0] + p[1] + p[2] + p[3] == cols
+        && p[0] <= max_degree2(rows)
+        && 3 < p[4]
+        && p[4] < p[5]
+        && p[5] <= rows
 }
 
 fn main() {

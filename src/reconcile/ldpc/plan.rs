@@ -69,14 +69,15 @@ pub const START_EFFICIENCIES: [f64; 21] = [
 /// r085): the lowest f on the grid 1.10, 1.12, 1.15, 1.2, 1.25 at which the
 /// code decoded 100 of 100 BSC frames at its native rate, and every grid
 /// point above (sum-product, 50 iterations; `QWAVE_CODES=64k
-/// QWAVE_F=1.1,1.12,1.15,1.2,1.25 ldpc_native_fer 100 spa`): 1.12, 1.10,
-/// 1.12, 1.15, 1.2. r060 is entered at 1.15 instead of 1.10: with 1.10 the
+/// QWAVE_F=1.1,1.12,1.15,1.2,1.25 ldpc_native_fer 100 spa`): 1.10, 1.10,
+/// 1.10, 1.15, 1.2 (r050, r070, r080, r085 with the profiles of session 13;
+/// r050 and r070 were 1.12 with the earlier ones). r060 is entered at 1.15 instead of 1.10: with 1.10 the
 /// planner took it for Q = 10 % blocks, 23 % shortened, and 37 % of those
 /// frames needed blind rounds (1000 frames: f = 1.115, 2.83 messages per
 /// frame, 62.7 % within 3); with 1.15 it takes r050, 5 % modulated (f =
 /// 1.122, 2.00 messages). The soft plan uses the same values: these codes
 /// were not measured on soft input.
-const F64K: [f64; 5] = [1.12, 1.15, 1.12, 1.15, 1.2];
+const F64K: [f64; 5] = [1.10, 1.15, 1.10, 1.15, 1.2];
 
 /// Start efficiencies of the soft plan ([`Plan::with_entropy`] with a
 /// hint), which multiply Bob's entropy estimate instead of h2(q̂).
