@@ -21,9 +21,10 @@
 //! heavy columns (degree 11–12) and check degrees 13–29 cost the lifted
 //! graph its girth 8 (girth 6) and need a min-sum factor of 0.7 (the
 //! reconciler decodes them with sum-product, [`super::CHECK_RULE`]).
-//! The n = 65536 codes have four degrees {2, 3, ≈10, 38–60} found by the
-//! density-evolution search of `examples/ldpc_de_search.rs` (f* 1.018–1.041;
-//! all girth 6).
+//! The n = 65536 codes have four variable degrees found by the
+//! density-evolution search of `examples/ldpc_de_search.rs`: {2, 3, 9–10,
+//! 38–60} for r050, r070, r080, r085 (f* 1.018–1.037), {2, 3, 6, 30} for
+//! r060 (1.041); all girth 6.
 
 use super::alist::{Alist, AlistError};
 use super::codes::QcCode;
