@@ -75,7 +75,7 @@ pub const START_EFFICIENCIES: [f64; 21] = [
 /// planner took it for Q = 10 % blocks, 23 % shortened, and 37 % of those
 /// frames needed blind rounds (1000 frames: f = 1.115, 2.83 messages per
 /// frame, 62.7 % within 3); with 1.15 it takes r050, 5 % modulated (f =
-/// 1.122, 2.00 messages). The soft plan uses the same values: these codes
+/// 1.122, 2.00 messages; both with the session-9 codes). The soft plan uses the same values: these codes
 /// were not measured on soft input.
 const F64K: [f64; 5] = [1.10, 1.15, 1.10, 1.15, 1.2];
 
