@@ -7,7 +7,7 @@ use super::plan::Plan;
 use super::wire::Message;
 use super::{
     confirm_hash, entropy_from_hint, first_invalid, hint_from_entropy, protocol, HASH_BITS,
-    HINT_BITS, MAX_ITERATIONS,
+    HINT_BITS,
 };
 use crate::reconcile::{
     Outcome, ProtocolViolation, ReconcileError, ReconcileParams, Reconciler, ReconcilerKind,
@@ -30,6 +30,8 @@ pub(super) struct Bob {
     plan: Plan,
     bits: Vec<u8>,
     decoder: LayeredDecoder,
+    /// Most iterations per decoding attempt ([`super::plan::decoder_iterations`]).
+    iterations: u32,
     /// Channel LLRs per frame, n each (updated as values are revealed).
     llr: Vec<f32>,
     /// Decoded words per frame, n each.
@@ -106,6 +108,7 @@ impl Bob {
             seed: params.shuffle_seed,
             hint_bits: if hint.is_some() { HINT_BITS } else { 0 },
             decoder: LayeredDecoder::with_rule(plan.code.clone(), super::CHECK_RULE),
+            iterations: super::plan::decoder_iterations(plan.code_id),
             llr,
             words: vec![0; n * f],
             syndromes: Vec::new(),
@@ -153,13 +156,13 @@ impl Bob {
             // followed by a cold decode of the same LLRs.
             let llr = &self.llr[j * n..(j + 1) * n];
             let mut st = if self.warm[j].is_empty() {
-                self.decoder.decode(llr, syn, MAX_ITERATIONS, word)
+                self.decoder.decode(llr, syn, self.iterations, word)
             } else {
                 self.decoder
-                    .resume(&self.warm[j], &self.changes[j], syn, MAX_ITERATIONS, word)
+                    .resume(&self.warm[j], &self.changes[j], syn, self.iterations, word)
             };
             if !self.warm[j].is_empty() && !matches!(st, Ok(s) if s.converged) {
-                st = self.decoder.decode(llr, syn, MAX_ITERATIONS, word);
+                st = self.decoder.decode(llr, syn, self.iterations, word);
             }
             self.changes[j].clear();
             self.failing[j] = !matches!(st, Ok(s) if s.converged);

@@ -66,18 +66,22 @@ pub const START_EFFICIENCIES: [f64; 21] = [
 ];
 
 /// Start efficiencies of the n = 65536 codes (64k-r050, r060, r070, r080,
-/// r085): the lowest f on the grid 1.10, 1.12, 1.15, 1.2, 1.25 at which the
-/// code decoded 100 of 100 BSC frames at its native rate, and every grid
-/// point above (sum-product, 50 iterations; `QWAVE_CODES=64k
-/// QWAVE_F=1.1,1.12,1.15,1.2,1.25 ldpc_native_fer 100 spa`): 1.10, 1.10,
-/// 1.10, 1.15, 1.2 (r050, r070, r080, r085 with the profiles of session 13;
-/// r050 and r070 were 1.12 with the earlier ones). r060 is entered at 1.15 instead of 1.10: with 1.10 the
-/// planner took it for Q = 10 % blocks, 23 % shortened, and 37 % of those
-/// frames needed blind rounds (1000 frames: f = 1.115, 2.83 messages per
-/// frame, 62.7 % within 3); with 1.15 it takes r050, 5 % modulated (f =
-/// 1.122, 2.00 messages; both with the session-9 codes). The soft plan uses the same values: these codes
-/// were not measured on soft input.
-const F64K: [f64; 5] = [1.10, 1.15, 1.10, 1.15, 1.2];
+/// r085). Since session 14 four of them are laid out by the configuration
+/// model ([`super::peg::Layout::Random`]) and decoded with up to
+/// [`super::long::LONGEST_ITERATIONS`] iterations. At the native rate
+/// (sum-product, 150 iterations, 200 BSC frames; `QWAVE_ITERS=150
+/// QWAVE_CODES=64k ldpc_native_fer 200 spa`) r050 first decodes every frame at
+/// f = 1.07 and r070 at 1.09 (1 failure of 200 at 1.10); 100 frames give r080
+/// 1.12 and r085 1.2 (2 of 100 fail at 1.15). In the full blind protocol
+/// (1000 frames, `longest_bsc`), r080 at 1.12 served Q = 2 % at f = 1.154
+/// with only 82.2 % of blocks within 3 messages; at 1.15, 1.178 with 97.4 %,
+/// so it stays at 1.15. r060 keeps its session-9 staircase code and is entered
+/// at 1.15 instead of its measured 1.10: with 1.10 the planner took it for
+/// Q = 10 % blocks, 23 % shortened, and 37 % of those frames needed blind
+/// rounds (1000 frames: f = 1.115, 2.83 messages per frame, 62.7 % within 3).
+/// The soft plan uses the same values: these codes were not measured on soft
+/// input.
+const F64K: [f64; 5] = [1.07, 1.15, 1.09, 1.15, 1.2];
 
 /// Start efficiencies of the soft plan ([`Plan::with_entropy`] with a
 /// hint), which multiply Bob's entropy estimate instead of h2(q̂).
@@ -106,6 +110,15 @@ pub fn decoder_alpha(id: u8) -> f32 {
     id.checked_sub(LONG_ID0)
         .and_then(|i| LONG_CODES.get(usize::from(i)))
         .map_or(super::ALPHA, |c| c.alpha)
+}
+
+/// Most decoder iterations per attempt on mother code `id` (wire id): the
+/// long code's own [`super::long::LongCode::iterations`], else
+/// [`super::MAX_ITERATIONS`].
+pub fn decoder_iterations(id: u8) -> u32 {
+    id.checked_sub(LONG_ID0)
+        .and_then(|i| LONG_CODES.get(usize::from(i)))
+        .map_or(super::MAX_ITERATIONS, |c| c.iterations)
 }
 
 /// Puncturing penalty κ of the long codes: a frame with p of its n
