@@ -2,6 +2,9 @@
 //! decoder example, the wire codec (property round trip, hostile input), and
 //! both state machines over binary symmetric and Gaussian soft channels.
 
+mod common;
+
+use common::p_for_efficiency;
 use proptest::prelude::*;
 use qwave::reconcile::ldpc::codes::{Length, QcCode, Rate};
 use qwave::reconcile::ldpc::decoder::{CheckRule, LayeredDecoder, WarmState, KNOWN_LLR};
@@ -170,20 +173,6 @@ fn corrects_bsc_noise(c: &QcCode, rule: CheckRule) {
     }
     // Rate 1/2 at Q = 5 % (capacity 0.71) is far inside the waterfall.
     assert_eq!(ok, 20, "{rule:?}");
-}
-
-/// BSC crossover p at which a rate-`rate` code runs at efficiency f = (1 − R)/h2(p).
-fn p_for_efficiency(rate: f64, f: f64) -> f64 {
-    let (mut lo, mut hi) = (1e-6f64, 0.5f64);
-    for _ in 0..60 {
-        let mid = 0.5 * (lo + hi);
-        if binary_entropy(mid) < (1.0 - rate) / f {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
 }
 
 /// The long rate-0.83 code (check degrees 28–29) at its native rate,

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::bsc_bits;
+use common::{bsc_bits, p_for_efficiency};
 use proptest::prelude::*;
 use qwave::reconcile::ldpc::alist::{Alist, AlistError};
 use qwave::reconcile::ldpc::codes::{Length, QcCode, Rate};
@@ -468,17 +468,7 @@ fn random_layout_decodes_closer_to_threshold_than_the_staircase() {
         .find(|c| c.name == "64k-r050")
         .expect("member");
     let f = 1.07;
-    let h = 0.5 / f;
-    let (mut lo, mut hi) = (1e-6f64, 0.5f64);
-    for _ in 0..60 {
-        let mid = 0.5 * (lo + hi);
-        if qwave::reconcile::binary_entropy(mid) < h {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    let q = 0.5 * (lo + hi);
+    let q = p_for_efficiency(lc.rate(), f);
     let mut failures = Vec::new();
     for layout in [peg::Layout::Staircase, peg::Layout::Random] {
         let mut spec = lc.spec();

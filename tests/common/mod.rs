@@ -40,3 +40,18 @@ pub fn reconcile(
         new_reconciler(ReconcilerKind::Cascade, Role::Bob, bob, &params),
     )
 }
+
+/// BSC crossover p at which a rate-`rate` code runs at efficiency
+/// f = (1 − R)/h2(p) (bisection).
+pub fn p_for_efficiency(rate: f64, f: f64) -> f64 {
+    let (mut lo, mut hi) = (1e-6f64, 0.5f64);
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if qwave::reconcile::binary_entropy(mid) < (1.0 - rate) / f {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
