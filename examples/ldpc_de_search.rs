@@ -23,8 +23,8 @@ fn degrees(p: &Profile) -> Vec<(usize, usize)> {
 }
 
 /// Most degree-2 columns allowed: the staircase's rows − 1, or
-/// `QWAVE_DE_MAX_N2` (density evolution only: `peg::build` accepts at most
-/// rows − 1 degree-2 columns, so such profiles cannot be built yet).
+/// `QWAVE_DE_MAX_N2` (such profiles can only be built with
+/// `peg::Layout::Random`).
 fn max_degree2(rows: usize) -> usize {
     std::env::var("QWAVE_DE_MAX_N2")
         .ok()

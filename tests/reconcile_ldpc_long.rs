@@ -404,7 +404,7 @@ fn bsc_frame_error_rate_and_efficiency(len: usize) {
 fn random_spec(seed: u64, layout: peg::Layout) -> peg::PegSpec {
     peg::PegSpec {
         name: "layout test".into(),
-        z: 16,
+        z: 64,
         rows: 24,
         // More degree-2 columns than a staircase holds, and one column
         // meeting every block row.
@@ -447,7 +447,8 @@ fn random_layout_keeps_the_profile_with_concentrated_checks() {
     }
     let want: BTreeMap<usize, usize> = spec.degrees.iter().copied().collect();
     assert_eq!(got, want);
-    assert!(peg::girth(&c).expect("has cycles") >= 4);
+    // PEG's shifts keep 4-cycles out even in this dense 24 × 48 base.
+    assert!(peg::girth(&c).expect("has cycles") >= 6);
     // The staircase cannot hold 30 degree-2 columns in 24 block rows.
     assert_eq!(
         peg::build(&random_spec(5, peg::Layout::Staircase)),

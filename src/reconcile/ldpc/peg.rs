@@ -12,7 +12,7 @@
 //! variables of a block column see the same graph up to rotation, so one
 //! breadth-first search from variable j·Z scores every (i, s) at once.
 //!
-//! Extras of this implementation:
+//! Extras of this implementation ([`Layout::Staircase`]):
 //! * degree-2 columns form a staircase (column k joins block rows k and
 //!   k + 1 with shift 0, as in the 802.11n/IRA parity part), so the degree-2
 //!   variables contain no cycle and hence no low-weight codeword made only of
@@ -22,6 +22,9 @@
 //!   while its degree is below ⌈edges / rows⌉;
 //! * ties (equal distance, equal degree) are broken by a seeded RNG, so the
 //!   construction is reproducible from its [`PegSpec`].
+//!
+//! [`Layout::Random`] instead draws which block rows each column meets from
+//! the configuration model and leaves PEG only the order and the shifts.
 
 use super::codes::QcCode;
 use rand::seq::{IndexedRandom, SliceRandom};
@@ -33,8 +36,9 @@ use std::collections::VecDeque;
 /// Why a code cannot be built from a spec.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PegError {
-    /// Sizes are zero, a degree exceeds the number of block rows, or there
-    /// are more degree-2 columns than the staircase can hold (rows − 1).
+    /// Sizes are zero, a degree exceeds the number of block rows, there are
+    /// more degree-2 columns than the staircase can hold (rows − 1), or the
+    /// random layout cannot place a column's edges in distinct rows.
     #[error("degree profile does not fit {rows} block rows and {cols} block columns")]
     Profile {
         /// Block rows.

@@ -35,7 +35,7 @@
 //! attempt stalled).
 
 use super::codes::{Length, QcCode, Rate};
-use super::long::{long_code, LONGEST_N, LONG_CODES, LONG_N};
+use super::long::{long_code, LongCode, LONGEST_N, LONG_CODES, LONG_N};
 use crate::reconcile::binary_entropy;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -107,18 +107,19 @@ pub const SOFT_START_EFFICIENCIES: [f64; 21] = [
 /// Min-sum normalisation factor for mother code `id` (wire id): the long
 /// code's own [`super::long::LongCode::alpha`], else [`super::ALPHA`].
 pub fn decoder_alpha(id: u8) -> f32 {
-    id.checked_sub(LONG_ID0)
-        .and_then(|i| LONG_CODES.get(usize::from(i)))
-        .map_or(super::ALPHA, |c| c.alpha)
+    long_member(id).map_or(super::ALPHA, |c| c.alpha)
+}
+
+/// The [`LONG_CODES`] entry of wire id `id`, if it is a long code.
+fn long_member(id: u8) -> Option<&'static LongCode> {
+    LONG_CODES.get(usize::from(id.checked_sub(LONG_ID0)?))
 }
 
 /// Most decoder iterations per attempt on mother code `id` (wire id): the
 /// long code's own [`super::long::LongCode::iterations`], else
 /// [`super::MAX_ITERATIONS`].
 pub fn decoder_iterations(id: u8) -> u32 {
-    id.checked_sub(LONG_ID0)
-        .and_then(|i| LONG_CODES.get(usize::from(i)))
-        .map_or(super::MAX_ITERATIONS, |c| c.iterations)
+    long_member(id).map_or(super::MAX_ITERATIONS, |c| c.iterations)
 }
 
 /// Puncturing penalty κ of the long codes: a frame with p of its n
