@@ -369,9 +369,14 @@ pub struct Party {
     keep_raw: bool,
     /// Min-entropy per bit of the last block (for the choice of k).
     last_entropy: f64,
-    /// Alice: the most recent reconciled bits of this session (at most
-    /// [`ENTROPY_POOL_BITS`]), for the pooled entropy assessment.
+    /// The most recent reconciled bits of this session's confirmed blocks (at
+    /// most [`ENTROPY_POOL_BITS`]), for the pooled entropy assessment. Only
+    /// blocks both sides confirmed join it, so Alice's and Bob's pools hold
+    /// the same bits and their estimates of a block agree.
     entropy_pool: VecDeque<u8>,
+    /// The bits of the block being amplified: they join the pool when its key
+    /// is confirmed and are dropped when the block gives no key.
+    pending_pool: Zeroizing<Vec<u8>>,
     /// Alice: correlation implied by the last sample, when that block was
     /// refused before reconciliation.
     sample_rho: Option<f64>,
@@ -476,6 +481,7 @@ impl Party {
             keep_raw: false,
             last_entropy: 0.0,
             entropy_pool: VecDeque::new(),
+            pending_pool: Zeroizing::new(Vec::new()),
             sample_rho: None,
             calibration: BTreeMap::new(),
             cfg,
@@ -1397,16 +1403,27 @@ impl Party {
     /// estimate (compression included) over the pool, this block included.
     fn assess_entropy(&mut self, bits: &[u8]) -> Result<f64, extract::ExtractError> {
         let mut h = extract::estimate_min_entropy(bits)?.min_without_compression();
-        self.entropy_pool.extend(bits);
+        let keep = ENTROPY_POOL_BITS.saturating_sub(bits.len());
+        let skip = self.entropy_pool.len().saturating_sub(keep);
+        if self.entropy_pool.len() - skip + bits.len() >= extract::POOLED_COMPRESSION_MIN_BITS {
+            let mut pooled = Zeroizing::new(Vec::with_capacity(ENTROPY_POOL_BITS));
+            pooled.extend(self.entropy_pool.iter().skip(skip));
+            pooled.extend_from_slice(bits);
+            h = h.min(extract::estimate_min_entropy(&pooled)?.min);
+        }
+        self.pending_pool.zeroize();
+        self.pending_pool.extend_from_slice(bits);
+        Ok(h)
+    }
+
+    /// A confirmed block's bits join the entropy pool (oldest bits leave it).
+    fn commit_pool(&mut self) {
+        self.entropy_pool.extend(self.pending_pool.iter());
+        self.pending_pool.zeroize(); // also empties it
         let excess = self.entropy_pool.len().saturating_sub(ENTROPY_POOL_BITS);
         for mut old in self.entropy_pool.drain(..excess) {
             old.zeroize();
         }
-        if self.entropy_pool.len() >= extract::POOLED_COMPRESSION_MIN_BITS {
-            let pooled = Zeroizing::new(self.entropy_pool.iter().copied().collect::<Vec<u8>>());
-            h = h.min(extract::estimate_min_entropy(&pooled)?.min);
-        }
-        Ok(h)
     }
 
     fn length_for(&mut self, b: &Block, bits: &[u8]) -> Result<(usize, f64), (Reason, String)> {
@@ -1482,10 +1499,17 @@ impl Party {
             Err((reason, detail)) => return Ok(self.refuse(b, reason, detail)),
         };
         b.stats.min_entropy_per_bit = h;
-        if l == 0 || l > max_l + max_l / 50 + 8 {
-            return Err(protocol(format!(
-                "Alice asks for a {l}-bit key; Bob's bound is {max_l}"
-            )));
+        if l == 0 {
+            return Err(protocol("Alice asks for an empty key"));
+        }
+        // Equal bits and equal pools give Bob Alice's own estimate, so a longer
+        // request means their bits differ (errors Cascade left, which the
+        // confirmation would catch) or Alice overreaches: no key from this block.
+        if l > max_l + max_l / 50 + 8 {
+            let detail = format!(
+                "block {block}: Alice asks for a {l}-bit key; Bob's bound on his bits is {max_l} (their bits differ)"
+            );
+            return Ok(self.refuse(b, Reason::InsufficientEntropy, detail));
         }
         if seed.len() != (bits.len() + l - 1).div_ceil(8) {
             return Err(protocol("Toeplitz seed has the wrong length"));
@@ -1505,6 +1529,7 @@ impl Party {
     }
 
     fn release(&mut self, mut b: Block, key: SecretKey) {
+        self.commit_pool();
         b.stats.final_bits = key.bit_len() as u64;
         self.events.push_back(Event::Key {
             key,
@@ -1521,6 +1546,7 @@ impl Party {
     }
 
     fn no_key(&mut self, mut b: Block, reason: Reason, detail: String) {
+        self.pending_pool.zeroize();
         let mut stats = std::mem::take(&mut b.stats);
         stats.final_bits = 0;
         self.events.push_back(Event::NoKey {
@@ -1596,6 +1622,115 @@ mod tests {
             bob.calibration_for(2).map(|c| c.observed_bits()),
             Some(3000.0)
         );
+    }
+
+    /// Delivers frames both ways until both sides are quiet; `tamper` sees
+    /// Bob after every frame he handles.
+    fn exchange(
+        alice: &mut Party,
+        bob: &mut Party,
+        events: &mut [Vec<Event>; 2],
+        tamper: &mut impl FnMut(&mut Party),
+    ) {
+        loop {
+            let mut moved = false;
+            while let Some(f) = alice.poll_transmit() {
+                bob.handle_frame(&f);
+                tamper(bob);
+                moved = true;
+            }
+            while let Some(f) = bob.poll_transmit() {
+                alice.handle_frame(&f);
+                moved = true;
+            }
+            events[0].extend(std::iter::from_fn(|| alice.poll_event()));
+            events[1].extend(std::iter::from_fn(|| bob.poll_event()));
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// Bits that differ after reconciliation (errors Cascade left) give Bob
+    /// another entropy estimate than Alice's: he refuses that block, and the
+    /// session goes on to key the next ones (it used to abort).
+    #[test]
+    fn bob_refuses_a_block_whose_bits_differ_from_alices_and_the_session_goes_on() {
+        use rand_distr::{Distribution, Normal, StandardNormal};
+        let cfg = SessionConfig::default();
+        let mut alice = Party::new(Role::Alice, cfg.clone(), &[3; 32]);
+        let mut bob = Party::new(Role::Bob, cfg.clone(), &[3; 32]);
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let noise = Normal::new(0.0f32, 0.1).unwrap();
+        let mut events = [Vec::new(), Vec::new()];
+        let mut tampered = None;
+        // Bob's reconciled bits lose some balance: every third becomes 0.
+        let mut tamper = |bob: &mut Party| {
+            if let (None, Stage::AwaitAmplify(b, bits)) = (tampered, &mut bob.stage) {
+                bits.iter_mut().step_by(3).for_each(|x| *x = 0);
+                tampered = Some(b.plan.block);
+            }
+        };
+        for k in 0..1000u64 {
+            let g: Vec<f32> = (0..16).map(|_| StandardNormal.sample(&mut rng)).collect();
+            let ra: Vec<f32> = g.iter().map(|x| x + noise.sample(&mut rng)).collect();
+            let rb: Vec<f32> = g.iter().map(|x| x + noise.sample(&mut rng)).collect();
+            alice.push_row(k, &ra);
+            bob.push_row(k, &rb);
+            exchange(&mut alice, &mut bob, &mut events, &mut tamper);
+        }
+        alice.finish_input();
+        bob.finish_input();
+        exchange(&mut alice, &mut bob, &mut events, &mut tamper);
+        let hit = tampered.expect("Bob reached amplification");
+        let [ea, eb] = &events;
+        for e in ea.iter().chain(eb) {
+            assert!(!matches!(e, Event::Aborted { .. }), "{e:?}");
+        }
+        let refused = |ev: &[Event]| {
+            ev.iter().find_map(|e| match e {
+                Event::NoKey { stats, detail, .. } if stats.block == hit => Some(detail.clone()),
+                _ => None,
+            })
+        };
+        let d = refused(eb).expect("Bob gives no key for the tampered block");
+        assert!(d.contains("Alice asks"), "{d}");
+        refused(ea).expect("Alice gives no key for it either");
+        let keys = |ev: &[Event]| -> Vec<(u32, Vec<u8>)> {
+            ev.iter()
+                .filter_map(|e| match e {
+                    Event::Key { key, stats } => Some((stats.block, key.as_bytes().to_vec())),
+                    _ => None,
+                })
+                .collect()
+        };
+        let (ka, kb) = (keys(ea), keys(eb));
+        assert_eq!(ka, kb);
+        assert!(
+            ka.iter().any(|(blk, _)| *blk > hit),
+            "later blocks key: {ka:?}"
+        );
+    }
+
+    /// The pool only takes the bits of confirmed blocks: an assessment alone
+    /// (a block that then gives no key on one side) leaves it as it was, so
+    /// the two sides' pools never drift apart.
+    #[test]
+    fn only_confirmed_blocks_join_the_entropy_pool() {
+        let mut p = Party::new(Role::Alice, SessionConfig::default(), &[1; 32]);
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let bits: Vec<u8> = (0..4000).map(|_| rng.random::<bool>() as u8).collect();
+        p.assess_entropy(&bits).unwrap();
+        assert!(p.entropy_pool.is_empty());
+        p.commit_pool();
+        assert_eq!(p.entropy_pool.len(), 4000);
+        assert!(p.pending_pool.is_empty());
+        // The pool keeps the newest ENTROPY_POOL_BITS.
+        for _ in 0..ENTROPY_POOL_BITS / 4000 + 1 {
+            p.assess_entropy(&bits).unwrap();
+            p.commit_pool();
+        }
+        assert_eq!(p.entropy_pool.len(), ENTROPY_POOL_BITS);
     }
 
     #[test]
