@@ -25,8 +25,10 @@ fn run_pair(seconds: &str, with_eve: bool) {
     let limit = Duration::from_secs(600);
     let (a_ok, a_out, a_err) = alice.finish(limit);
     let (b_ok, b_out, b_err) = bob.finish(limit);
-    assert!(a_ok, "alice failed:\n{a_err}\n{a_out}");
-    assert!(b_ok, "bob failed:\n{b_err}\n{b_out}");
+    assert!(
+        a_ok && b_ok,
+        "alice ok {a_ok}, bob ok {b_ok}\nalice:\n{a_err}\n{a_out}\nbob:\n{b_err}\n{b_out}"
+    );
     let (a, b) = (json(&a_out), json(&b_out));
     for (who, r) in [("alice", &a), ("bob", &b)] {
         assert_eq!(r["confirmed"], true, "{who}: {r}");
@@ -149,7 +151,7 @@ fn relative_timing_ping_pong_confirms_the_same_key() {
     let (air, addr) = air("5", "alice,bob,eve");
     let radio =
         |node: &str| format!("sim:air={addr},node={node},timing=relative,turnaround_us=200");
-    let extra = ["--exchange-rate", "500", "--block", "750"];
+    let extra = ["--exchange-rate", "500", "--block", "1500"];
     let mut alice = lab_radio("alice", &radio("alice"), "127.0.0.1:0", "3", &extra);
     let peer = alice_addr(&mut alice);
     let bob = lab_radio("bob", &radio("bob"), &peer, "3", &extra);
