@@ -24,7 +24,9 @@
 //!   construction is reproducible from its [`PegSpec`].
 //!
 //! [`Layout::Random`] instead draws which block rows each column meets from
-//! the configuration model and leaves PEG only the order and the shifts.
+//! the configuration model and leaves PEG only the order and the shifts;
+//! [`Layout::StaircaseRandom`] keeps the staircase for the degree-2 columns
+//! and draws the other columns' rows from the configuration model.
 
 use super::codes::QcCode;
 use rand::seq::{IndexedRandom, SliceRandom};
@@ -82,8 +84,14 @@ pub enum Layout {
     /// evolution of the (λ, ρ) ensemble assumes; the staircase layout's
     /// uniform mix realised a threshold 0.04–0.05 in efficiency worse
     /// than density evolution predicts for the four-degree profiles (see
-    /// `docs/ldpc-long-codes.md`).
+    /// `docs/ldpc-long-codes.md`). Degree-2 columns may close cycles among
+    /// themselves, i.e. low-weight codewords (an error floor).
     Random,
+    /// Degree-2 columns in the staircase of [`Layout::Staircase`] (no cycle,
+    /// so no codeword, made only of degree-2 variables); the other columns'
+    /// rows drawn as in [`Layout::Random`], each row taking its share of the
+    /// edges less its staircase edges.
+    StaircaseRandom,
 }
 
 impl PegSpec {
@@ -134,7 +142,7 @@ impl Graph {
 pub fn build(spec: &PegSpec) -> Result<QcCode, PegError> {
     let (z, mb, nb) = (spec.z, spec.rows, spec.cols());
     let bad = PegError::Profile { rows: mb, cols: nb };
-    let stair = spec.layout == Layout::Staircase;
+    let stair = spec.layout != Layout::Random;
     let n2: usize = spec.degrees.iter().filter(|d| d.0 == 2).map(|d| d.1).sum();
     if z == 0
         || mb < 2
@@ -167,15 +175,24 @@ pub fn build(spec: &PegSpec) -> Result<QcCode, PegError> {
             degs.extend(std::iter::repeat_n(d, c));
         }
     }
-    let layout_rows = if stair {
+    // Each block row's share of all edges (check degrees ⌊E/rows⌋ or ⌈E/rows⌉).
+    let mut quota: Vec<usize> = (0..mb)
+        .map(|i| (i + 1) * edges / mb - i * edges / mb)
+        .collect();
+    if stair {
         let info = degs.len();
         for k in 0..n2 {
-            add(&mut g, &mut base, k, info + k, 0);
-            add(&mut g, &mut base, k + 1, info + k, 0);
+            for i in [k, k + 1] {
+                add(&mut g, &mut base, i, info + k, 0);
+                quota[i] = quota[i].checked_sub(1).ok_or(bad.clone())?;
+            }
         }
-        None
-    } else {
-        Some(random_layout(&degs, mb, &mut rng).ok_or(bad.clone())?)
+    }
+    let layout_rows = match spec.layout {
+        Layout::Staircase => None,
+        Layout::Random | Layout::StaircaseRandom => {
+            Some(random_layout(&degs, &quota, &mut rng).ok_or(bad.clone())?)
+        }
     };
     let mut dist = vec![0u32; n + m];
     let mut queue = VecDeque::with_capacity(n + m);
@@ -241,20 +258,29 @@ pub fn build(spec: &PegSpec) -> Result<QcCode, PegError> {
 }
 
 /// Block rows of each block column (degrees `degs`) under the configuration
-/// model ([`Layout::Random`]): sockets shuffled and dealt to `rows` rows of
-/// concentrated degree, then every repeated (row, column) entry swapped with
-/// a random socket elsewhere until none is left. `None` if the repair does
-/// not converge (a profile too dense for its rows).
-fn random_layout(degs: &[usize], rows: usize, rng: &mut ChaCha8Rng) -> Option<Vec<Vec<usize>>> {
+/// model ([`Layout::Random`]): sockets shuffled and dealt to the rows, row i
+/// taking `quota[i]` of them, then every repeated (row, column) entry swapped
+/// with a random socket elsewhere until none is left. `None` if the quotas
+/// do not add up to the sockets or the repair does not converge (a profile
+/// too dense for its rows).
+fn random_layout(degs: &[usize], quota: &[usize], rng: &mut ChaCha8Rng) -> Option<Vec<Vec<usize>>> {
     let mut sockets: Vec<usize> = degs
         .iter()
         .enumerate()
         .flat_map(|(j, &d)| std::iter::repeat_n(j, d))
         .collect();
     sockets.shuffle(rng);
-    let e = sockets.len();
+    let (e, rows) = (sockets.len(), quota.len());
     // Row i holds sockets[start[i]..start[i + 1]].
-    let start: Vec<usize> = (0..=rows).map(|i| i * e / rows).collect();
+    let start: Vec<usize> = std::iter::once(0)
+        .chain(quota.iter().scan(0, |acc, &q| {
+            *acc += q;
+            Some(*acc)
+        }))
+        .collect();
+    if start[rows] != e {
+        return None;
+    }
     let row_of = |k: usize| start.partition_point(|&b| b <= k) - 1;
     let holds = |s: &[usize], i: usize, j: usize| s[start[i]..start[i + 1]].contains(&j);
     for _ in 0..100 {
