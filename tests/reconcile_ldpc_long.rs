@@ -530,6 +530,28 @@ fn staircase_random_layout_keeps_a_degree_two_staircase_and_concentrated_checks(
     assert_ne!(peg::build(&other).expect("fits"), c);
 }
 
+/// Builds `spec` and decodes 100 BSC frames at efficiency `f` of `rate`
+/// (sum-product, 150 iterations): (frames failed, frames failed with fewer
+/// than 100 wrong bits).
+fn layout_failures(spec: &peg::PegSpec, rate: f64, f: f64, seed: u64) -> (usize, usize) {
+    let q = p_for_efficiency(rate, f);
+    let c = peg::build(spec).expect("fits");
+    let mut dec = LayeredDecoder::with_rule(c.clone(), CHECK_RULE);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut syn, mut out, mut l) = (vec![0u8; c.m()], vec![0u8; c.n()], Vec::new());
+    let (mut failed, mut few) = (0, 0);
+    for _ in 0..100 {
+        let (a, b) = bsc_bits(&mut rng, c.n(), q);
+        c.syndrome(&a, &mut syn).expect("sizes");
+        llr::hard_llrs(&b, q, &mut l);
+        let st = dec.decode(&l, &syn, 150, &mut out).expect("sizes");
+        let wrong = out.iter().zip(&a).filter(|(x, y)| x != y).count();
+        failed += usize::from(!st.converged || wrong > 0);
+        few += usize::from(wrong > 0 && wrong < 100);
+    }
+    (failed, few)
+}
+
 /// Why 64k-r060 uses [`peg::Layout::StaircaseRandom`]: laid out wholly at
 /// random, its degree-2 columns close cycles, and frames fail with a handful
 /// of wrong bits (low-weight codewords, an error floor) well above the
@@ -543,27 +565,12 @@ fn degree_two_staircase_removes_the_error_floor_of_the_random_layout() {
         .find(|c| c.name == "64k-r060")
         .expect("member");
     assert_eq!(lc.layout, peg::Layout::StaircaseRandom);
-    let f = 1.12;
-    let q = p_for_efficiency(lc.rate(), f);
     let mut floor = Vec::new();
     for layout in [peg::Layout::Random, peg::Layout::StaircaseRandom] {
         let mut spec = lc.spec();
         spec.layout = layout;
-        let c = peg::build(&spec).expect("fits");
-        let mut dec = LayeredDecoder::with_rule(c.clone(), CHECK_RULE);
-        let mut rng = ChaCha8Rng::seed_from_u64(1120);
-        let (mut syn, mut out, mut l) = (vec![0u8; c.m()], vec![0u8; c.n()], Vec::new());
-        let (mut failed, mut few) = (0, 0);
-        for _ in 0..100 {
-            let (a, b) = bsc_bits(&mut rng, c.n(), q);
-            c.syndrome(&a, &mut syn).expect("sizes");
-            llr::hard_llrs(&b, q, &mut l);
-            let st = dec.decode(&l, &syn, 150, &mut out).expect("sizes");
-            let wrong = out.iter().zip(&a).filter(|(x, y)| x != y).count();
-            failed += usize::from(!st.converged || wrong > 0);
-            few += usize::from(wrong > 0 && wrong < 100);
-        }
-        println!("{layout:?} layout, 64k-r060, BSC f = {f}: {failed}/100 frames failed, {few} with < 100 wrong bits");
+        let (failed, few) = layout_failures(&spec, lc.rate(), 1.12, 1120);
+        println!("{layout:?} layout, 64k-r060, BSC f = 1.12: {failed}/100 frames failed, {few} with < 100 wrong bits");
         floor.push((failed, few));
     }
     assert!(
@@ -585,29 +592,13 @@ fn random_layout_decodes_closer_to_threshold_than_the_staircase() {
         .iter()
         .find(|c| c.name == "64k-r050")
         .expect("member");
-    let f = 1.07;
-    let q = p_for_efficiency(lc.rate(), f);
     let mut failures = Vec::new();
     for layout in [peg::Layout::Staircase, peg::Layout::Random] {
         let mut spec = lc.spec();
         spec.z = 64;
         spec.layout = layout;
-        let c = peg::build(&spec).expect("fits");
-        let mut dec = LayeredDecoder::with_rule(c.clone(), CHECK_RULE);
-        let mut rng = ChaCha8Rng::seed_from_u64(1070);
-        let (mut syn, mut out, mut l) = (vec![0u8; c.m()], vec![0u8; c.n()], Vec::new());
-        let mut failed = 0;
-        for _ in 0..100 {
-            let (a, b) = bsc_bits(&mut rng, c.n(), q);
-            c.syndrome(&a, &mut syn).expect("sizes");
-            llr::hard_llrs(&b, q, &mut l);
-            let st = dec.decode(&l, &syn, 150, &mut out).expect("sizes");
-            failed += usize::from(!st.converged || out != a);
-        }
-        println!(
-            "{layout:?} layout, n = {}, BSC f = {f}: {failed}/100 frames failed",
-            c.n()
-        );
+        let (failed, _) = layout_failures(&spec, lc.rate(), 1.07, 1070);
+        println!("{layout:?} layout, n = 16384, BSC f = 1.07: {failed}/100 frames failed");
         failures.push(failed);
     }
     assert!(
