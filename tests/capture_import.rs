@@ -17,8 +17,11 @@ use qwave::capture::{pair_by_seq, read_sigmf, read_trace, SigmfDatatype, TraceKi
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// A scratch path private to this test process (concurrent runs of the
+/// suite must not overwrite each other's inputs).
 fn tmp(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("capture_import");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("capture_import-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
@@ -697,19 +700,20 @@ fn cli_import_esp32_then_replay() {
     assert_eq!(report["pairs"], 400, "{report}");
     assert_eq!(report["keys_match"], true, "{report}");
     // A malformed input: the CLI fails and names the file and line.
-    std::fs::write(&pb, format!("{ESP32_HEADER}\nCSI_DATA,1,2\n")).unwrap();
+    let bad = tmp("cli-bad.csv");
+    std::fs::write(&bad, format!("{ESP32_HEADER}\nCSI_DATA,1,2\n")).unwrap();
     let o = Command::new(bin)
         .args(["import", "esp32", "--alice"])
         .arg(&pa)
         .arg("--bob")
-        .arg(&pb)
+        .arg(&bad)
         .arg("--out")
         .arg(&out)
         .output()
         .unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("cli-b.csv: line 2"), "{err}");
+    assert!(err.contains("cli-bad.csv: line 2"), "{err}");
 }
 
 #[test]
