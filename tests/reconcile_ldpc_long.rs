@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use qwave::reconcile::ldpc::alist::{Alist, AlistError};
 use qwave::reconcile::ldpc::codes::{Length, QcCode, Rate};
 use qwave::reconcile::ldpc::decoder::LayeredDecoder;
-use qwave::reconcile::ldpc::long::{long_code, LONGEST_N, LONG_CODES, LONG_N, LONG_Z};
+use qwave::reconcile::ldpc::long::{long_code, LongCode, LONGEST_N, LONG_CODES, LONG_N, LONG_Z};
 use qwave::reconcile::ldpc::plan::{
     code_by_id, Plan, LONGEST_MIN_BITS, LONG_ID0, LONG_MIN_BITS, MAX_PUNCTURED_FRACTION,
 };
@@ -530,6 +530,14 @@ fn staircase_random_layout_keeps_a_degree_two_staircase_and_concentrated_checks(
     assert_ne!(peg::build(&other).expect("fits"), c);
 }
 
+/// The [`LONG_CODES`] entry called `name`.
+fn member(name: &str) -> &'static LongCode {
+    LONG_CODES
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no long code {name}"))
+}
+
 /// Builds `spec` and decodes 100 BSC frames at efficiency `f` of `rate`
 /// (sum-product, 150 iterations): (frames failed, frames failed with fewer
 /// than 100 wrong bits).
@@ -560,10 +568,7 @@ fn layout_failures(spec: &peg::PegSpec, rate: f64, f: f64, seed: u64) -> (usize,
 #[test]
 #[ignore = "statistical run (2 × 100 frames of n = 65536, ≈ 5 s in release); run by scripts/test"]
 fn degree_two_staircase_removes_the_error_floor_of_the_random_layout() {
-    let lc = LONG_CODES
-        .iter()
-        .find(|c| c.name == "64k-r060")
-        .expect("member");
+    let lc = member("64k-r060");
     assert_eq!(lc.layout, peg::Layout::StaircaseRandom);
     let mut floor = Vec::new();
     for layout in [peg::Layout::Random, peg::Layout::StaircaseRandom] {
@@ -588,10 +593,7 @@ fn degree_two_staircase_removes_the_error_floor_of_the_random_layout() {
 #[test]
 #[ignore = "statistical run (2 × 100 frames of n = 16384, ≈ 2 s in release); run by scripts/test"]
 fn random_layout_decodes_closer_to_threshold_than_the_staircase() {
-    let lc = LONG_CODES
-        .iter()
-        .find(|c| c.name == "64k-r050")
-        .expect("member");
+    let lc = member("64k-r050");
     let mut failures = Vec::new();
     for layout in [peg::Layout::Staircase, peg::Layout::Random] {
         let mut spec = lc.spec();
