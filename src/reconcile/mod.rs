@@ -109,6 +109,9 @@ pub enum ProtocolViolation {
     InconsistentParities,
     /// Neither side has anything to send but the exchange is not finished.
     Stalled,
+    /// A requested reveal names a position outside the frame, a shortened
+    /// one, or one already revealed.
+    RevealPositionInvalid,
 }
 
 impl std::fmt::Display for ProtocolViolation {
@@ -122,6 +125,9 @@ impl std::fmt::Display for ProtocolViolation {
             Self::LeakageExceedsLength => "more parities requested than the string has bits",
             Self::InconsistentParities => "peer parities contradict each other",
             Self::Stalled => "no side has a message to send but the exchange is unfinished",
+            Self::RevealPositionInvalid => {
+                "requested reveal position is out of range, shortened or already revealed"
+            }
         };
         f.write_str(s)
     }

@@ -90,11 +90,11 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn zigzag(v: i64) -> u64 {
+pub(crate) fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
-fn unzigzag(v: u64) -> i64 {
+pub(crate) fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
@@ -280,7 +280,7 @@ impl Reader<'_> {
     }
 
     /// A count of items each at least `min_bytes` long, checked against what is left.
-    fn count(&mut self, min_bytes: usize) -> Result<usize, DecodeError> {
+    pub(crate) fn count(&mut self, min_bytes: usize) -> Result<usize, DecodeError> {
         let c = self.varint()?;
         if c > (self.b.len() / min_bytes) as u64 {
             return Err(DecodeError::CountTooLarge);

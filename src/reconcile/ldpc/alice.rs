@@ -20,6 +20,11 @@ pub(super) struct Alice {
     /// Frame codewords (key, shortened and private punctured values), n each.
     words: Vec<u8>,
     revealed: Vec<usize>,
+    /// Per frame and codeword position: shortened or already revealed.
+    closed: Vec<bool>,
+    /// Whether Bob chooses the revealed positions (`Request`) or takes
+    /// the fixed order (`Status`); set by his first such message.
+    targeted: Option<bool>,
     failing: Vec<bool>,
     out: VecDeque<Vec<u8>>,
     leaked: u64,
@@ -40,6 +45,8 @@ impl Alice {
             params: params.clone(),
             words: Vec::new(),
             revealed: Vec::new(),
+            closed: Vec::new(),
+            targeted: None,
             failing: Vec::new(),
             out: VecDeque::new(),
             leaked: 0,
@@ -69,6 +76,7 @@ impl Alice {
         );
         self.words = vec![0; n * f];
         self.revealed = vec![0; f];
+        self.closed = vec![false; n * f];
         self.failing = vec![true; f];
         // Punctured values are private randomness (never derived from public data).
         let mut rng = ChaCha20Rng::from_os_rng();
@@ -81,6 +89,7 @@ impl Alice {
             let short = self.plan.shortened_values(seed, j);
             for (&slot, &v) in fr.shortened_slots().iter().zip(&short) {
                 w[slot as usize] = v;
+                self.closed[j * n + slot as usize] = true;
             }
             for &slot in fr.punctured_slots() {
                 w[slot as usize] = rng.random::<bool>() as u8;
@@ -117,18 +126,28 @@ impl Alice {
         self.out.push_back(m.encode());
     }
 
-    fn on_status(&mut self, failing: &[u8]) -> Result<(), ReconcileError> {
-        if !self.started {
+    /// Answers Bob's `Status` (`asked` = None: the next values in the
+    /// frame's fixed order, punctured first) or `Request` (`asked`: the
+    /// positions Bob chose, frame by frame) with a `Reveal`. One reconciliation
+    /// uses one of the two kinds throughout; every position asked for must lie
+    /// in the frame and be neither shortened nor revealed before.
+    fn on_reveal_request(
+        &mut self,
+        failing: &[u8],
+        asked: Option<&[u32]>,
+    ) -> Result<(), ReconcileError> {
+        if !self.started || self.targeted.is_some_and(|t| t != asked.is_some()) {
             return Err(protocol(ProtocolViolation::UnexpectedMessage));
         }
+        self.targeted = Some(asked.is_some());
         if failing.len() != self.plan.frames.len() {
             return Err(protocol(ProtocolViolation::ParityCountMismatch));
         }
         let n = self.plan.code.n();
+        let mut asked = asked.map(|a| a.iter());
         let mut values = Vec::new();
         for (j, (&now, was)) in failing.iter().zip(self.failing.iter_mut()).enumerate() {
             if now == 1 && !*was {
-                // A frame reported decoded cannot fail again.
                 return Err(protocol(ProtocolViolation::UnexpectedMessage));
             }
             *was = now == 1;
@@ -141,16 +160,29 @@ impl Alice {
             if t1 <= t0 {
                 return Err(protocol(ProtocolViolation::LeakageExceedsLength));
             }
+            let closed = &mut self.closed[j * n..(j + 1) * n];
             for t in t0..t1 {
-                let slot = fr
-                    .reveal_slot(t)
-                    .ok_or(protocol(ProtocolViolation::LeakageExceedsLength))?;
+                let slot = match asked.as_mut() {
+                    None => fr
+                        .reveal_slot(t)
+                        .ok_or(protocol(ProtocolViolation::LeakageExceedsLength))?,
+                    Some(it) => {
+                        let &p = it
+                            .next()
+                            .ok_or(protocol(ProtocolViolation::ParityCountMismatch))?;
+                        p as usize
+                    }
+                };
+                match closed.get_mut(slot) {
+                    Some(c) if !*c => *c = true,
+                    _ => return Err(protocol(ProtocolViolation::RevealPositionInvalid)),
+                }
                 values.push(self.words[j * n + slot]);
             }
             self.revealed[j] = t1;
         }
-        if values.is_empty() {
-            return Err(protocol(ProtocolViolation::UnexpectedMessage));
+        if values.is_empty() || asked.is_some_and(|mut it| it.next().is_some()) {
+            return Err(protocol(ProtocolViolation::ParityCountMismatch));
         }
         self.leaked += values.len() as u64;
         self.send(Message::Reveal { values });
@@ -173,7 +205,10 @@ impl Reconciler for Alice {
         }
         self.messages += 1;
         match m {
-            Message::Status { failing } => self.on_status(&failing),
+            Message::Status { failing } => self.on_reveal_request(&failing, None),
+            Message::Request { failing, positions } => {
+                self.on_reveal_request(&failing, Some(&positions))
+            }
             Message::Hint { entropy } => self.on_hint(entropy),
             Message::Done { .. } if !self.started => {
                 Err(protocol(ProtocolViolation::UnexpectedMessage))

@@ -239,6 +239,16 @@ impl LayeredDecoder {
         state.msgs.extend_from_slice(&self.msgs);
     }
 
+    /// Posterior LLRs of the last decode, in variable order and fixed point
+    /// ([`quantize`]'s units), into `out` (cleared first).
+    pub fn posteriors(&self, out: &mut Vec<i16>) {
+        let z = self.code.z();
+        out.clear();
+        for col in self.post.chunks_exact(self.pitch) {
+            out.extend_from_slice(&col[..z]);
+        }
+    }
+
     /// Warm start (blind reconciliation, Martinez-Mateo, Elkouss, Martin,
     /// QIC 12 (2012)): continues decoding from the messages saved in `state`
     /// after the channel LLRs of some variables changed, e.g. punctured

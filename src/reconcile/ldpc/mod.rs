@@ -3,8 +3,9 @@
 //! ```text
 //!  Alice (reference bits)                      Bob (noisy bits, soft values)
 //!    Syndromes: code, hash, H·xⱼ per frame ──►  decode every frame (layered min-sum)
-//!                                         ◄──  Status: frames still failing
-//!    Reveal: next punctured values        ──►  decode those frames again
+//!                                         ◄──  Request: frames still failing,
+//!                                              positions Bob is least sure of
+//!    Reveal: values at those positions    ──►  decode those frames again
 //!                    …                    ◄──  Done(ok): all decoded, hash matches
 //! ```
 //!
@@ -15,8 +16,13 @@
 //!   puncturing and shortening chosen from q̂ ([`plan`]; Elkouss et al.,
 //!   QIC 11 (2011)).
 //! * Blind protocol (Martinez-Mateo, Elkouss, Martin, QIC 12 (2012)): frames
-//!   that fail get more punctured values revealed in further rounds instead of
-//!   a restart; each revealed value counts as one leaked bit.
+//!   that fail get more values revealed in further rounds instead of a
+//!   restart; each revealed value counts as one leaked bit. With
+//!   hard-decision input Bob names the positions: those whose posteriors
+//!   were weakest when decoding failed (Kiktenko et al., Phys. Rev. Applied
+//!   8, 044017 (2017); why the positions leak nothing: `bob::least_reliable`).
+//!   With soft input he sends `Status` and Alice reveals in a fixed order,
+//!   punctured values first, then key bits.
 //! * Soft input ([`llr`]): Bob's LLRs come from his distances to the
 //!   quantizer's edges: through the disagreement rates he measured on earlier
 //!   confirmed blocks ([`llr::SoftCalibration`]), or, before he has any,

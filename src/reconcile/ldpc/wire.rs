@@ -10,11 +10,12 @@
 //! | `Reveal`    | `0x23`, bit list (revealed values, frame by frame) |
 //! | `Done`      | `0x24`, 0 (failed) or 1 (confirmed) |
 //! | `Hint`      | `0x25`, Bob's entropy estimate, u16 little-endian (units of 2⁻¹⁶ bit per bit) |
+//! | `Request`   | `0x26`, bit list (one bit per frame, 1 = still failing), count, positions (zigzag varint differences, the first from 0) |
 //!
 //! The decoder checks every count against the bytes left before allocating,
 //! never panics, and rejects trailing bytes (cf. quinn's `Codec`).
 
-use crate::reconcile::wire::{put_bits, put_varint, Reader};
+use crate::reconcile::wire::{put_bits, put_varint, unzigzag, zigzag, Reader};
 use crate::reconcile::DecodeError;
 
 const TAG_SYNDROMES: u8 = 0x21;
@@ -22,6 +23,7 @@ const TAG_STATUS: u8 = 0x22;
 const TAG_REVEAL: u8 = 0x23;
 const TAG_DONE: u8 = 0x24;
 const TAG_HINT: u8 = 0x25;
+const TAG_REQUEST: u8 = 0x26;
 
 /// One LDPC reconciliation message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,6 +54,15 @@ pub enum Message {
     Done {
         /// Success.
         ok: bool,
+    },
+    /// Bob → Alice: which frames still fail and, for each failing frame in
+    /// order, the codeword positions whose values he asks for next (his least
+    /// reliable ones; hard-decision input only, see `super::bob`).
+    Request {
+        /// 1 for each frame that did not decode.
+        failing: Vec<u8>,
+        /// Positions, frame by frame.
+        positions: Vec<u32>,
     },
     /// Bob → Alice, first (soft plan only, see `ReconcileParams::soft_plan`):
     /// Bob's estimate Ĥ of the conditional entropy per bit, rounded up to a
@@ -94,6 +105,16 @@ impl Message {
                 out.push(TAG_HINT);
                 out.extend_from_slice(&entropy.to_le_bytes());
             }
+            Message::Request { failing, positions } => {
+                out.push(TAG_REQUEST);
+                put_bits(out, failing);
+                put_varint(out, positions.len() as u64);
+                let mut prev = 0i64;
+                for &p in positions {
+                    put_varint(out, zigzag(i64::from(p) - prev));
+                    prev = i64::from(p);
+                }
+            }
         }
     }
 
@@ -132,6 +153,19 @@ impl Message {
             TAG_HINT => Message::Hint {
                 entropy: u16::from_le_bytes([r.byte()?, r.byte()?]),
             },
+            TAG_REQUEST => {
+                let failing = r.bits()?;
+                let count = r.count(1)?;
+                let mut positions = Vec::with_capacity(count);
+                let mut prev = 0i64;
+                for _ in 0..count {
+                    prev = prev
+                        .checked_add(unzigzag(r.varint()?))
+                        .ok_or(DecodeError::ValueOutOfRange)?;
+                    positions.push(u32::try_from(prev).map_err(|_| DecodeError::ValueOutOfRange)?);
+                }
+                Message::Request { failing, positions }
+            }
             t => return Err(DecodeError::UnknownTag(t)),
         };
         if !r.b.is_empty() {
@@ -189,5 +223,37 @@ mod tests {
             Message::decode(&[TAG_HINT, 0x34, 0x12]),
             Ok(Message::Hint { entropy: 0x1234 })
         );
+        // Request: a count beyond the bytes left, a position below 0, one
+        // above u32::MAX.
+        assert_eq!(
+            Message::decode(&[TAG_REQUEST, 1, 1, 5, 2]),
+            Err(DecodeError::CountTooLarge)
+        );
+        assert_eq!(
+            Message::decode(&[TAG_REQUEST, 1, 1, 1, 1]),
+            Err(DecodeError::ValueOutOfRange)
+        );
+        let mut big = vec![TAG_REQUEST, 0, 1];
+        put_varint(&mut big, zigzag(1 << 32));
+        assert_eq!(Message::decode(&big), Err(DecodeError::ValueOutOfRange));
+    }
+
+    #[test]
+    fn request_positions_round_trip_in_about_a_byte_each() {
+        // Two frames' ascending positions: the restart is a negative step.
+        let positions = vec![3, 90, 150, 65_535, 7, 8, 40_000];
+        let m = Message::Request {
+            failing: vec![1, 0, 1],
+            positions: positions.clone(),
+        };
+        let enc = m.encode();
+        assert_eq!(Message::decode(&enc), Ok(m));
+        let spread: Vec<u32> = (0..600).map(|i| i * 100 + 17).collect();
+        let enc = Message::Request {
+            failing: vec![1],
+            positions: spread,
+        }
+        .encode();
+        assert!(enc.len() <= 4 + 2 * 600, "{} bytes", enc.len());
     }
 }
