@@ -148,6 +148,7 @@ impl Alice {
         let mut values = Vec::new();
         for (j, (&now, was)) in failing.iter().zip(self.failing.iter_mut()).enumerate() {
             if now == 1 && !*was {
+                // A frame reported decoded cannot fail again.
                 return Err(protocol(ProtocolViolation::UnexpectedMessage));
             }
             *was = now == 1;
@@ -181,7 +182,10 @@ impl Alice {
             }
             self.revealed[j] = t1;
         }
-        if values.is_empty() || asked.is_some_and(|mut it| it.next().is_some()) {
+        if values.is_empty() {
+            return Err(protocol(ProtocolViolation::UnexpectedMessage));
+        }
+        if asked.is_some_and(|mut it| it.next().is_some()) {
             return Err(protocol(ProtocolViolation::ParityCountMismatch));
         }
         self.leaked += values.len() as u64;

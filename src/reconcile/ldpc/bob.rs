@@ -498,6 +498,10 @@ mod tests {
         );
     }
 
+    fn violated(r: Result<(), ReconcileError>, v: ProtocolViolation) -> bool {
+        matches!(r, Err(ReconcileError::Protocol(x)) if x == v)
+    }
+
     /// Alice answers a `Request` only for open positions of the failing
     /// frames, each once, exactly as many as the round reveals, and never
     /// mixes it with the fixed order of `Status`.
@@ -515,8 +519,7 @@ mod tests {
         let (n, k) = (plan.code.n() as u32, fr.next_revealed(0));
         assert_eq!(plan.frames.len(), 1);
         assert!(fr.s > 0 && k > 2, "the case needs shortened slots");
-        let keys = &fr.key_slots()[..k];
-        let asked: Vec<u32> = keys.to_vec();
+        let asked = fr.key_slots()[..k].to_vec();
         let request = |positions: Vec<u32>| {
             Message::Request {
                 failing: vec![1],
@@ -536,7 +539,6 @@ mod tests {
             }
             (last, alice.poll_message())
         };
-        let violated = |r: Result<(), ReconcileError>, v: ProtocolViolation| matches!(r, Err(ReconcileError::Protocol(x)) if x == v);
         // The real request: Alice's values at those key slots, in order.
         let (res, reveal) = answer(&[request(asked.clone())]);
         assert!(res.is_ok());
