@@ -147,8 +147,11 @@ impl Alice {
         let mut asked = asked.map(|a| a.iter());
         let mut values = Vec::new();
         for (j, (&now, was)) in failing.iter().zip(self.failing.iter_mut()).enumerate() {
-            if now == 1 && !*was {
-                // A frame reported decoded cannot fail again.
+            if now == 1 && !*was && asked.is_none() {
+                // In the fixed order a frame reported decoded cannot fail
+                // again; a targeted request may reopen it (Bob's hash check
+                // failed: a frame converged to another word with the same
+                // syndrome).
                 return Err(protocol(ProtocolViolation::UnexpectedMessage));
             }
             *was = now == 1;
