@@ -1,4 +1,4 @@
-//! The long code families, quasi-cyclic LDPC codes with Z = 256 built by
+//! The long code families, quasi-cyclic LDPC codes with Z = 256 or 1024 built by
 //! QC-PEG ([`super::peg`]; regenerate with
 //! `cargo run --release --example peg_codes`; the construction is
 //! documented in `docs/ldpc-long-codes.md`):
@@ -6,7 +6,13 @@
 //!   `src/reconcile/ldpc/alist/`;
 //! * n = 65536 (256 block columns), stored as base matrices of circulant
 //!   shifts in [`super::long_bases`] (an alist file of one of them would be
-//!   about 4 MB; `peg_codes` writes those too, for other tools).
+//!   about 4 MB; `peg_codes` writes those too, for other tools);
+//! * n = 262144 (session 17): the six n = 65536 base graphs (same profiles,
+//!   layouts and seeds; 256k-r080 with its degree-2 columns in a staircase)
+//!   lifted with Z = 1024, whose shifts PEG chooses anew. Four times the
+//!   length brings the waterfall of the configuration-model layout close to
+//!   the density-evolution threshold: 256k-r050 fails 3 of 200 BSC frames at
+//!   f = 1.035, 64k-r050 28 of 200 at 1.04.
 //!
 //! Degree profiles: variable degrees {2, 3, d_max} with the degree-2 share
 //! near (1 − R) and check degrees concentrated on two consecutive values —
@@ -42,15 +48,21 @@ use std::sync::OnceLock;
 
 /// Codeword length of the shorter long family.
 pub const LONG_N: usize = 16384;
-/// Codeword length of the longest family.
-pub const LONGEST_N: usize = 65536;
-/// Most decoder iterations per attempt on the n = 65536 codes: near their
+/// Codeword length of the n = 65536 family.
+pub const N64K: usize = 65536;
+/// Codeword length of the longest family, the n = 65536 base matrices
+/// lifted with [`Z_256K`].
+pub const N256K: usize = 262_144;
+/// Circulant size of the n = 262144 family.
+pub const Z_256K: usize = 1024;
+/// Most decoder iterations per attempt on the n = 65536 and n = 262144
+/// codes: near their
 /// thresholds frames need more than [`super::MAX_ITERATIONS`] (64k-r050 at
 /// f = 1.06, 100 BSC frames: 3 failures with 50 iterations, none with
 /// 150; `QWAVE_ITERS=150 ldpc_native_fer 100 spa`), and a frame that
 /// converges stops early.
-pub const LONGEST_ITERATIONS: u32 = 150;
-/// Circulant size of the long families.
+pub const LONG_ITERATIONS: u32 = 150;
+/// Circulant size of the n = 16384 and n = 65536 families.
 pub const LONG_Z: usize = 256;
 
 /// How a long code is stored in the binary.
@@ -67,9 +79,11 @@ pub enum Stored {
 pub struct LongCode {
     /// Short name, also the alist file stem.
     pub name: &'static str,
-    /// Codeword length n ([`LONG_N`] or [`LONGEST_N`]).
+    /// Codeword length n ([`LONG_N`], [`N64K`] or [`N256K`]).
     pub n: usize,
-    /// Block rows (m = rows · 256).
+    /// Circulant size Z ([`LONG_Z`] or [`Z_256K`]).
+    pub z: usize,
+    /// Block rows (m = rows · Z).
     pub rows: usize,
     /// Variable degree profile (degree, block columns).
     pub degrees: &'static [(usize, usize)],
@@ -94,7 +108,7 @@ impl LongCode {
     pub fn spec(&self) -> PegSpec {
         PegSpec {
             name: self.full_name(),
-            z: LONG_Z,
+            z: self.z,
             rows: self.rows,
             degrees: self.degrees.to_vec(),
             seed: self.seed,
@@ -109,17 +123,17 @@ impl LongCode {
 
     /// Design rate 1 − m/n.
     pub fn rate(&self) -> f64 {
-        1.0 - (self.rows * LONG_Z) as f64 / self.n as f64
+        1.0 - (self.rows * self.z) as f64 / self.n as f64
     }
 
     /// Parses the stored code.
     ///
     /// # Errors
     /// An [`AlistError`] if the stored text is malformed or not QC with
-    /// Z = 256, or a stored base matrix has an entry out of range.
+    /// the member's Z, or a stored base matrix has an entry out of range.
     pub fn parse(&self) -> Result<QcCode, AlistError> {
         match self.stored {
-            Stored::Alist(text) => Alist::parse(text)?.to_qc(&self.full_name(), LONG_Z),
+            Stored::Alist(text) => Alist::parse(text)?.to_qc(&self.full_name(), self.z),
             Stored::Base(rows) => {
                 let rows: Vec<Vec<(u32, u32)>> = rows
                     .iter()
@@ -129,22 +143,126 @@ impl LongCode {
                             .collect()
                     })
                     .collect();
-                QcCode::from_rows(self.full_name(), LONG_Z, self.n / LONG_Z, &rows)
-                    .map_err(|_| AlistError::NotQuasiCyclic { z: LONG_Z })
+                QcCode::from_rows(self.full_name(), self.z, self.n / self.z, &rows)
+                    .map_err(|_| AlistError::NotQuasiCyclic { z: self.z })
             }
         }
     }
 }
 
-/// Both families, shorter first, each lowest rate first except the last
-/// member: n = 16384 at rates 1/2, 43/64 ≈ 0.672, 3/4, 53/64 ≈ 0.828;
+const C_64K_R050: LongCode = LongCode {
+    name: "64k-r050",
+    n: N64K,
+    z: LONG_Z,
+    rows: 128,
+    degrees: &[(2, 107), (3, 90), (9, 50), (60, 9)],
+    seed: 11,
+    girth: 6,
+    layout: Layout::Random,
+    iterations: LONG_ITERATIONS,
+    alpha: super::ALPHA,
+    stored: Stored::Base(long_bases::R_64K_R050),
+};
+
+const C_64K_R060: LongCode = LongCode {
+    name: "64k-r060",
+    n: N64K,
+    z: LONG_Z,
+    rows: 102,
+    degrees: &[(2, 98), (3, 91), (9, 57), (60, 10)],
+    seed: 12,
+    girth: 6,
+    layout: Layout::StaircaseRandom,
+    iterations: LONG_ITERATIONS,
+    alpha: 0.7,
+    stored: Stored::Base(long_bases::R_64K_R060),
+};
+
+const C_64K_R070: LongCode = LongCode {
+    name: "64k-r070",
+    n: N64K,
+    z: LONG_Z,
+    rows: 77,
+    degrees: &[(2, 76), (3, 109), (9, 58), (60, 13)],
+    seed: 13,
+    girth: 6,
+    layout: Layout::Random,
+    iterations: LONG_ITERATIONS,
+    alpha: 0.7,
+    stored: Stored::Base(long_bases::R_64K_R070),
+};
+
+const C_64K_R080: LongCode = LongCode {
+    name: "64k-r080",
+    n: N64K,
+    z: LONG_Z,
+    rows: 51,
+    degrees: &[(2, 50), (3, 130), (10, 62), (51, 14)],
+    seed: 14,
+    girth: 6,
+    layout: Layout::Random,
+    iterations: LONG_ITERATIONS,
+    alpha: 0.7,
+    stored: Stored::Base(long_bases::R_64K_R080),
+};
+
+const C_64K_R085: LongCode = LongCode {
+    name: "64k-r085",
+    n: N64K,
+    z: LONG_Z,
+    rows: 38,
+    degrees: &[(2, 37), (3, 139), (10, 64), (38, 16)],
+    seed: 15,
+    girth: 6,
+    layout: Layout::Random,
+    iterations: LONG_ITERATIONS,
+    alpha: 0.7,
+    stored: Stored::Base(long_bases::R_64K_R085),
+};
+
+// Added in session 15 for Q ≈ 3 %, between r070 and r080; last, so the
+// other members keep their wire ids.
+const C_64K_R078: LongCode = LongCode {
+    name: "64k-r078",
+    n: N64K,
+    z: LONG_Z,
+    rows: 57,
+    degrees: &[(2, 56), (3, 125), (10, 62), (57, 13)],
+    seed: 16,
+    girth: 6,
+    layout: Layout::StaircaseRandom,
+    iterations: LONG_ITERATIONS,
+    alpha: 0.7,
+    stored: Stored::Base(long_bases::R_64K_R078),
+};
+
+/// `base`'s profile, seed and layout lifted to n = 262144 with Z = 1024,
+/// stored as `rows`.
+const fn lift_256k(
+    base: LongCode,
+    name: &'static str,
+    rows: &'static [&'static [(u16, u16)]],
+) -> LongCode {
+    LongCode {
+        name,
+        n: N256K,
+        z: Z_256K,
+        stored: Stored::Base(rows),
+        ..base
+    }
+}
+
+/// The three families, shorter first, each lowest rate first except the
+/// last member: n = 16384 at rates 1/2, 43/64 ≈ 0.672, 3/4, 53/64 ≈ 0.828;
 /// n = 65536 at rates 1/2, 154/256 ≈ 0.602, 179/256 ≈ 0.699,
 /// 205/256 ≈ 0.801, 218/256 ≈ 0.852, then 199/256 ≈ 0.777 (appended so that
-/// wire ids stay; the planner sorts a family by rate).
-pub const LONG_CODES: [LongCode; 10] = [
+/// wire ids stay; the planner sorts a family by rate); n = 262144 with the
+/// same six rates and base graphs in the same order.
+pub const LONG_CODES: [LongCode; 16] = [
     LongCode {
         name: "r050",
         n: LONG_N,
+        z: LONG_Z,
         rows: 32,
         degrees: &[(2, 31), (3, 21), (8, 12)],
         seed: 1,
@@ -157,6 +275,7 @@ pub const LONG_CODES: [LongCode; 10] = [
     LongCode {
         name: "r067",
         n: LONG_N,
+        z: LONG_Z,
         rows: 21,
         degrees: &[(2, 20), (3, 30), (11, 14)],
         seed: 2,
@@ -169,6 +288,7 @@ pub const LONG_CODES: [LongCode; 10] = [
     LongCode {
         name: "r075",
         n: LONG_N,
+        z: LONG_Z,
         rows: 16,
         degrees: &[(2, 15), (3, 34), (12, 15)],
         seed: 3,
@@ -181,6 +301,7 @@ pub const LONG_CODES: [LongCode; 10] = [
     LongCode {
         name: "r083",
         n: LONG_N,
+        z: LONG_Z,
         rows: 11,
         degrees: &[(2, 8), (3, 40), (11, 16)],
         seed: 4,
@@ -190,80 +311,25 @@ pub const LONG_CODES: [LongCode; 10] = [
         alpha: 0.7,
         stored: Stored::Alist(include_str!("alist/peg16384_r083.alist")),
     },
+    C_64K_R050,
+    C_64K_R060,
+    C_64K_R070,
+    C_64K_R080,
+    C_64K_R085,
+    C_64K_R078,
+    // Session 17: the same six base graphs lifted with Z = 1024.
+    lift_256k(C_64K_R050, "256k-r050", long_bases::R_256K_R050),
+    lift_256k(C_64K_R060, "256k-r060", long_bases::R_256K_R060),
+    lift_256k(C_64K_R070, "256k-r070", long_bases::R_256K_R070),
+    // Laid out wholly at random, 256k-r080 showed a floor (5 of 200 BSC
+    // frames failed at f = 1.12, 3 at 1.10); with its degree-2 columns in a
+    // staircase none did (0 of 200 at 1.10 and 1.12).
     LongCode {
-        name: "64k-r050",
-        n: LONGEST_N,
-        rows: 128,
-        degrees: &[(2, 107), (3, 90), (9, 50), (60, 9)],
-        seed: 11,
-        girth: 6,
-        layout: Layout::Random,
-        iterations: LONGEST_ITERATIONS,
-        alpha: super::ALPHA,
-        stored: Stored::Base(long_bases::R_64K_R050),
-    },
-    LongCode {
-        name: "64k-r060",
-        n: LONGEST_N,
-        rows: 102,
-        degrees: &[(2, 98), (3, 91), (9, 57), (60, 10)],
-        seed: 12,
-        girth: 6,
         layout: Layout::StaircaseRandom,
-        iterations: LONGEST_ITERATIONS,
-        alpha: 0.7,
-        stored: Stored::Base(long_bases::R_64K_R060),
+        ..lift_256k(C_64K_R080, "256k-r080", long_bases::R_256K_R080)
     },
-    LongCode {
-        name: "64k-r070",
-        n: LONGEST_N,
-        rows: 77,
-        degrees: &[(2, 76), (3, 109), (9, 58), (60, 13)],
-        seed: 13,
-        girth: 6,
-        layout: Layout::Random,
-        iterations: LONGEST_ITERATIONS,
-        alpha: 0.7,
-        stored: Stored::Base(long_bases::R_64K_R070),
-    },
-    LongCode {
-        name: "64k-r080",
-        n: LONGEST_N,
-        rows: 51,
-        degrees: &[(2, 50), (3, 130), (10, 62), (51, 14)],
-        seed: 14,
-        girth: 6,
-        layout: Layout::Random,
-        iterations: LONGEST_ITERATIONS,
-        alpha: 0.7,
-        stored: Stored::Base(long_bases::R_64K_R080),
-    },
-    LongCode {
-        name: "64k-r085",
-        n: LONGEST_N,
-        rows: 38,
-        degrees: &[(2, 37), (3, 139), (10, 64), (38, 16)],
-        seed: 15,
-        girth: 6,
-        layout: Layout::Random,
-        iterations: LONGEST_ITERATIONS,
-        alpha: 0.7,
-        stored: Stored::Base(long_bases::R_64K_R085),
-    },
-    // Added in session 15 for Q ≈ 3 %, between r070 and r080; last, so the
-    // other members keep their wire ids.
-    LongCode {
-        name: "64k-r078",
-        n: LONGEST_N,
-        rows: 57,
-        degrees: &[(2, 56), (3, 125), (10, 62), (57, 13)],
-        seed: 16,
-        girth: 6,
-        layout: Layout::StaircaseRandom,
-        iterations: LONGEST_ITERATIONS,
-        alpha: 0.7,
-        stored: Stored::Base(long_bases::R_64K_R078),
-    },
+    lift_256k(C_64K_R085, "256k-r085", long_bases::R_256K_R085),
+    lift_256k(C_64K_R078, "256k-r078", long_bases::R_256K_R078),
 ];
 
 /// The parsed member `i` of [`LONG_CODES`] (parsed once); `None` if `i` is

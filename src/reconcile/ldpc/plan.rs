@@ -18,7 +18,8 @@
 //! the block; within it the code of lowest f₀ for which some modulation
 //! fraction δ = d/n in [5 %, 30 %] gives 0 ≤ p ≤ d, at the smallest such δ. Blocks of at
 //! least [`LONG_MIN_BITS`] bits use the n = 16384 PEG family, blocks of at
-//! least [`LONGEST_MIN_BITS`] the n = 65536 one ([`super::long`]) instead,
+//! least [`N64K_MIN_BITS`] the n = 65536 one and blocks of at least
+//! [`N256K_MIN_BITS`] the n = 262144 one ([`super::long`]) instead,
 //! with the same rule.
 //!
 //! Blind rounds (Martinez-Mateo, Elkouss, Martin, "Blind reconciliation",
@@ -35,7 +36,7 @@
 //! attempt stalled).
 
 use super::codes::{Length, QcCode, Rate};
-use super::long::{long_code, LongCode, LONGEST_N, LONG_CODES, LONG_N};
+use super::long::{long_code, LongCode, LONG_CODES, LONG_N, N256K, N64K};
 use crate::reconcile::binary_entropy;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -52,7 +53,7 @@ use rand_chacha::ChaCha8Rng;
 /// the short rate-3/4 codes) get 1.9. With min-sum (and r067's earlier
 /// hand-picked profile) these were 1.2, 1.3, 1.4, 1.5 for the long codes
 /// and 1.4 for n = 1944 rate 1/2.
-pub const START_EFFICIENCIES: [f64; 22] = [
+pub const START_EFFICIENCIES: [f64; 28] = [
     // 802.11n n = 648: R = 1/2, 2/3, 3/4, 5/6
     1.4, 1.6, 1.9, 1.9, //
     // n = 1296
@@ -63,17 +64,19 @@ pub const START_EFFICIENCIES: [f64; 22] = [
     1.15, 1.2, 1.2, 1.25, //
     // n = 65536 QC-PEG 64k-r050, r060, r070, r080, r085, r078 (DE profiles)
     F64K[0], F64K[1], F64K[2], F64K[3], F64K[4], F64K[5],
+    // n = 262144: the same base graphs lifted with Z = 1024
+    F256K[0], F256K[1], F256K[2], F256K[3], F256K[4], F256K[5],
 ];
 
 /// Start efficiencies of the n = 65536 codes (64k-r050, r060, r070, r080,
 /// r085). Since session 14 four of them are laid out by the configuration
 /// model ([`super::peg::Layout::Random`]) and decoded with up to
-/// [`super::long::LONGEST_ITERATIONS`] iterations. At the native rate
+/// [`super::long::LONG_ITERATIONS`] iterations. At the native rate
 /// (sum-product, 150 iterations, 200 BSC frames; `QWAVE_ITERS=150
 /// QWAVE_CODES=64k ldpc_native_fer 200 spa`) r050 first decodes every frame at
 /// f = 1.07 and r070 at 1.09 (1 failure of 200 at 1.10); 100 frames give r080
 /// 1.12 and r085 1.2 (2 of 100 fail at 1.15). In the full blind protocol
-/// (1000 frames, `longest_bsc`), r080 at 1.12 served Q = 2 % at f = 1.154
+/// (1000 frames, `n64k_bsc`), r080 at 1.12 served Q = 2 % at f = 1.154
 /// with only 82.2 % of blocks within 3 messages; at 1.15, 1.178 with 97.4 %,
 /// so it stays at 1.15. r060 (session 15: density-evolution profile, f* =
 /// 1.022, [`super::peg::Layout::StaircaseRandom`]) decodes all 200 frames
@@ -97,9 +100,24 @@ pub const START_EFFICIENCIES: [f64; 22] = [
 /// 49.7 % within 3).
 const F64K: [f64; 6] = [1.04, 1.07, 1.09, 1.15, 1.2, 1.12];
 
-/// The soft plan's start efficiencies of the n = 65536 codes: those of the
-/// hard plan before session 16. These codes were not measured on soft input,
-/// where Bob keeps the fixed reveal order.
+/// Start efficiencies of the n = 262144 codes (256k-r050, r060, r070, r080,
+/// r085, r078; session 17). At the native rate (sum-product, 150
+/// iterations, 200 BSC frames; `QWAVE_ITERS=150 QWAVE_CODES=256k
+/// ldpc_native_fer 200 spa`) r050 fails 16 / 3 frames at f = 1.03 / 1.035,
+/// r060 57 / 3 / 0 at 1.05 / 1.06 / 1.07, r070 7 / 2 / 0 at 1.05 / 1.06 /
+/// 1.07, r080 16 / 1 / 0 at 1.06 / 1.08 / 1.10, r085 16 / 1 / 0 at 1.08 /
+/// 1.10 / 1.12, r078 9 / 0 at 1.06 / 1.08. With targeted reveals a start
+/// where a few per cent fail costs less than a safe one. Full blind
+/// protocol with [`SHORTEN_PENALTY_256K`] (`n256k_bsc`, 1000 frames, FER
+/// 0): Q = 10 % at f = 1.045 with 99.9 % of blocks within 3 messages (r050
+/// at 1.03: 1.050, 100 %); Q = 5 % at 1.063 (98.4 %); Q = 2 % at 1.100
+/// (99.0 %).
+const F256K: [f64; 6] = [1.025, 1.06, 1.05, 1.07, 1.09, 1.07];
+
+/// The soft plan's start efficiencies of the n = 65536 codes, also used for
+/// the n = 262144 ones: those of the hard plan before session 16. These
+/// codes were not measured on soft input, where Bob keeps the fixed reveal
+/// order.
 const F64K_SOFT: [f64; 6] = [1.07, 1.08, 1.09, 1.15, 1.2, 1.12];
 
 /// Start efficiencies of the soft plan ([`Plan::with_entropy`] with a
@@ -116,11 +134,12 @@ const F64K_SOFT: [f64; 6] = [1.07, 1.08, 1.09, 1.15, 1.2, 1.12];
 /// 1.3 gave f = 1.044 / 1.014 / 0.990 with 296 / 229 / 135 of 357 blocks
 /// within 3 messages; it stays at 1.4.
 #[rustfmt::skip]
-pub const SOFT_START_EFFICIENCIES: [f64; 22] = [
+pub const SOFT_START_EFFICIENCIES: [f64; 28] = [
     1.5, 1.6, 1.9, 1.9, //
     1.4, 1.6, 1.8, 1.9, //
     1.4, 1.5, 1.8, 1.9, //
     1.2, 1.25, 1.3, 1.375, //
+    F64K_SOFT[0], F64K_SOFT[1], F64K_SOFT[2], F64K_SOFT[3], F64K_SOFT[4], F64K_SOFT[5],
     F64K_SOFT[0], F64K_SOFT[1], F64K_SOFT[2], F64K_SOFT[3], F64K_SOFT[4], F64K_SOFT[5],
 ];
 
@@ -152,6 +171,16 @@ pub fn decoder_iterations(id: u8) -> u32 {
 /// so they use κ = 0.
 pub const PUNCTURE_PENALTY: f64 = 0.5;
 
+/// Shortening penalty κₛ of the n = 262144 codes: a frame with s of its n
+/// positions shortened starts at f₀·(1 + κ·p/n + κₛ·s/n). Without it the
+/// planner sent Q = 4, 6, 7, 8 % to codes of higher rate shortened by
+/// 14–30 %, whose first attempts mostly failed at f₀ (1000 BSC frames each:
+/// 38.5 / 60.7 / 9.5 / 0.1 % of blocks within 3 messages); with κₛ = 0.15
+/// (300 frames each) 91.3 / 99.3 / 100 / 100 %, f 1.083 / 1.077 / 1.077 /
+/// 1.074 instead of 1.088 / 1.063 / 1.075 / 1.078. The shorter families
+/// were tuned without it and keep κₛ = 0.
+pub const SHORTEN_PENALTY_256K: f64 = 0.15;
+
 /// Most positions a long-code frame punctures, as a fraction of n, while
 /// another candidate fits within it. The linear penalty above understates
 /// heavy puncturing: at Q = 2 % it made 64k-r078 (f₀ 1.12) look better than
@@ -163,9 +192,10 @@ pub const MAX_PUNCTURED_FRACTION: f64 = 0.06;
 /// Start efficiency and puncturing count (f, p) of a frame of code `id`
 /// (f₀ from [`SOFT_START_EFFICIENCIES`] if `soft`, else [`START_EFFICIENCIES`];
 /// m checks, length n) carrying x key bits at h = h2(q̂): the fixed point of
-/// f = f₀·(1 + κ·p/n), p = m − f·x·h (κ = [`PUNCTURE_PENALTY`] for the long
-/// codes, 0 for the 802.11n ones) (a few iterations; p may come out
-/// outside [0, n − x], the caller checks).
+/// f = f₀·(1 + κ·p/n + κₛ·s/n), p = m − f·x·h, s = n − x − p
+/// (κ = [`PUNCTURE_PENALTY`] for the long codes, 0 for the 802.11n ones;
+/// κₛ = [`SHORTEN_PENALTY_256K`] for the n = 262144 codes, else 0) (a few
+/// iterations; p may come out outside [0, n − x], the caller checks).
 fn start_point(id: u8, soft: bool, m: usize, n: usize, x: usize, h: f64) -> (f64, f64) {
     let f0 = if soft {
         SOFT_START_EFFICIENCIES
@@ -183,8 +213,15 @@ fn start_point(id: u8, soft: bool, m: usize, n: usize, x: usize, h: f64) -> (f64
     let xh = x as f64 * h;
     let mut f = f0;
     let mut p = m as f64 - f * xh;
+    let kappa_s = if long_member(id).is_some_and(|c| c.n == N256K) {
+        SHORTEN_PENALTY_256K
+    } else {
+        0.0
+    };
+    let d = n.saturating_sub(x) as f64;
     for _ in 0..8 {
-        f = f0 * (1.0 + kappa * p.max(0.0) / n as f64);
+        let (p_n, s_n) = (p.max(0.0) / n as f64, (d - p.max(0.0)).max(0.0) / n as f64);
+        f = f0 * (1.0 + kappa * p_n + kappa_s * s_n);
         p = m as f64 - f * xh;
     }
     (f, p)
@@ -211,8 +248,9 @@ const MIN_PLAN_QBER: f64 = 0.003;
 const PLAN_SEED_TAG: u64 = 0x6c64_7063_706c_616e;
 
 /// Wire id of the first long code: ids `0..12` are the 802.11n codes
-/// (4 · length index + rate index), ids `12..22` the PEG codes in the order
-/// of [`super::long::LONG_CODES`] (n = 16384 at 12..16, n = 65536 at 16..22).
+/// (4 · length index + rate index), ids `12..28` the PEG codes in the order
+/// of [`super::long::LONG_CODES`] (n = 16384 at 12..16, n = 65536 at 16..22,
+/// n = 262144 at 22..28).
 pub const LONG_ID0: u8 = 12;
 
 /// Shortest block that is planned on the long codes (70 % of n = 16384,
@@ -220,7 +258,10 @@ pub const LONG_ID0: u8 = 12;
 pub const LONG_MIN_BITS: usize = LONG_N * 7 / 10;
 
 /// Shortest block that is planned on the n = 65536 codes (70 % of n).
-pub const LONGEST_MIN_BITS: usize = LONGEST_N * 7 / 10;
+pub const N64K_MIN_BITS: usize = N64K * 7 / 10;
+
+/// Shortest block that is planned on the n = 262144 codes (70 % of n).
+pub const N256K_MIN_BITS: usize = N256K * 7 / 10;
 
 /// The code list the plan can pick from; the id travels on the wire.
 pub fn code_by_id(id: u8) -> Option<QcCode> {
@@ -233,12 +274,16 @@ pub fn code_by_id(id: u8) -> Option<QcCode> {
 }
 
 /// Candidate mother codes for a block of `n_bits`: (wire id, n, m), lowest
-/// rate first. The n = 65536 family for blocks of at least
-/// [`LONGEST_MIN_BITS`] bits, the n = 16384 family from [`LONG_MIN_BITS`]
+/// rate first. The n = 262144 family for blocks of at least
+/// [`N256K_MIN_BITS`] bits, the n = 65536 family from [`N64K_MIN_BITS`], the n = 16384 family from [`LONG_MIN_BITS`]
 /// (each only if all its members load), else the longest 802.11n length
 /// that fits.
 fn family(n_bits: usize) -> Vec<(u8, usize, usize)> {
-    for (n, min_bits) in [(LONGEST_N, LONGEST_MIN_BITS), (LONG_N, LONG_MIN_BITS)] {
+    for (n, min_bits) in [
+        (N256K, N256K_MIN_BITS),
+        (N64K, N64K_MIN_BITS),
+        (LONG_N, LONG_MIN_BITS),
+    ] {
         if n_bits < min_bits {
             continue;
         }
