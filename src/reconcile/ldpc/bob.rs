@@ -179,27 +179,32 @@ impl Bob {
             }
             self.changes[j].clear();
             self.failing[j] = !matches!(st, Ok(s) if s.converged);
-            // Converged frames get their least reliable positions too: should
-            // the hash fail, the word one converged to is wrong somewhere, most
-            // likely where its posteriors are weakest.
-            if self.targeted {
-                let fr = &self.plan.frames[j];
-                let k = fr.next_revealed(self.revealed[j]) - self.revealed[j];
-                self.decoder.posteriors(&mut self.post);
-                let llr = &self.llr[j * n..(j + 1) * n];
-                least_reliable(
-                    &self.post,
-                    |v| llr[v].abs() < KNOWN_LLR,
-                    k,
-                    &mut self.asked[j],
-                );
-            }
             if self.failing[j] {
+                if self.targeted {
+                    self.ask_least_reliable(j);
+                }
                 self.decoder.save(&mut self.warm[j]);
             } else {
                 self.warm[j] = WarmState::default();
             }
         }
+    }
+
+    /// Frame `j`'s next round of open positions, least reliable first by the
+    /// posteriors of the decoder's last attempt (which must be frame `j`'s),
+    /// into `asked[j]`.
+    fn ask_least_reliable(&mut self, j: usize) {
+        let n = self.plan.code.n();
+        let fr = &self.plan.frames[j];
+        let k = fr.next_revealed(self.revealed[j]) - self.revealed[j];
+        self.decoder.posteriors(&mut self.post);
+        let llr = &self.llr[j * n..(j + 1) * n];
+        least_reliable(
+            &self.post,
+            |v| llr[v].abs() < KNOWN_LLR,
+            k,
+            &mut self.asked[j],
+        );
     }
 
     /// After decoding: ask for more, give up, or confirm.
@@ -222,8 +227,22 @@ impl Bob {
             }
             // Some frame converged to another word with the same syndrome
             // (a low-weight codeword away from Alice's). Which one is not
-            // known, so every frame asks for its least reliable positions and
-            // decodes again with them pinned.
+            // known, so every frame asks for its least reliable positions
+            // (those of a cold decode of its current LLRs: where a wrong word
+            // most likely differs) and decodes again with them pinned. This
+            // is rare, so the positions are not kept for converged frames.
+            let m = self.plan.code.m();
+            for j in 0..self.plan.frames.len() {
+                // The word is overwritten by the next attempt anyway.
+                let _ = self.decoder.decode(
+                    &self.llr[j * n..(j + 1) * n],
+                    &self.syndromes[j * m..(j + 1) * m],
+                    self.iterations,
+                    &mut self.words[j * n..(j + 1) * n],
+                );
+                self.ask_least_reliable(j);
+                self.warm[j] = WarmState::default();
+            }
             self.failing.fill(true);
         }
         let exhausted = self

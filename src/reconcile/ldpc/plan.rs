@@ -275,9 +275,9 @@ pub fn code_by_id(id: u8) -> Option<QcCode> {
 
 /// Candidate mother codes for a block of `n_bits`: (wire id, n, m), lowest
 /// rate first. The n = 262144 family for blocks of at least
-/// [`N256K_MIN_BITS`] bits, the n = 65536 family from [`N64K_MIN_BITS`], the n = 16384 family from [`LONG_MIN_BITS`]
-/// (each only if all its members load), else the longest 802.11n length
-/// that fits.
+/// [`N256K_MIN_BITS`] bits, the n = 65536 family from [`N64K_MIN_BITS`],
+/// the n = 16384 family from [`LONG_MIN_BITS`] (each only if all its
+/// members load), else the longest 802.11n length that fits.
 fn family(n_bits: usize) -> Vec<(u8, usize, usize)> {
     for (n, min_bits) in [
         (N256K, N256K_MIN_BITS),
