@@ -70,6 +70,7 @@ pub mod long;
 mod long_bases;
 pub mod peg;
 pub mod plan;
+pub mod puncture;
 pub mod wire;
 
 use super::{ReconcileError, ReconcileParams, Reconciler, Role};
