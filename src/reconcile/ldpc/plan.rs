@@ -59,20 +59,40 @@ use rand_chacha::ChaCha8Rng;
 /// the short rate-3/4 codes) get 1.9. With min-sum (and r067's earlier
 /// hand-picked profile) these were 1.2, 1.3, 1.4, 1.5 for the long codes
 /// and 1.4 for n = 1944 rate 1/2.
-pub const START_EFFICIENCIES: [f64; 28] = [
-    // 802.11n n = 648: R = 1/2, 2/3, 3/4, 5/6
-    1.4, 1.6, 1.9, 1.9, //
-    // n = 1296
-    1.4, 1.6, 1.8, 1.9, //
-    // n = 1944
-    1.25, 1.5, 1.8, 1.9, //
-    // n = 16384 QC-PEG r050, r067, r075, r083 (r067, r075, r083: DE profiles)
-    1.15, 1.2, 1.2, 1.25, //
+pub const START_EFFICIENCIES: [f64; 28] = by_wire_id(
+    [
+        // 802.11n n = 648: R = 1/2, 2/3, 3/4, 5/6
+        1.4, 1.6, 1.9, 1.9, //
+        // n = 1296
+        1.4, 1.6, 1.8, 1.9, //
+        // n = 1944
+        1.25, 1.5, 1.8, 1.9, //
+        // n = 16384 QC-PEG r050, r067, r075, r083 (r067, r075, r083: DE profiles)
+        1.15, 1.2, 1.2, 1.25, //
+    ],
     // n = 65536 QC-PEG 64k-r050, r060, r070, r080, r085, r078 (DE profiles)
-    F64K[0], F64K[1], F64K[2], F64K[3], F64K[4], F64K[5],
+    F64K,
     // n = 262144: the same base graphs lifted with Z = 1024
-    F256K[0], F256K[1], F256K[2], F256K[3], F256K[4], F256K[5],
-];
+    F256K,
+);
+
+/// One start efficiency per wire id: the 16 codes of ids 0..16, then the
+/// n = 65536 family (ids 16..22), then the n = 262144 one (ids 22..28).
+const fn by_wire_id(short: [f64; 16], n64k: [f64; 6], n256k: [f64; 6]) -> [f64; 28] {
+    let mut table = [0.0; 28];
+    let mut i = 0;
+    while i < 16 {
+        table[i] = short[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < 6 {
+        table[16 + j] = n64k[j];
+        table[22 + j] = n256k[j];
+        j += 1;
+    }
+    table
+}
 
 /// Start efficiencies of the n = 65536 codes (64k-r050, r060, r070, r080,
 /// r085). Since session 14 four of them are laid out by the configuration
@@ -142,15 +162,16 @@ const F64K_SOFT: [f64; 6] = [1.07, 1.08, 1.09, 1.15, 1.2, 1.12];
 /// `docs/ldpc-soft.md`). On short blocks, n = 1944 rate 1/2 at 1.4 / 1.35 /
 /// 1.3 gave f = 1.044 / 1.014 / 0.990 with 296 / 229 / 135 of 357 blocks
 /// within 3 messages; it stays at 1.4.
-#[rustfmt::skip]
-pub const SOFT_START_EFFICIENCIES: [f64; 28] = [
-    1.5, 1.6, 1.9, 1.9, //
-    1.4, 1.6, 1.8, 1.9, //
-    1.4, 1.5, 1.8, 1.9, //
-    1.2, 1.25, 1.3, 1.375, //
-    F64K_SOFT[0], F64K_SOFT[1], F64K_SOFT[2], F64K_SOFT[3], F64K_SOFT[4], F64K_SOFT[5],
-    F64K_SOFT[0], F64K_SOFT[1], F64K_SOFT[2], F64K_SOFT[3], F64K_SOFT[4], F64K_SOFT[5],
-];
+pub const SOFT_START_EFFICIENCIES: [f64; 28] = by_wire_id(
+    [
+        1.5, 1.6, 1.9, 1.9, //
+        1.4, 1.6, 1.8, 1.9, //
+        1.4, 1.5, 1.8, 1.9, //
+        1.2, 1.25, 1.3, 1.375, //
+    ],
+    F64K_SOFT,
+    F64K_SOFT,
+);
 
 /// Min-sum normalisation factor for mother code `id` (wire id): the long
 /// code's own [`super::long::LongCode::alpha`], else [`super::ALPHA`].

@@ -43,7 +43,7 @@ pub fn untainted_degree2_first(code: &QcCode, slots: &mut [u32], p: usize) {
             break;
         }
         let v = v as usize;
-        let Some(entries) = column.get(v / z.max(1)) else {
+        let Some(entries) = column.get(v / z) else {
             continue;
         };
         if entries.len() != 2 {
@@ -97,6 +97,21 @@ mod tests {
         slots
     }
 
+    /// `after` is a permutation of `before` (all n positions) whose entries
+    /// past the first `front` are the others in their original order.
+    fn assert_front_then_rest_in_order(before: &[u32], after: &[u32], front: usize) {
+        let mut sorted = after.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..before.len() as u32).collect::<Vec<_>>());
+        let taken: std::collections::HashSet<u32> = after[..front].iter().copied().collect();
+        let others: Vec<u32> = before
+            .iter()
+            .copied()
+            .filter(|v| !taken.contains(v))
+            .collect();
+        assert_eq!(&after[front..], &others[..]);
+    }
+
     #[test]
     fn front_positions_have_degree_two_and_share_no_check() {
         let code = QcCode::ieee80211n(Length::N1944, Rate::R12);
@@ -116,13 +131,7 @@ mod tests {
             seen.iter().all(|&k| k <= 1),
             "a check has two punctured neighbours"
         );
-        // Still a permutation, and the others keep their order.
-        let mut sorted = slots.clone();
-        sorted.sort_unstable();
-        assert_eq!(sorted, (0..code.n() as u32).collect::<Vec<_>>());
-        let front: std::collections::HashSet<u32> = slots[..p].iter().copied().collect();
-        let others: Vec<u32> = before.into_iter().filter(|v| !front.contains(v)).collect();
-        assert_eq!(&slots[p..], &others[..]);
+        assert_front_then_rest_in_order(&before, &slots, p);
     }
 
     #[test]
@@ -139,13 +148,7 @@ mod tests {
             .take_while(|&&v| checks_of(&code, v as usize).len() == 2)
             .count();
         assert!(untainted > 0 && untainted < p, "{untainted} untainted");
-        let mut sorted = slots.clone();
-        sorted.sort_unstable();
-        assert_eq!(sorted, (0..code.n() as u32).collect::<Vec<_>>());
-        // After the untainted ones: the others in their original order.
-        let front: std::collections::HashSet<u32> = slots[..untainted].iter().copied().collect();
-        let others: Vec<u32> = before.into_iter().filter(|v| !front.contains(v)).collect();
-        assert_eq!(&slots[untainted..], &others[..]);
+        assert_front_then_rest_in_order(&before, &slots, untainted);
     }
 
     #[test]
