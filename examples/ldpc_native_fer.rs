@@ -33,7 +33,7 @@ impl SumProduct {
     fn new(code: &QcCode) -> Self {
         let z = code.z();
         let mut checks = Vec::with_capacity(code.m());
-        let mut var_of = Vec::with_capacity(code.edges() * z);
+        let mut var_of = Vec::with_capacity(code.edges());
         for layer in 0..code.block_rows() {
             for r in 0..z {
                 let mut c = Vec::new();

@@ -1,4 +1,4 @@
-//! The long code families, quasi-cyclic LDPC codes with Z = 256 or 1024 built by
+//! The long code families, quasi-cyclic LDPC codes with Z = 256, 1024 or 4096 built by
 //! QC-PEG ([`super::peg`]; regenerate with
 //! `cargo run --release --example peg_codes`; the construction is
 //! documented in `docs/ldpc-long-codes.md`):
@@ -12,7 +12,11 @@
 //!   lifted with Z = 1024, whose shifts PEG chooses anew. Four times the
 //!   length brings the waterfall of the configuration-model layout close to
 //!   the density-evolution threshold: 256k-r050 fails 3 of 200 BSC frames at
-//!   f = 1.035, 64k-r050 28 of 200 at 1.04.
+//!   f = 1.035, 64k-r050 28 of 200 at 1.04;
+//! * n = 1048576 (session 19): the same six base graphs lifted with Z = 4096,
+//!   for blocks of at least 734 003 bits (batches of key, benchmarks;
+//!   a radio session's block is far shorter). Their waterfall sits another
+//!   0.01–0.015 in efficiency lower (`docs/ldpc-long-codes.md`).
 //!
 //! Degree profiles: variable degrees {2, 3, d_max} with the degree-2 share
 //! near (1 − R) and check degrees concentrated on two consecutive values —
@@ -55,6 +59,11 @@ pub const N64K: usize = 65536;
 pub const N256K: usize = 262_144;
 /// Circulant size of the n = 262144 family.
 pub const Z_256K: usize = 1024;
+/// Codeword length of the n = 2^20 family, the n = 65536 base matrices
+/// lifted with [`Z_1M`].
+pub const N1M: usize = 1 << 20;
+/// Circulant size of the n = 2^20 family.
+pub const Z_1M: usize = 4096;
 /// Most decoder iterations per attempt on the n = 65536 and n = 262144
 /// codes: near their
 /// thresholds frames need more than [`super::MAX_ITERATIONS`] (64k-r050 at
@@ -62,6 +71,11 @@ pub const Z_256K: usize = 1024;
 /// 150; `QWAVE_ITERS=150 ldpc_native_fer 100 spa`), and a frame that
 /// converges stops early.
 pub const LONG_ITERATIONS: u32 = 150;
+/// Most decoder iterations per attempt on the n = 2^20 codes. With
+/// [`LONG_ITERATIONS`], 5 of 1000 BSC frames at Q = 10 % (1M-r050, 3.9 %
+/// of n punctured) failed their first attempt on the iteration cap and took
+/// 8–16 messages.
+pub const ITERATIONS_1M: u32 = 300;
 /// Circulant size of the n = 16384 and n = 65536 families.
 pub const LONG_Z: usize = 256;
 
@@ -79,9 +93,9 @@ pub enum Stored {
 pub struct LongCode {
     /// Short name, also the alist file stem.
     pub name: &'static str,
-    /// Codeword length n ([`LONG_N`], [`N64K`] or [`N256K`]).
+    /// Codeword length n ([`LONG_N`], [`N64K`], [`N256K`] or [`N1M`]).
     pub n: usize,
-    /// Circulant size Z ([`LONG_Z`] or [`Z_256K`]).
+    /// Circulant size Z ([`LONG_Z`], [`Z_256K`] or [`Z_1M`]).
     pub z: usize,
     /// Block rows (m = rows · Z).
     pub rows: usize,
@@ -243,22 +257,45 @@ const fn lift_256k(
     name: &'static str,
     rows: &'static [&'static [(u16, u16)]],
 ) -> LongCode {
+    lift(base, name, Z_256K, rows)
+}
+
+/// `base` lifted to n = 2^20 with Z = 4096, stored as `rows`, decoded
+/// with up to [`ITERATIONS_1M`] iterations.
+const fn lift_1m(
+    base: LongCode,
+    name: &'static str,
+    rows: &'static [&'static [(u16, u16)]],
+) -> LongCode {
+    LongCode {
+        iterations: ITERATIONS_1M,
+        ..lift(base, name, Z_1M, rows)
+    }
+}
+
+/// `base`'s profile, seed and layout with circulants of size `z`.
+const fn lift(
+    base: LongCode,
+    name: &'static str,
+    z: usize,
+    rows: &'static [&'static [(u16, u16)]],
+) -> LongCode {
     LongCode {
         name,
-        n: N256K,
-        z: Z_256K,
+        n: base.n / base.z * z,
+        z,
         stored: Stored::Base(rows),
         ..base
     }
 }
 
-/// The three families, shorter first, each lowest rate first except the
+/// The four families, shorter first, each lowest rate first except the
 /// last member: n = 16384 at rates 1/2, 43/64 ≈ 0.672, 3/4, 53/64 ≈ 0.828;
 /// n = 65536 at rates 1/2, 154/256 ≈ 0.602, 179/256 ≈ 0.699,
 /// 205/256 ≈ 0.801, 218/256 ≈ 0.852, then 199/256 ≈ 0.777 (appended so that
 /// wire ids stay; the planner sorts a family by rate); n = 262144 with the
-/// same six rates and base graphs in the same order.
-pub const LONG_CODES: [LongCode; 16] = [
+/// same six rates and base graphs in the same order, and so has n = 2^20.
+pub const LONG_CODES: [LongCode; 22] = [
     LongCode {
         name: "r050",
         n: LONG_N,
@@ -330,6 +367,16 @@ pub const LONG_CODES: [LongCode; 16] = [
     },
     lift_256k(C_64K_R085, "256k-r085", long_bases::R_256K_R085),
     lift_256k(C_64K_R078, "256k-r078", long_bases::R_256K_R078),
+    // Session 19: the same base graphs (and layouts) lifted with Z = 4096.
+    lift_1m(C_64K_R050, "1M-r050", long_bases::R_1M_R050),
+    lift_1m(C_64K_R060, "1M-r060", long_bases::R_1M_R060),
+    lift_1m(C_64K_R070, "1M-r070", long_bases::R_1M_R070),
+    LongCode {
+        layout: Layout::StaircaseRandom,
+        ..lift_1m(C_64K_R080, "1M-r080", long_bases::R_1M_R080)
+    },
+    lift_1m(C_64K_R085, "1M-r085", long_bases::R_1M_R085),
+    lift_1m(C_64K_R078, "1M-r078", long_bases::R_1M_R078),
 ];
 
 /// The parsed member `i` of [`LONG_CODES`] (parsed once); `None` if `i` is

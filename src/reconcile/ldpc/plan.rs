@@ -18,13 +18,14 @@
 //! the block; within it the code of lowest f₀ for which some modulation
 //! fraction δ = d/n in [5 %, 30 %] gives 0 ≤ p ≤ d, at the smallest such δ. Blocks of at
 //! least [`LONG_MIN_BITS`] bits use the n = 16384 PEG family, blocks of at
-//! least [`N64K_MIN_BITS`] the n = 65536 one and blocks of at least
-//! [`N256K_MIN_BITS`] the n = 262144 one ([`super::long`]) instead,
-//! with the same rule.
+//! least [`N64K_MIN_BITS`] the n = 65536 one, blocks of at least
+//! [`N256K_MIN_BITS`] the n = 262144 one and blocks of at least
+//! [`N1M_MIN_BITS`] the n = 2^20 one ([`super::long`]) instead, with the
+//! same rule.
 //!
 //! Which positions: each frame's slots are a seeded permutation of the n
 //! positions, punctured first, then shortened, then key slots. On the
-//! n = 262144 codes the punctured ones are untainted degree-2 positions as
+//! n = 262144 and 2^20 codes the punctured ones are untainted degree-2 positions as
 //! far as they go ([`untainted_degree2_first`]); elsewhere all are random.
 //!
 //! Blind rounds (Martinez-Mateo, Elkouss, Martin, "Blind reconciliation",
@@ -41,7 +42,7 @@
 //! attempt stalled).
 
 use super::codes::{Length, QcCode, Rate};
-use super::long::{long_code, LongCode, LONG_CODES, LONG_N, N256K, N64K};
+use super::long::{long_code, LongCode, LONG_CODES, LONG_N, N1M, N256K, N64K};
 use super::puncture::untainted_degree2_first;
 use crate::reconcile::binary_entropy;
 use rand::seq::SliceRandom;
@@ -59,7 +60,7 @@ use rand_chacha::ChaCha8Rng;
 /// the short rate-3/4 codes) get 1.9. With min-sum (and r067's earlier
 /// hand-picked profile) these were 1.2, 1.3, 1.4, 1.5 for the long codes
 /// and 1.4 for n = 1944 rate 1/2.
-pub const START_EFFICIENCIES: [f64; 28] = by_wire_id(
+pub const START_EFFICIENCIES: [f64; 34] = by_wire_id(
     [
         // 802.11n n = 648: R = 1/2, 2/3, 3/4, 5/6
         1.4, 1.6, 1.9, 1.9, //
@@ -74,12 +75,15 @@ pub const START_EFFICIENCIES: [f64; 28] = by_wire_id(
     F64K,
     // n = 262144: the same base graphs lifted with Z = 1024
     F256K,
+    // n = 2^20: lifted with Z = 4096
+    F1M,
 );
 
 /// One start efficiency per wire id: the 16 codes of ids 0..16, then the
-/// n = 65536 family (ids 16..22), then the n = 262144 one (ids 22..28).
-const fn by_wire_id(short: [f64; 16], n64k: [f64; 6], n256k: [f64; 6]) -> [f64; 28] {
-    let mut table = [0.0; 28];
+/// n = 65536 family (ids 16..22), the n = 262144 one (ids 22..28) and the
+/// n = 2^20 one (ids 28..34).
+const fn by_wire_id(short: [f64; 16], n64k: [f64; 6], n256k: [f64; 6], n1m: [f64; 6]) -> [f64; 34] {
+    let mut table = [0.0; 34];
     let mut i = 0;
     while i < 16 {
         table[i] = short[i];
@@ -89,6 +93,7 @@ const fn by_wire_id(short: [f64; 16], n64k: [f64; 6], n256k: [f64; 6]) -> [f64; 
     while j < 6 {
         table[16 + j] = n64k[j];
         table[22 + j] = n256k[j];
+        table[28 + j] = n1m[j];
         j += 1;
     }
     table
@@ -143,6 +148,19 @@ const F64K: [f64; 6] = [1.04, 1.07, 1.09, 1.15, 1.2, 1.12];
 /// 1.04 gave 1.054 with 97.4 %); Q = 2 / 10 % unchanged in f (99.2 / 99.8 %).
 const F256K: [f64; 6] = [1.025, 1.06, 1.045, 1.07, 1.09, 1.07];
 
+/// Start efficiencies of the n = 2^20 codes (1M-r050, r060, r070, r080,
+/// r085, r078; session 19). At the native rate (sum-product, 150
+/// iterations, 100 BSC frames; `QWAVE_ITERS=150 QWAVE_CODES=1M-r070
+/// ldpc_native_fer 100 spa`) r050 fails 100 / 90 / 11 / 0 frames at
+/// f = 1.015 / 1.02 / 1.025 / 1.03, r070 49 / 9 / 1 at 1.035 / 1.04 / 1.045,
+/// r085 31 / 14 / 6 / 0 at 1.06 / 1.065 / 1.07 / 1.075. Full blind protocol
+/// (`n1m_bsc`, 1000 frames, FER 0): r070 at 1.04 / 1.035 served Q = 5 % at
+/// f = 1.053 / 1.049 (98.7 % of blocks within 3 messages both); r085 at
+/// 1.07 / 1.06 Q = 2 % at 1.080 (100 %) / 1.070 (98.7 %); r050 at
+/// 1.03 / 1.025 Q = 10 % at 1.050 / 1.046 (98.9 % both). r060, r080 and
+/// r078 were not measured: they start 0.01 below their n = 262144 values.
+const F1M: [f64; 6] = [1.025, 1.05, 1.035, 1.06, 1.06, 1.06];
+
 /// The soft plan's start efficiencies of the n = 65536 codes, also used for
 /// the n = 262144 ones: those of the hard plan before session 16. These
 /// codes were not measured on soft input, where Bob keeps the fixed reveal
@@ -162,13 +180,14 @@ const F64K_SOFT: [f64; 6] = [1.07, 1.08, 1.09, 1.15, 1.2, 1.12];
 /// `docs/ldpc-soft.md`). On short blocks, n = 1944 rate 1/2 at 1.4 / 1.35 /
 /// 1.3 gave f = 1.044 / 1.014 / 0.990 with 296 / 229 / 135 of 357 blocks
 /// within 3 messages; it stays at 1.4.
-pub const SOFT_START_EFFICIENCIES: [f64; 28] = by_wire_id(
+pub const SOFT_START_EFFICIENCIES: [f64; 34] = by_wire_id(
     [
         1.5, 1.6, 1.9, 1.9, //
         1.4, 1.6, 1.8, 1.9, //
         1.4, 1.5, 1.8, 1.9, //
         1.2, 1.25, 1.3, 1.375, //
     ],
+    F64K_SOFT,
     F64K_SOFT,
     F64K_SOFT,
 );
@@ -201,7 +220,7 @@ pub fn decoder_iterations(id: u8) -> u32 {
 /// so they use κ = 0.
 pub const PUNCTURE_PENALTY: f64 = 0.5;
 
-/// Shortening penalty κₛ of the n = 262144 codes: a frame with s of its n
+/// Shortening penalty κₛ of the n = 262144 and 2^20 codes: a frame with s of its n
 /// positions shortened starts at f₀·(1 + κ·p/n + κₛ·s/n). Without it the
 /// planner sent Q = 4, 6, 7, 8 % to codes of higher rate shortened by
 /// 14–30 %, whose first attempts mostly failed at f₀ (1000 BSC frames each:
@@ -224,7 +243,7 @@ pub const MAX_PUNCTURED_FRACTION: f64 = 0.06;
 /// m checks, length n) carrying x key bits at h = h2(q̂): the fixed point of
 /// f = f₀·(1 + κ·p/n + κₛ·s/n), p = m − f·x·h, s = n − x − p
 /// (κ = [`PUNCTURE_PENALTY`] for the long codes, 0 for the 802.11n ones;
-/// κₛ = [`SHORTEN_PENALTY_256K`] for the n = 262144 codes, else 0) (a few
+/// κₛ = [`SHORTEN_PENALTY_256K`] for the n = 262144 and 2^20 codes, else 0) (a few
 /// iterations; p may come out outside [0, n − x], the caller checks).
 fn start_point(id: u8, soft: bool, m: usize, n: usize, x: usize, h: f64) -> (f64, f64) {
     let f0 = if soft {
@@ -243,7 +262,7 @@ fn start_point(id: u8, soft: bool, m: usize, n: usize, x: usize, h: f64) -> (f64
     let xh = x as f64 * h;
     let mut f = f0;
     let mut p = m as f64 - f * xh;
-    let kappa_s = if long_member(id).is_some_and(|c| c.n == N256K) {
+    let kappa_s = if long_member(id).is_some_and(|c| c.n >= N256K) {
         SHORTEN_PENALTY_256K
     } else {
         0.0
@@ -278,9 +297,9 @@ const MIN_PLAN_QBER: f64 = 0.003;
 const PLAN_SEED_TAG: u64 = 0x6c64_7063_706c_616e;
 
 /// Wire id of the first long code: ids `0..12` are the 802.11n codes
-/// (4 · length index + rate index), ids `12..28` the PEG codes in the order
+/// (4 · length index + rate index), ids `12..34` the PEG codes in the order
 /// of [`super::long::LONG_CODES`] (n = 16384 at 12..16, n = 65536 at 16..22,
-/// n = 262144 at 22..28).
+/// n = 262144 at 22..28, n = 2^20 at 28..34).
 pub const LONG_ID0: u8 = 12;
 
 /// Shortest block that is planned on the long codes (70 % of n = 16384,
@@ -293,6 +312,9 @@ pub const N64K_MIN_BITS: usize = N64K * 7 / 10;
 /// Shortest block that is planned on the n = 262144 codes (70 % of n).
 pub const N256K_MIN_BITS: usize = N256K * 7 / 10;
 
+/// Shortest block that is planned on the n = 2^20 codes (70 % of n).
+pub const N1M_MIN_BITS: usize = N1M * 7 / 10;
+
 /// The code list the plan can pick from; the id travels on the wire.
 pub fn code_by_id(id: u8) -> Option<QcCode> {
     if id >= LONG_ID0 {
@@ -304,12 +326,13 @@ pub fn code_by_id(id: u8) -> Option<QcCode> {
 }
 
 /// Candidate mother codes for a block of `n_bits`: (wire id, n, m), lowest
-/// rate first. The n = 262144 family for blocks of at least
-/// [`N256K_MIN_BITS`] bits, the n = 65536 family from [`N64K_MIN_BITS`],
+/// rate first. The n = 2^20 family for blocks of at least [`N1M_MIN_BITS`]
+/// bits, the n = 262144 family from [`N256K_MIN_BITS`], the n = 65536 family from [`N64K_MIN_BITS`],
 /// the n = 16384 family from [`LONG_MIN_BITS`] (each only if all its
 /// members load), else the longest 802.11n length that fits.
 fn family(n_bits: usize) -> Vec<(u8, usize, usize)> {
     for (n, min_bits) in [
+        (N1M, N1M_MIN_BITS),
         (N256K, N256K_MIN_BITS),
         (N64K, N64K_MIN_BITS),
         (LONG_N, LONG_MIN_BITS),
@@ -502,7 +525,7 @@ impl Plan {
         let m = code.m();
         let x_nom = n - d_min;
         let frames_n = n_bits.div_ceil(x_nom);
-        let untainted = long_member(code_id).is_some_and(|c| c.n == N256K);
+        let untainted = long_member(code_id).is_some_and(|c| c.n >= N256K);
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ PLAN_SEED_TAG);
         let mut order: Vec<u32> = (0..n_bits as u32).collect();
         order.shuffle(&mut rng);
