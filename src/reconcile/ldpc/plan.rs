@@ -139,7 +139,7 @@ const F64K: [f64; 6] = [1.04, 1.07, 1.09, 1.15, 1.2, 1.12];
 /// 1.07, r080 16 / 1 / 0 at 1.06 / 1.08 / 1.10, r085 16 / 1 / 0 at 1.08 /
 /// 1.10 / 1.12, r078 9 / 0 at 1.06 / 1.08. With targeted reveals a start
 /// where a few per cent fail costs less than a safe one. Full blind
-/// protocol with [`SHORTEN_PENALTY_256K`] (`n256k_bsc`, 1000 frames, FER
+/// protocol with [`SHORTEN_PENALTY_LONGEST`] (`n256k_bsc`, 1000 frames, FER
 /// 0): Q = 10 % at f = 1.045 with 99.9 % of blocks within 3 messages (r050
 /// at 1.03: 1.050, 100 %); Q = 5 % at 1.063 (98.4 %); Q = 2 % at 1.100
 /// (99.0 %). Since session 18 these plans puncture untainted degree-2
@@ -162,7 +162,7 @@ const F256K: [f64; 6] = [1.025, 1.06, 1.045, 1.07, 1.09, 1.07];
 const F1M: [f64; 6] = [1.025, 1.05, 1.035, 1.06, 1.06, 1.06];
 
 /// The soft plan's start efficiencies of the n = 65536 codes, also used for
-/// the n = 262144 ones: those of the hard plan before session 16. These
+/// the n = 262144 and 2^20 ones: those of the hard plan before session 16. These
 /// codes were not measured on soft input, where Bob keeps the fixed reveal
 /// order.
 const F64K_SOFT: [f64; 6] = [1.07, 1.08, 1.09, 1.15, 1.2, 1.12];
@@ -203,6 +203,12 @@ fn long_member(id: u8) -> Option<&'static LongCode> {
     LONG_CODES.get(usize::from(id.checked_sub(LONG_ID0)?))
 }
 
+/// Whether code `id` belongs to the n = 262144 or the n = 2^20 family, which
+/// puncture untainted degree-2 positions and carry the shortening penalty.
+fn is_n256k_or_longer(id: u8) -> bool {
+    long_member(id).is_some_and(|c| c.n >= N256K)
+}
+
 /// Most decoder iterations per attempt on mother code `id` (wire id): the
 /// long code's own [`super::long::LongCode::iterations`], else
 /// [`super::MAX_ITERATIONS`].
@@ -220,15 +226,15 @@ pub fn decoder_iterations(id: u8) -> u32 {
 /// so they use κ = 0.
 pub const PUNCTURE_PENALTY: f64 = 0.5;
 
-/// Shortening penalty κₛ of the n = 262144 and 2^20 codes: a frame with s of its n
-/// positions shortened starts at f₀·(1 + κ·p/n + κₛ·s/n). Without it the
+/// Shortening penalty κₛ of the n = 262144 and 2^20 codes: a frame with s
+/// of its n positions shortened starts at f₀·(1 + κ·p/n + κₛ·s/n). Without it the
 /// planner sent Q = 4, 6, 7, 8 % to codes of higher rate shortened by
 /// 14–30 %, whose first attempts mostly failed at f₀ (1000 BSC frames each:
 /// 38.5 / 60.7 / 9.5 / 0.1 % of blocks within 3 messages); with κₛ = 0.15
 /// (300 frames each) 91.3 / 99.3 / 100 / 100 %, f 1.083 / 1.077 / 1.077 /
 /// 1.074 instead of 1.088 / 1.063 / 1.075 / 1.078. The shorter families
 /// were tuned without it and keep κₛ = 0.
-pub const SHORTEN_PENALTY_256K: f64 = 0.15;
+pub const SHORTEN_PENALTY_LONGEST: f64 = 0.15;
 
 /// Most positions a long-code frame punctures, as a fraction of n, while
 /// another candidate fits within it. The linear penalty above understates
@@ -243,8 +249,8 @@ pub const MAX_PUNCTURED_FRACTION: f64 = 0.06;
 /// m checks, length n) carrying x key bits at h = h2(q̂): the fixed point of
 /// f = f₀·(1 + κ·p/n + κₛ·s/n), p = m − f·x·h, s = n − x − p
 /// (κ = [`PUNCTURE_PENALTY`] for the long codes, 0 for the 802.11n ones;
-/// κₛ = [`SHORTEN_PENALTY_256K`] for the n = 262144 and 2^20 codes, else 0) (a few
-/// iterations; p may come out outside [0, n − x], the caller checks).
+/// κₛ = [`SHORTEN_PENALTY_LONGEST`] for the n = 262144 and 2^20 codes,
+/// else 0) (a few iterations; p may come out outside [0, n − x], the caller checks).
 fn start_point(id: u8, soft: bool, m: usize, n: usize, x: usize, h: f64) -> (f64, f64) {
     let f0 = if soft {
         SOFT_START_EFFICIENCIES
@@ -262,8 +268,8 @@ fn start_point(id: u8, soft: bool, m: usize, n: usize, x: usize, h: f64) -> (f64
     let xh = x as f64 * h;
     let mut f = f0;
     let mut p = m as f64 - f * xh;
-    let kappa_s = if long_member(id).is_some_and(|c| c.n >= N256K) {
-        SHORTEN_PENALTY_256K
+    let kappa_s = if is_n256k_or_longer(id) {
+        SHORTEN_PENALTY_LONGEST
     } else {
         0.0
     };
@@ -327,8 +333,8 @@ pub fn code_by_id(id: u8) -> Option<QcCode> {
 
 /// Candidate mother codes for a block of `n_bits`: (wire id, n, m), lowest
 /// rate first. The n = 2^20 family for blocks of at least [`N1M_MIN_BITS`]
-/// bits, the n = 262144 family from [`N256K_MIN_BITS`], the n = 65536 family from [`N64K_MIN_BITS`],
-/// the n = 16384 family from [`LONG_MIN_BITS`] (each only if all its
+/// bits, the n = 262144 family from [`N256K_MIN_BITS`], the n = 65536
+/// family from [`N64K_MIN_BITS`], the n = 16384 family from [`LONG_MIN_BITS`] (each only if all its
 /// members load), else the longest 802.11n length that fits.
 fn family(n_bits: usize) -> Vec<(u8, usize, usize)> {
     for (n, min_bits) in [
@@ -525,7 +531,7 @@ impl Plan {
         let m = code.m();
         let x_nom = n - d_min;
         let frames_n = n_bits.div_ceil(x_nom);
-        let untainted = long_member(code_id).is_some_and(|c| c.n >= N256K);
+        let untainted = is_n256k_or_longer(code_id);
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ PLAN_SEED_TAG);
         let mut order: Vec<u32> = (0..n_bits as u32).collect();
         order.shuffle(&mut rng);
