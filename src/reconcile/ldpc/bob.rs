@@ -5,6 +5,7 @@
 use super::decoder::{LayeredDecoder, WarmState, KNOWN_LLR};
 use super::llr::{bob_llrs, SoftCalibration};
 use super::plan::Plan;
+use super::repair::{Degree2Graph, MAX_UNSATISFIED};
 use super::wire::Message;
 use super::{
     confirm_hash, entropy_from_hint, first_invalid, hint_from_entropy, protocol, HASH_BITS,
@@ -50,8 +51,11 @@ pub(super) struct Bob {
     /// ([`least_reliable`]).
     targeted: bool,
     asked: Vec<Vec<u32>>,
-    /// Posterior buffer for [`least_reliable`].
+    /// Posterior buffer for [`least_reliable`] and the repair.
     post: Vec<i16>,
+    /// The code's degree-2 graph, built at the first stall a repair is
+    /// tried for ([`Self::repair_degree2_stall`]).
+    degree2: Option<Degree2Graph>,
     started: bool,
     out: VecDeque<Vec<u8>>,
     leaked: u64,
@@ -130,6 +134,7 @@ impl Bob {
             targeted: hard,
             asked: vec![Vec::new(); f],
             post: Vec::new(),
+            degree2: None,
             started: false,
             out: VecDeque::new(),
             leaked: 0,
@@ -178,7 +183,9 @@ impl Bob {
                 st = self.decoder.decode(llr, syn, self.iterations, word);
             }
             self.changes[j].clear();
-            self.failing[j] = !matches!(st, Ok(s) if s.converged);
+            let converged = matches!(st, Ok(s) if s.converged);
+            let repaired = !converged && self.targeted && self.repair_degree2_stall(j);
+            self.failing[j] = !(converged || repaired);
             if self.failing[j] {
                 if self.targeted {
                     self.ask_least_reliable(j);
@@ -188,6 +195,56 @@ impl Bob {
                 self.warm[j] = WarmState::default();
             }
         }
+    }
+
+    /// After a failed attempt on frame `j` that stopped with a few checks
+    /// unsatisfied: flips the cheapest set of degree-2 variables that
+    /// satisfies them ([`Degree2Graph::cheapest_flips`], cost = the
+    /// posterior's magnitude) and returns true if the word then has Alice's
+    /// syndrome. Only with targeted reveals: if the repaired word is not
+    /// Alice's, the block hash fails and every frame goes on with a blind
+    /// round, whereas the soft protocol would end the reconciliation there.
+    fn repair_degree2_stall(&mut self, j: usize) -> bool {
+        let (n, m) = (self.plan.code.n(), self.plan.code.m());
+        let (syn, word) = (
+            &self.syndromes[j * m..(j + 1) * m],
+            &mut self.words[j * n..(j + 1) * n],
+        );
+        let mut s = vec![0u8; m];
+        if self.plan.code.syndrome(word, &mut s).is_err() {
+            return false;
+        }
+        let unsatisfied: Vec<u32> = s
+            .iter()
+            .zip(syn)
+            .enumerate()
+            .filter(|(_, (a, b))| a != b)
+            .map(|(c, _)| c as u32)
+            .take(MAX_UNSATISFIED + 1)
+            .collect();
+        s.zeroize();
+        if unsatisfied.is_empty() || unsatisfied.len() > MAX_UNSATISFIED {
+            return false;
+        }
+        self.decoder.posteriors(&mut self.post);
+        let graph = self
+            .degree2
+            .get_or_insert_with(|| Degree2Graph::new(&self.plan.code));
+        let post = &self.post;
+        let Some(flips) = graph.cheapest_flips(&unsatisfied, |v| u32::from(post[v].unsigned_abs()))
+        else {
+            return false;
+        };
+        for &v in &flips {
+            word[v as usize] ^= 1;
+        }
+        let repaired = self.plan.code.is_codeword_for(word, syn);
+        if !repaired {
+            for &v in &flips {
+                word[v as usize] ^= 1;
+            }
+        }
+        repaired
     }
 
     /// Frame `j`'s next round of open positions, least reliable first by the

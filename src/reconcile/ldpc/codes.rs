@@ -249,6 +249,15 @@ impl QcCode {
         Ok(())
     }
 
+    /// True if `word` has syndrome `target` (`H·word = target`; false for
+    /// wrong lengths).
+    pub fn is_codeword_for(&self, word: &[u8], target: &[u8]) -> bool {
+        let mut s = vec![0u8; self.m()];
+        let ok = self.syndrome(word, &mut s).is_ok() && s == target;
+        zeroize::Zeroize::zeroize(&mut s);
+        ok
+    }
+
     /// True if `word` satisfies every parity check.
     pub fn is_codeword(&self, word: &[u8]) -> bool {
         let mut s = vec![0u8; self.m()];

@@ -56,7 +56,12 @@
 //! given |d| and whether she disagreed is still a fair coin); it is also an
 //! average over the whole block, so it tells little about any one bit.
 //!
-//! Files: `codes.rs`, `decoder.rs`, `llr.rs`, `plan.rs`, `wire.rs` (public),
+//! * Stall repair ([`repair`]): with hard-decision input, a frame whose
+//!   decoder stopped with a few checks unsatisfied gets the cheapest flips
+//!   of degree-2 variables that satisfy them before a blind round is asked
+//!   for; the block hash still decides.
+//!
+//! Files: `codes.rs`, `decoder.rs`, `llr.rs`, `plan.rs`, `repair.rs`, `wire.rs` (public),
 //! `alice.rs`, `bob.rs` (state machines).
 
 mod alice;
@@ -71,6 +76,7 @@ mod long_bases;
 pub mod peg;
 pub mod plan;
 pub mod puncture;
+pub mod repair;
 pub mod wire;
 
 use super::{ReconcileError, ReconcileParams, Reconciler, Role};
