@@ -226,6 +226,23 @@ impl QcCode {
             .map(|(&c, &s)| (c as usize, s as usize))
     }
 
+    /// Per block column, its (block row, shift mod z) entries, in block-row order.
+    pub fn column_entries(&self) -> Vec<Vec<(usize, usize)>> {
+        let mut column = vec![Vec::new(); self.block_cols()];
+        for i in 0..self.block_rows() {
+            for (j, s) in self.row(i) {
+                column[j].push((i, s % self.z));
+            }
+        }
+        column
+    }
+
+    /// The check that entry (block row `i`, shift `s` < z) joins to lane `t`
+    /// of its block column (as [`Self::syndrome`] computes it).
+    pub fn check_of(&self, i: usize, s: usize, t: usize) -> usize {
+        i * self.z + (t + self.z - s) % self.z
+    }
+
     /// Syndrome `s = H·x` of `word` (one byte 0/1 per bit) into `out` (m bytes).
     ///
     /// # Errors

@@ -28,13 +28,7 @@ use super::codes::QcCode;
 /// (they sort after the taken ones like any other).
 pub fn untainted_degree2_first(code: &QcCode, slots: &mut [u32], p: usize) {
     let z = code.z();
-    // Per block column, its (block row, shift) entries.
-    let mut column: Vec<Vec<(usize, usize)>> = vec![Vec::new(); code.block_cols()];
-    for i in 0..code.block_rows() {
-        for (j, s) in code.row(i) {
-            column[j].push((i, s % z));
-        }
-    }
+    let column = code.column_entries();
     let mut tainted = vec![false; code.m()];
     let mut taken = vec![false; slots.len()];
     let mut front = Vec::with_capacity(p);
@@ -50,7 +44,7 @@ pub fn untainted_degree2_first(code: &QcCode, slots: &mut [u32], p: usize) {
             continue;
         }
         let t = v % z;
-        let checks = entries.iter().map(|&(i, s)| i * z + (t + z - s) % z);
+        let checks = entries.iter().map(|&(i, s)| code.check_of(i, s, t));
         if checks.clone().any(|c| tainted[c]) {
             continue;
         }

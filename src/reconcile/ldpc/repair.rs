@@ -46,18 +46,12 @@ impl Degree2Graph {
     /// The graph of `code`'s degree-2 variables.
     pub fn new(code: &QcCode) -> Self {
         let z = code.z();
-        let mut column: Vec<Vec<(usize, usize)>> = vec![Vec::new(); code.block_cols()];
-        for i in 0..code.block_rows() {
-            for (j, s) in code.row(i) {
-                column[j].push((i, s % z));
-            }
-        }
         let mut ends: Vec<(u32, u32, u32)> = Vec::new();
-        for (j, entries) in column.iter().enumerate() {
+        for (j, entries) in code.column_entries().iter().enumerate() {
             if let [(i0, s0), (i1, s1)] = entries[..] {
                 for t in 0..z {
-                    let c0 = i0 * z + (t + z - s0) % z;
-                    let c1 = i1 * z + (t + z - s1) % z;
+                    let c0 = code.check_of(i0, s0, t);
+                    let c1 = code.check_of(i1, s1, t);
                     ends.push((c0 as u32, c1 as u32, (j * z + t) as u32));
                 }
             }
