@@ -576,8 +576,9 @@ fn min_sum_body(
 /// Sum-product check update of one layer: `lanes` holds the layer's
 /// deg ≥ 2 entries of z lanes each (z = `bwd.len()`; `syn` may be shorter,
 /// the lanes past it are idle), `msgs` their messages.
-/// The message to entry e (magnitude capped at [`MAX_MESSAGE`]) is (t₀ ⊞ … ⊞ t_{e−1}) ⊞ (t_{e+1} ⊞ … ⊞ t_{deg−1}),
-/// sign-flipped where the target syndrome bit is 1. As in min-sum, signs and
+/// The message to entry e is (t₀ ⊞ … ⊞ t_{e−1}) ⊞ (t_{e+1} ⊞ … ⊞ t_{deg−1}),
+/// its magnitude capped at [`MAX_MESSAGE`] and its sign flipped where the
+/// target syndrome bit is 1. As in min-sum, signs and
 /// magnitudes go separately: the sign is the product of all other signs (one
 /// XOR with the check's total), the magnitude a forward–backward pass of
 /// [`boxplus_mag`] over |t|, with the forward partials stored in `fwd` and
@@ -901,6 +902,7 @@ mod tests {
             assert_extrinsic(&t, &syn, &msgs, &lanes, z, rule, UNIT);
         }
     }
+
     /// Saturated inputs (known bits, or posteriors at the end of a long
     /// decode) get messages of at most [`MAX_MESSAGE`], with both rules, so
     /// the next pass's extrinsic input of a saturated posterior stays large.
