@@ -390,12 +390,17 @@ fn n1m_bsc_frame_error_rate_and_efficiency() {
     bsc_frame_error_rate_and_efficiency(N1M);
 }
 
-/// Frames 355 and 488 of the Q = 10 % run below (n = 16384, r050) never
-/// decoded when Bob resumed every blind round from the stalled decoder's
-/// state: both failed after a quarter of their key bits had been revealed.
-/// A cold decode after a failed resume takes them through in a few rounds.
+/// Frames 355 and 488 of the Q = 10 % run below (n = 16384, r050) once
+/// never decoded when Bob resumed every blind round from the stalled
+/// decoder's state, even after a quarter of their key bits had been
+/// revealed; a cold decode after a failed resume took them through in a few
+/// rounds (session 10). Session 21 found such stalls to be the decoder's
+/// saturation collapse ([`qwave::reconcile::ldpc::decoder::MAX_MESSAGE`]):
+/// with check messages capped, frame 355 takes one blind round (4 messages)
+/// and frame 488 none, with or without the cold fallback (8 runs each);
+/// without the cap frame 488 still needed a blind round.
 #[test]
-fn stalled_warm_start_falls_back_to_a_cold_decode() {
+fn frames_that_once_collapsed_reconcile_within_one_blind_round() {
     let (len, q) = (LONG_N, 0.10);
     let n = one_frame_bits(len, q);
     let mut rng = ChaCha8Rng::seed_from_u64(0x1000 + (q * 1e4) as u64);
@@ -415,7 +420,9 @@ fn stalled_warm_start_falls_back_to_a_cold_decode() {
         )
         .unwrap_or_else(|e| panic!("frame {i}: {e}"));
         assert_eq!(ob.bits, a, "frame {i}");
-        assert!(ob.messages > 2, "frame {i} needed no blind round");
+        // 355: one blind round; 488: none (it needed one without the cap).
+        let most = if i == 488 { 2 } else { 4 };
+        assert!(ob.messages <= most, "frame {i}: {} messages", ob.messages);
     }
 }
 

@@ -169,9 +169,10 @@ impl Bob {
             );
             // Warm start from the previous attempt when there is one. A warm
             // start can stay caught where the previous attempt stalled (two
-            // of 1000 BSC frames at Q = 10 % never decoded, even with a
-            // quarter of their key bits revealed), so a failed resume is
-            // followed by a cold decode of the same LLRs.
+            // of 1000 BSC frames at Q = 10 % once never decoded, even with a
+            // quarter of their key bits revealed; those stalls were the
+            // saturation collapse that `MAX_MESSAGE` ended), so a failed
+            // resume is followed by a cold decode of the same LLRs.
             let llr = &self.llr[j * n..(j + 1) * n];
             let mut st = if self.warm[j].is_empty() {
                 self.decoder.decode(llr, syn, self.iterations, word)
