@@ -3,14 +3,16 @@
 //! Usage: `cargo run --release --example peg_codes [-- <dir>]` (default
 //! `src/reconcile/ldpc`). For every member of
 //! `qwave::reconcile::ldpc::long::LONG_CODES` it runs the QC-PEG
-//! construction from the member's spec and prints n, m, rate, degree counts
-//! and girth. The n = 16384 codes are written as `alist/peg16384_<name>.alist`;
+//! construction from the member's spec and prints n, m, rate, degree counts,
+//! girth and degree-2 girth. The n = 16384 codes are written as `alist/peg16384_<name>.alist`;
 //! the n = 65536, 262144 and 2^20 codes as base matrices into `long_bases.rs` (and, with
 //! `QWAVE_ALIST=1`, also as `alist/peg65536_<name>.alist` for other tools;
 //! those files are not kept in the repository). The construction is
 //! deterministic (seeded), so the output reproduces the stored codes.
-//! `QWAVE_CODES=r083,r075` rebuilds only the members named (`long_bases.rs`
-//! is then left alone).
+//! `QWAVE_CODES=r083,64k-r070` rebuilds only the members named and
+//! replaces just their matrices in `<dir>/long_bases.rs` (two runs on
+//! disjoint members may share the work between cores if each writes to its
+//! own copy of the file).
 
 use qwave::reconcile::ldpc::alist::Alist;
 use qwave::reconcile::ldpc::long::{Stored, LONG_CODES};
@@ -34,6 +36,8 @@ fn main() -> anyhow::Result<()> {
          //! do not edit): per block row, its (block column, circulant shift)\n\
          //! entries.\n\n",
     );
+    // (doc line prefix, generated item) of each base matrix built.
+    let mut items: Vec<(String, String)> = Vec::new();
     for lc in LONG_CODES
         .iter()
         .filter(|c| only.is_empty() || only.split(',').any(|o| o == c.name))
@@ -45,14 +49,17 @@ fn main() -> anyhow::Result<()> {
             Stored::Alist(_) => Some(dir.join(format!("alist/peg{}_{}.alist", lc.n, lc.name))),
             Stored::Base(_) => {
                 let ident = lc.name.replace('-', "_").to_uppercase();
-                writeln!(bases, "/// {} ({} block rows).", code.name(), lc.rows)?;
-                writeln!(bases, "#[rustfmt::skip]")?;
-                writeln!(bases, "pub const R_{ident}: &[&[(u16, u16)]] = &[")?;
+                let mut item = String::new();
+                writeln!(item, "/// {} ({} block rows).", code.name(), lc.rows)?;
+                writeln!(item, "#[rustfmt::skip]")?;
+                writeln!(item, "pub const R_{ident}: &[&[(u16, u16)]] = &[")?;
                 for i in 0..code.block_rows() {
                     let row: Vec<String> = code.row(i).map(|(c, s)| format!("({c},{s})")).collect();
-                    writeln!(bases, "&[{}],", row.join(","))?;
+                    writeln!(item, "&[{}],", row.join(","))?;
                 }
-                writeln!(bases, "];\n")?;
+                writeln!(item, "];")?;
+                writeln!(bases, "{item}")?;
+                items.push((format!("/// {} (", code.name()), item));
                 alist_all.then(|| dir.join(format!("alist/peg{}_{}.alist", lc.n, lc.name)))
             }
         };
@@ -64,7 +71,7 @@ fn main() -> anyhow::Result<()> {
             *rows.entry(code.row(i).len()).or_insert(0usize) += 1;
         }
         println!(
-            "{}: n = {}, m = {}, rate = {:.4}, edges = {}, block-row degrees {:?}, girth = {:?}, built in {:.1} s{}",
+            "{}: n = {}, m = {}, rate = {:.4}, edges = {}, block-row degrees {:?}, girth = {:?}, degree-2 girth = {:?}, built in {:.1} s{}",
             code.name(),
             code.n(),
             code.m(),
@@ -72,6 +79,7 @@ fn main() -> anyhow::Result<()> {
             code.edges(),
             rows,
             peg::girth(&code),
+            peg::degree2_girth(&code),
             built_in,
             path.map(|p| format!(" -> {}", p.display())).unwrap_or_default()
         );
@@ -80,6 +88,26 @@ fn main() -> anyhow::Result<()> {
         let path = dir.join("long_bases.rs");
         std::fs::write(&path, bases)?;
         println!("base matrices -> {}", path.display());
+    } else if !items.is_empty() {
+        let path = dir.join("long_bases.rs");
+        let mut text = std::fs::read_to_string(&path)?;
+        for (head, item) in &items {
+            let start = text
+                .find(head.as_str())
+                .ok_or_else(|| anyhow::anyhow!("{} has no {head}…", path.display()))?;
+            let end = start
+                + text[start..]
+                    .find("\n];\n")
+                    .ok_or_else(|| anyhow::anyhow!("unterminated item at {head}"))?
+                + "\n];\n".len();
+            text.replace_range(start..end, item);
+        }
+        std::fs::write(&path, text)?;
+        println!(
+            "{} base matrices replaced in {}",
+            items.len(),
+            path.display()
+        );
     }
     Ok(())
 }

@@ -198,6 +198,28 @@ fn every_stored_long_code_has_its_documented_size_rate_profile_and_girth() {
     }
 }
 
+/// Two degree-2 block columns joining the same two block rows close a
+/// base cycle of two columns; with net shift s it lifts to cycles of
+/// 2 · Z / gcd(s, Z) variables, each of them a codeword.
+#[test]
+fn degree_two_girth_is_the_weight_of_the_lifted_cycles() {
+    let code = |s: u32| {
+        let rows = vec![
+            vec![(0, 0), (1, 0), (2, 1)],
+            vec![(0, 0), (1, s), (2, 5)],
+            vec![(2, 3)],
+        ];
+        QcCode::from_rows("two cycles", 8, 3, &rows).expect("fits")
+    };
+    for (s, weight) in [(0, 2), (4, 4), (2, 8), (6, 8), (1, 16), (3, 16), (7, 16)] {
+        assert_eq!(peg::degree2_girth(&code(s)), Some(weight), "s = {s}");
+    }
+    // Only the degree-3 column left: no codeword of degree-2 variables.
+    let rows = vec![vec![(0, 0)], vec![(0, 1)], vec![(0, 2)]];
+    let c = QcCode::from_rows("one column", 8, 1, &rows).expect("fits");
+    assert_eq!(peg::degree2_girth(&c), None);
+}
+
 fn assert_reproduced(n: usize) {
     assert_reproduced_named(n, |_| true);
 }

@@ -363,3 +363,66 @@ pub fn girth(code: &QcCode) -> Option<usize> {
     }
     (best != usize::MAX).then_some(best)
 }
+
+/// Least weight of a nonzero codeword made only of degree-2 variables;
+/// `None` if there is none.
+///
+/// Such a codeword is a cycle of the graph whose vertices are the checks
+/// and whose edges are the degree-2 variables (each joins its two checks),
+/// so its least weight is that graph's girth: breadth-first search from one
+/// check per block row (the others are rotations), stopped once no shorter
+/// cycle can be found. These codewords are what the ACE metric of Tian
+/// et al. (module docs) guards against: a decoder that has converged can
+/// land on the right word plus one of them, and only a hash notices.
+pub fn degree2_girth(code: &QcCode) -> Option<usize> {
+    let (z, m) = (code.z(), code.m());
+    // Per check, its (other check, variable) degree-2 edges.
+    let mut adj: Vec<Vec<(u32, u32)>> = vec![Vec::new(); m];
+    for (j, entries) in code.column_entries().iter().enumerate() {
+        if let [(i1, s1), (i2, s2)] = entries[..] {
+            for t in 0..z {
+                let (a, b) = (code.check_of(i1, s1, t), code.check_of(i2, s2, t));
+                let v = (j * z + t) as u32;
+                adj[a].push((b as u32, v));
+                adj[b].push((a as u32, v));
+            }
+        }
+    }
+    let mut best = usize::MAX;
+    let mut dist = vec![u32::MAX; m];
+    let mut via = vec![u32::MAX; m];
+    let mut seen = Vec::new();
+    let mut queue = VecDeque::new();
+    for i in 0..code.block_rows() {
+        for &u in &seen {
+            dist[u as usize] = u32::MAX;
+        }
+        seen.clear();
+        let root = i * z;
+        dist[root] = 0;
+        via[root] = u32::MAX;
+        seen.push(root as u32);
+        queue.clear();
+        queue.push_back(root as u32);
+        while let Some(u) = queue.pop_front() {
+            let du = dist[u as usize] as usize;
+            if 2 * du + 1 >= best {
+                break;
+            }
+            for &(w, v) in &adj[u as usize] {
+                if v == via[u as usize] {
+                    continue;
+                }
+                if dist[w as usize] == u32::MAX {
+                    dist[w as usize] = (du + 1) as u32;
+                    via[w as usize] = v;
+                    seen.push(w);
+                    queue.push_back(w);
+                } else {
+                    best = best.min(du + dist[w as usize] as usize + 1);
+                }
+            }
+        }
+    }
+    (best != usize::MAX).then_some(best)
+}
