@@ -43,6 +43,16 @@
 //! ([`super::peg::Layout::StaircaseRandom`]): wholly random, its degree-2
 //! columns closed cycles and 7 of 100 frames failed with 3–10 wrong bits at
 //! f = 1.12.
+//! Since session 22 r070 and r085 draw their degree-2 columns as a random
+//! forest and the rest at random ([`super::peg::Layout::RandomForest`]):
+//! wholly random, their degree-2 columns closed 15 and 5 independent
+//! cycles in one connected piece, which no shifts lift to heavy codewords
+//! (1M-r070 had codewords of 14 degree-2 variables, 1M-r085 of 16); as a
+//! forest they decoded as well (100 frames at the native rate: 256k-r070
+//! 4 against 5 failures at f = 1.05, 256k-r085 15 against 13 at 1.08).
+//! r050 stays random: as a forest it failed more frames near the threshold
+//! (256k-r050 25 against 7 of 100 at f = 1.03), and its 4 cycles lift to
+//! codewords of at least 36 degree-2 variables (22 before session 22).
 
 use super::alist::{Alist, AlistError};
 use super::codes::QcCode;
@@ -107,6 +117,11 @@ pub struct LongCode {
     pub layout: Layout,
     /// Girth the stored graph has at least (checked by the tests).
     pub girth: usize,
+    /// Least weight of a codeword made only of degree-2 variables
+    /// ([`super::peg::degree2_girth`]) the stored code has at least; `None`:
+    /// the degree-2 columns close no cycle, so there is no such codeword
+    /// (checked by the tests).
+    pub degree2_girth: Option<usize>,
     /// Most decoder iterations per attempt on this code.
     pub iterations: u32,
     /// Min-sum normalisation factor the decoder uses for this code
@@ -172,6 +187,7 @@ const C_64K_R050: LongCode = LongCode {
     degrees: &[(2, 107), (3, 90), (9, 50), (60, 9)],
     seed: 11,
     girth: 6,
+    degree2_girth: Some(36),
     layout: Layout::Random,
     iterations: LONG_ITERATIONS,
     alpha: super::ALPHA,
@@ -186,6 +202,7 @@ const C_64K_R060: LongCode = LongCode {
     degrees: &[(2, 98), (3, 91), (9, 57), (60, 10)],
     seed: 12,
     girth: 6,
+    degree2_girth: None,
     layout: Layout::StaircaseRandom,
     iterations: LONG_ITERATIONS,
     alpha: 0.7,
@@ -200,7 +217,8 @@ const C_64K_R070: LongCode = LongCode {
     degrees: &[(2, 76), (3, 109), (9, 58), (60, 13)],
     seed: 13,
     girth: 6,
-    layout: Layout::Random,
+    degree2_girth: None,
+    layout: Layout::RandomForest,
     iterations: LONG_ITERATIONS,
     alpha: 0.7,
     stored: Stored::Base(long_bases::R_64K_R070),
@@ -214,6 +232,7 @@ const C_64K_R080: LongCode = LongCode {
     degrees: &[(2, 50), (3, 130), (10, 62), (51, 14)],
     seed: 14,
     girth: 6,
+    degree2_girth: Some(14),
     layout: Layout::Random,
     iterations: LONG_ITERATIONS,
     alpha: 0.7,
@@ -228,7 +247,8 @@ const C_64K_R085: LongCode = LongCode {
     degrees: &[(2, 37), (3, 139), (10, 64), (38, 16)],
     seed: 15,
     girth: 6,
-    layout: Layout::Random,
+    degree2_girth: None,
+    layout: Layout::RandomForest,
     iterations: LONG_ITERATIONS,
     alpha: 0.7,
     stored: Stored::Base(long_bases::R_64K_R085),
@@ -244,6 +264,7 @@ const C_64K_R078: LongCode = LongCode {
     degrees: &[(2, 56), (3, 125), (10, 62), (57, 13)],
     seed: 16,
     girth: 6,
+    degree2_girth: None,
     layout: Layout::StaircaseRandom,
     iterations: LONG_ITERATIONS,
     alpha: 0.7,
@@ -304,6 +325,7 @@ pub const LONG_CODES: [LongCode; 22] = [
         degrees: &[(2, 31), (3, 21), (8, 12)],
         seed: 1,
         girth: 8,
+        degree2_girth: None,
         layout: Layout::Staircase,
         iterations: super::MAX_ITERATIONS,
         alpha: super::ALPHA,
@@ -317,6 +339,7 @@ pub const LONG_CODES: [LongCode; 22] = [
         degrees: &[(2, 20), (3, 30), (11, 14)],
         seed: 2,
         girth: 6,
+        degree2_girth: None,
         layout: Layout::Staircase,
         iterations: super::MAX_ITERATIONS,
         alpha: 0.7,
@@ -330,6 +353,7 @@ pub const LONG_CODES: [LongCode; 22] = [
         degrees: &[(2, 15), (3, 34), (12, 15)],
         seed: 3,
         girth: 6,
+        degree2_girth: None,
         layout: Layout::Staircase,
         iterations: super::MAX_ITERATIONS,
         alpha: 0.7,
@@ -343,6 +367,7 @@ pub const LONG_CODES: [LongCode; 22] = [
         degrees: &[(2, 8), (3, 40), (11, 16)],
         seed: 4,
         girth: 6,
+        degree2_girth: None,
         layout: Layout::Staircase,
         iterations: super::MAX_ITERATIONS,
         alpha: 0.7,
@@ -363,6 +388,7 @@ pub const LONG_CODES: [LongCode; 22] = [
     // staircase none did (0 of 200 at 1.10 and 1.12).
     LongCode {
         layout: Layout::StaircaseRandom,
+        degree2_girth: None,
         ..lift_256k(C_64K_R080, "256k-r080", long_bases::R_256K_R080)
     },
     lift_256k(C_64K_R085, "256k-r085", long_bases::R_256K_R085),
@@ -373,6 +399,7 @@ pub const LONG_CODES: [LongCode; 22] = [
     lift_1m(C_64K_R070, "1M-r070", long_bases::R_1M_R070),
     LongCode {
         layout: Layout::StaircaseRandom,
+        degree2_girth: None,
         ..lift_1m(C_64K_R080, "1M-r080", long_bases::R_1M_R080)
     },
     lift_1m(C_64K_R085, "1M-r085", long_bases::R_1M_R085),
