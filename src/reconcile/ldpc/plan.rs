@@ -159,6 +159,9 @@ const F256K: [f64; 6] = [1.025, 1.06, 1.045, 1.07, 1.09, 1.07];
 /// 1.07 / 1.06 Q = 2 % at 1.080 (100 %) / 1.070 (98.7 %); r050 at
 /// 1.03 / 1.025 Q = 10 % at 1.050 / 1.046 (98.9 % both). r060, r080 and
 /// r078 were not measured: they start 0.01 below their n = 262144 values.
+/// Session 22 rebuilt r050 (heavier degree-2 codewords), r070 and r085
+/// (degree-2 forests) with the same starts: Q = 2 / 5 / 10 % at
+/// f = 1.070 / 1.049 / 1.045, 99.8 / 100 / 100 % of blocks within 3.
 const F1M: [f64; 6] = [1.025, 1.05, 1.035, 1.06, 1.06, 1.06];
 
 /// The soft plan's start efficiencies of the n = 65536 codes, also used for
