@@ -587,6 +587,32 @@ fn random_layout_keeps_the_profile_with_concentrated_checks() {
     );
 }
 
+/// Block rows of each block column of `c`, built from `spec`, after
+/// checking that every block row carries ⌊E/rows⌋ or ⌈E/rows⌉ edges and
+/// that the columns keep the spec's degree profile.
+fn rows_of_columns(spec: &peg::PegSpec, c: &QcCode) -> Vec<Vec<usize>> {
+    let edges: usize = spec.degrees.iter().map(|&(d, k)| d * k).sum();
+    let rows = spec.rows;
+    let mut rows_of = vec![Vec::new(); c.block_cols()];
+    for r in 0..c.block_rows() {
+        let len = c.row(r).count();
+        assert!(
+            len == edges / rows || len == edges.div_ceil(rows),
+            "row {r}: {len}"
+        );
+        for (j, _) in c.row(r) {
+            rows_of[j].push(r);
+        }
+    }
+    let mut got = BTreeMap::new();
+    for r in &rows_of {
+        *got.entry(r.len()).or_insert(0usize) += 1;
+    }
+    let want: BTreeMap<usize, usize> = spec.degrees.iter().copied().collect();
+    assert_eq!(got, want);
+    rows_of
+}
+
 /// The hybrid layout keeps the degree-2 columns in the staircase (block
 /// column k of them meets block rows k and k + 1 only, so they close no
 /// cycle), deals the other columns' edges so that every block row still
@@ -602,24 +628,7 @@ fn staircase_random_layout_keeps_a_degree_two_staircase_and_concentrated_checks(
         layout: peg::Layout::StaircaseRandom,
     };
     let c = peg::build(&spec).expect("fits");
-    let edges: usize = spec.degrees.iter().map(|&(d, k)| d * k).sum();
-    let mut rows_of = vec![Vec::new(); c.block_cols()];
-    for r in 0..c.block_rows() {
-        let len = c.row(r).count();
-        assert!(
-            len == edges / 24 || len == edges.div_ceil(24),
-            "row {r}: {len}"
-        );
-        for (j, _) in c.row(r) {
-            rows_of[j].push(r);
-        }
-    }
-    let mut got = BTreeMap::new();
-    for r in &rows_of {
-        *got.entry(r.len()).or_insert(0usize) += 1;
-    }
-    let want: BTreeMap<usize, usize> = spec.degrees.iter().copied().collect();
-    assert_eq!(got, want);
+    let rows_of = rows_of_columns(&spec, &c);
     let mut stair: Vec<Vec<usize>> = rows_of.into_iter().filter(|r| r.len() == 2).collect();
     stair.sort();
     let want: Vec<Vec<usize>> = (0..20).map(|k| vec![k, k + 1]).collect();
@@ -649,24 +658,7 @@ fn random_forest_layout_leaves_no_codeword_of_degree_two_variables() {
     let c = peg::build(&spec).expect("fits");
     assert_eq!(peg::build(&spec).expect("fits"), c);
     assert_eq!(peg::degree2_girth(&c), None);
-    let edges: usize = spec.degrees.iter().map(|&(d, k)| d * k).sum();
-    let mut rows_of = vec![Vec::new(); c.block_cols()];
-    for r in 0..c.block_rows() {
-        let len = c.row(r).count();
-        assert!(
-            len == edges / 24 || len == edges.div_ceil(24),
-            "row {r}: {len}"
-        );
-        for (j, _) in c.row(r) {
-            rows_of[j].push(r);
-        }
-    }
-    let mut got = BTreeMap::new();
-    for r in &rows_of {
-        *got.entry(r.len()).or_insert(0usize) += 1;
-    }
-    let want: BTreeMap<usize, usize> = spec.degrees.iter().copied().collect();
-    assert_eq!(got, want);
+    let rows_of = rows_of_columns(&spec, &c);
     let mut degree2_at = vec![0usize; 24];
     for r in rows_of.iter().filter(|r| r.len() == 2).flatten() {
         degree2_at[*r] += 1;
