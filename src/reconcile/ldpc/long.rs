@@ -53,6 +53,10 @@
 //! r050 stays random: as a forest it failed more frames near the threshold
 //! (256k-r050 25 against 7 of 100 at f = 1.03), and its 4 cycles lift to
 //! codewords of at least 36 degree-2 variables (22 before session 22).
+//! r060 left its staircase for a forest too: 256k-r060 failed 10 / 0 / 1
+//! of 100 frames at f = 1.04 / 1.05 / 1.06 as a forest, 90 / 32 / 2 with
+//! the staircase. r078 keeps its staircase (as a forest 35 / 12 / 4 against
+//! 26 / 4 / 1 at 1.05 / 1.06 / 1.07).
 
 use super::alist::{Alist, AlistError};
 use super::codes::QcCode;
@@ -203,7 +207,7 @@ const C_64K_R060: LongCode = LongCode {
     seed: 12,
     girth: 6,
     degree2_girth: None,
-    layout: Layout::StaircaseRandom,
+    layout: Layout::RandomForest,
     iterations: LONG_ITERATIONS,
     alpha: 0.7,
     stored: Stored::Base(long_bases::R_64K_R060),
