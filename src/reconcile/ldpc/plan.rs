@@ -165,8 +165,9 @@ const F256K: [f64; 6] = [1.025, 1.06, 1.045, 1.07, 1.09, 1.07];
 /// r060, rebuilt as a forest, starts at 1.035 (was 1.05). Q = 7 % / 8 %:
 /// the old staircase r060 at 1.05 gave f = 1.068 / 1.064 (1000 blocks,
 /// all in 2 messages), at 1.03 Q = 7 % 1.069 with 23 % within 3 (300); the
-/// forest at 1.035 gives 1.054 / 1.043 with all 300 blocks in 2 messages,
-/// at 1.025 1.045 / 1.039 with 99.8 % (1000) / 81.6 % (500) within 3.
+/// forest at 1.035 gives 1.054 / 1.043 with all 1000 blocks in 2
+/// messages, at 1.025 1.045 / 1.039 with 99.8 % (1000) / 81.6 % (500)
+/// within 3. Q = 6 % stays on r070 (1.058, 99.9 %).
 /// 64k-r060 and 256k-r060 became forests too; their starts above were not
 /// measured again.
 const F1M: [f64; 6] = [1.025, 1.035, 1.035, 1.06, 1.06, 1.06];
