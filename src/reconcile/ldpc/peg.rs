@@ -99,7 +99,8 @@ pub enum Layout {
     /// `docs/ldpc-long-codes.md`). Degree-2 columns may close cycles among
     /// themselves, i.e. codewords made only of degree-2 variables; their
     /// shifts keep them heavy only while few cycles share a piece
-    /// ([`DEGREE2_GIRTH`]), beyond that they cause an error floor.
+    /// ([`DEGREE2_GIRTH`]), beyond that light ones remain (64k-r080: 14
+    /// variables), which risks an error floor.
     Random,
     /// Degree-2 columns in the staircase of [`Layout::Staircase`] (no cycle,
     /// so no codeword, made only of degree-2 variables); the other columns'
