@@ -3,7 +3,8 @@
 //! rows (the design of the n = 65536 family, `docs/ldpc-long-codes.md`).
 //!
 //! `cargo run --release --example ldpc_de_search -- COLS ROWS [ROWS ...]`
-//! (`QWAVE_DE_START=n2,n3,na,nb,a,b` sets the start profile)
+//! (`QWAVE_DE_START=n2,n3,na,nb,a,b` sets the start profile;
+//! `QWAVE_DE_MAX_N2` and `QWAVE_DE_MAX_DEG` lift the caps below, DE only)
 //!
 //! Moves: one block column (or 4 while that still improves) from any degree
 //! class to any other, and a or b ± 1 (3 < a < b ≤ ROWS; n₂ ≤ ROWS − 1 for
@@ -37,7 +38,17 @@ fn valid(p: &Profile, cols: usize, rows: usize) -> bool {
         && p[0] <= max_degree2(rows)
         && 3 < p[4]
         && p[4] < p[5]
-        && p[5] <= rows
+        && p[5] <= max_degree(rows)
+}
+
+/// Largest variable degree allowed: `ROWS` (one circulant per block row),
+/// or `QWAVE_DE_MAX_DEG` (DE only; such columns need two circulants in
+/// some block row).
+fn max_degree(rows: usize) -> usize {
+    std::env::var("QWAVE_DE_MAX_DEG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(rows)
 }
 
 fn main() {

@@ -10,7 +10,8 @@
 //! those files are not kept in the repository). The construction is
 //! deterministic (seeded), so the output reproduces the stored codes.
 //! `QWAVE_CODES=r083,64k-r070` rebuilds only the members named and
-//! replaces just their matrices in `<dir>/long_bases.rs` (two runs on
+//! replaces just their matrices in `<dir>/long_bases.rs`, appending those
+//! of members it does not hold yet (two runs on
 //! disjoint members may share the work between cores if each writes to its
 //! own copy of the file).
 
@@ -92,9 +93,12 @@ fn main() -> anyhow::Result<()> {
         let path = dir.join("long_bases.rs");
         let mut text = std::fs::read_to_string(&path)?;
         for (head, item) in &items {
-            let start = text
-                .find(head.as_str())
-                .ok_or_else(|| anyhow::anyhow!("{} has no {head}…", path.display()))?;
+            let Some(start) = text.find(head.as_str()) else {
+                // A new member: appended.
+                text.push('\n');
+                text.push_str(item);
+                continue;
+            };
             let end = start
                 + text[start..]
                     .find("\n];\n")
@@ -104,7 +108,7 @@ fn main() -> anyhow::Result<()> {
         }
         std::fs::write(&path, text)?;
         println!(
-            "{} base matrices replaced in {}",
+            "{} base matrices replaced or added in {}",
             items.len(),
             path.display()
         );

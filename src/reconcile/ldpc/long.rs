@@ -17,6 +17,9 @@
 //!   for blocks of at least 734 003 bits (batches of key, benchmarks;
 //!   a radio session's block is far shorter). Their waterfall sits another
 //!   0.01–0.015 in efficiency lower (`docs/ldpc-long-codes.md`).
+//!   Session 23 added four members of this length only, at rates 0.750,
+//!   0.660, 0.621 and 0.547, so that Q = 4, 6, 7 and 9 % each find a code
+//!   near the rate they need.
 //!
 //! Degree profiles: variable degrees {2, 3, d_max} with the degree-2 share
 //! near (1 − R) and check degrees concentrated on two consecutive values —
@@ -275,6 +278,75 @@ const C_64K_R078: LongCode = LongCode {
     stored: Stored::Base(long_bases::R_64K_R078),
 };
 
+/// Session 23: four members of the n = 2^20 family only, at the rates that
+/// Q ≈ 4, 6, 7 and 9 % need at f ≈ 1.04 (1 − R ≈ 1.04·h2(Q)). With the
+/// six shared rates those blocks were frames of r070 6 % punctured or
+/// 12 % shortened, or of r060 punctured or 15 % shortened (f = 1.067,
+/// 1.058, 1.054, 1.060). Profiles from the density-evolution search
+/// (`examples/ldpc_de_search.rs`), degree-2 columns as a random forest.
+const C_1M_R075: LongCode = LongCode {
+    name: "1M-r075",
+    n: N1M,
+    z: Z_1M,
+    rows: 64,
+    degrees: &[(2, 63), (3, 121), (10, 60), (60, 12)],
+    seed: 17,
+    girth: 6,
+    degree2_girth: None,
+    layout: Layout::RandomForest,
+    iterations: ITERATIONS_1M,
+    alpha: 0.7,
+    stored: Stored::Base(long_bases::R_1M_R075),
+};
+
+/// See [`C_1M_R075`]: rate 169/256 ≈ 0.660.
+const C_1M_R066: LongCode = LongCode {
+    name: "1M-r066",
+    n: N1M,
+    z: Z_1M,
+    rows: 87,
+    degrees: &[(2, 86), (3, 101), (9, 57), (60, 12)],
+    seed: 18,
+    girth: 6,
+    degree2_girth: None,
+    layout: Layout::RandomForest,
+    iterations: ITERATIONS_1M,
+    alpha: 0.7,
+    stored: Stored::Base(long_bases::R_1M_R066),
+};
+
+/// See [`C_1M_R075`]: rate 159/256 ≈ 0.621, for Q ≈ 7 %.
+const C_1M_R062: LongCode = LongCode {
+    name: "1M-r062",
+    n: N1M,
+    z: Z_1M,
+    rows: 97,
+    degrees: &[(2, 94), (3, 94), (9, 57), (60, 11)],
+    seed: 19,
+    girth: 6,
+    degree2_girth: None,
+    layout: Layout::RandomForest,
+    iterations: ITERATIONS_1M,
+    alpha: 0.7,
+    stored: Stored::Base(long_bases::R_1M_R062),
+};
+
+/// See [`C_1M_R075`]: rate 140/256 ≈ 0.547, for Q ≈ 9 %.
+const C_1M_R055: LongCode = LongCode {
+    name: "1M-r055",
+    n: N1M,
+    z: Z_1M,
+    rows: 116,
+    degrees: &[(2, 103), (3, 90), (9, 54), (60, 9)],
+    seed: 20,
+    girth: 6,
+    degree2_girth: None,
+    layout: Layout::RandomForest,
+    iterations: ITERATIONS_1M,
+    alpha: 0.7,
+    stored: Stored::Base(long_bases::R_1M_R055),
+};
+
 /// `base`'s profile, seed and layout lifted to n = 262144 with Z = 1024,
 /// stored as `rows`.
 const fn lift_256k(
@@ -320,7 +392,7 @@ const fn lift(
 /// 205/256 ≈ 0.801, 218/256 ≈ 0.852, then 199/256 ≈ 0.777 (appended so that
 /// wire ids stay; the planner sorts a family by rate); n = 262144 with the
 /// same six rates and base graphs in the same order, and so has n = 2^20.
-pub const LONG_CODES: [LongCode; 22] = [
+pub const LONG_CODES: [LongCode; 26] = [
     LongCode {
         name: "r050",
         n: LONG_N,
@@ -408,6 +480,11 @@ pub const LONG_CODES: [LongCode; 22] = [
     },
     lift_1m(C_64K_R085, "1M-r085", long_bases::R_1M_R085),
     lift_1m(C_64K_R078, "1M-r078", long_bases::R_1M_R078),
+    // Session 23: n = 2^20 only, appended so that wire ids stay.
+    C_1M_R075,
+    C_1M_R066,
+    C_1M_R062,
+    C_1M_R055,
 ];
 
 /// The parsed member `i` of [`LONG_CODES`] (parsed once); `None` if `i` is

@@ -60,7 +60,7 @@ use rand_chacha::ChaCha8Rng;
 /// the short rate-3/4 codes) get 1.9. With min-sum (and r067's earlier
 /// hand-picked profile) these were 1.2, 1.3, 1.4, 1.5 for the long codes
 /// and 1.4 for n = 1944 rate 1/2.
-pub const START_EFFICIENCIES: [f64; 34] = by_wire_id(
+pub const START_EFFICIENCIES: [f64; CODES] = by_wire_id(
     [
         // 802.11n n = 648: R = 1/2, 2/3, 3/4, 5/6
         1.4, 1.6, 1.9, 1.9, //
@@ -77,13 +77,22 @@ pub const START_EFFICIENCIES: [f64; 34] = by_wire_id(
     F256K,
     // n = 2^20: lifted with Z = 4096
     F1M,
+    // n = 2^20 only: 1M-r075, r066, r062, r055
+    F1M_MORE,
 );
 
 /// One start efficiency per wire id: the 16 codes of ids 0..16, then the
-/// n = 65536 family (ids 16..22), the n = 262144 one (ids 22..28) and the
-/// n = 2^20 one (ids 28..34).
-const fn by_wire_id(short: [f64; 16], n64k: [f64; 6], n256k: [f64; 6], n1m: [f64; 6]) -> [f64; 34] {
-    let mut table = [0.0; 34];
+/// n = 65536 family (ids 16..22), the n = 262144 one (ids 22..28), the
+/// n = 2^20 one (ids 28..34) and the n = 2^20 members added in session 23
+/// (ids 34..38).
+const fn by_wire_id(
+    short: [f64; 16],
+    n64k: [f64; 6],
+    n256k: [f64; 6],
+    n1m: [f64; 6],
+    n1m_more: [f64; 4],
+) -> [f64; CODES] {
+    let mut table = [0.0; CODES];
     let mut i = 0;
     while i < 16 {
         table[i] = short[i];
@@ -96,8 +105,16 @@ const fn by_wire_id(short: [f64; 16], n64k: [f64; 6], n256k: [f64; 6], n1m: [f64
         table[28 + j] = n1m[j];
         j += 1;
     }
+    let mut k = 0;
+    while k < 4 {
+        table[34 + k] = n1m_more[k];
+        k += 1;
+    }
     table
 }
+
+/// Mother codes with a wire id: the twelve 802.11n codes and [`LONG_CODES`].
+const CODES: usize = LONG_ID0 as usize + LONG_CODES.len();
 
 /// Start efficiencies of the n = 65536 codes (64k-r050, r060, r070, r080,
 /// r085). Since session 14 four of them are laid out by the configuration
@@ -172,6 +189,15 @@ const F256K: [f64; 6] = [1.025, 1.06, 1.045, 1.07, 1.09, 1.07];
 /// measured again.
 const F1M: [f64; 6] = [1.025, 1.035, 1.035, 1.06, 1.06, 1.06];
 
+/// Start efficiencies of 1M-r075, r066, r062 and r055 (session 23), set
+/// near those of their neighbours r070 and r050 and measured in the full
+/// blind protocol (`n1m_bsc`, 1000 blocks each, FER 0): r075 serves
+/// Q = 4 % at f = 1.051 from 1.04 (all blocks in 2 messages) and 1.046
+/// from 1.035 (99.9 % within 3); r066 Q = 6 % at 1.048, r062 Q = 7 % at
+/// 1.048, r055 Q = 9 % at 1.045 and Q = 10 % (8 % shortened; r050 before:
+/// 1.045) at 1.046, all blocks in 2 messages.
+const F1M_MORE: [f64; 4] = [1.035, 1.035, 1.035, 1.03];
+
 /// The soft plan's start efficiencies of the n = 65536 codes, also used for
 /// the n = 262144 and 2^20 ones: those of the hard plan before session 16. These
 /// codes were not measured on soft input, where Bob keeps the fixed reveal
@@ -191,7 +217,7 @@ const F64K_SOFT: [f64; 6] = [1.07, 1.08, 1.09, 1.15, 1.2, 1.12];
 /// `docs/ldpc-soft.md`). On short blocks, n = 1944 rate 1/2 at 1.4 / 1.35 /
 /// 1.3 gave f = 1.044 / 1.014 / 0.990 with 296 / 229 / 135 of 357 blocks
 /// within 3 messages; it stays at 1.4.
-pub const SOFT_START_EFFICIENCIES: [f64; 34] = by_wire_id(
+pub const SOFT_START_EFFICIENCIES: [f64; CODES] = by_wire_id(
     [
         1.5, 1.6, 1.9, 1.9, //
         1.4, 1.6, 1.8, 1.9, //
@@ -201,6 +227,9 @@ pub const SOFT_START_EFFICIENCIES: [f64; 34] = by_wire_id(
     F64K_SOFT,
     F64K_SOFT,
     F64K_SOFT,
+    // 1M-r075, r066, r062, r055: those of their neighbours r078, r070,
+    // r060 and r050.
+    [1.12, 1.09, 1.08, 1.07],
 );
 
 /// Min-sum normalisation factor for mother code `id` (wire id): the long
@@ -314,9 +343,9 @@ const MIN_PLAN_QBER: f64 = 0.003;
 const PLAN_SEED_TAG: u64 = 0x6c64_7063_706c_616e;
 
 /// Wire id of the first long code: ids `0..12` are the 802.11n codes
-/// (4 · length index + rate index), ids `12..34` the PEG codes in the order
+/// (4 · length index + rate index), ids `12..38` the PEG codes in the order
 /// of [`super::long::LONG_CODES`] (n = 16384 at 12..16, n = 65536 at 16..22,
-/// n = 262144 at 22..28, n = 2^20 at 28..34).
+/// n = 262144 at 22..28, n = 2^20 at 28..34 and 34..38).
 pub const LONG_ID0: u8 = 12;
 
 /// Shortest block that is planned on the long codes (70 % of n = 16384,
