@@ -16,8 +16,8 @@ use qwave::reconcile::ldpc::long::{
     long_code, LongCode, LONG_CODES, LONG_N, LONG_Z, N1M, N256K, N64K, Z_1M, Z_256K,
 };
 use qwave::reconcile::ldpc::plan::{
-    code_by_id, Plan, LONG_ID0, LONG_MIN_BITS, MAX_PUNCTURED_FRACTION, N1M_MIN_BITS,
-    N256K_MIN_BITS, N64K_MIN_BITS,
+    code_by_id, Plan, LONG_ID0, LONG_MIN_BITS, MAX_PUNCTURED_FRACTION, MAX_PUNCTURED_OF_CHECKS_1M,
+    N1M_MIN_BITS, N256K_MIN_BITS, N64K_MIN_BITS,
 };
 use qwave::reconcile::ldpc::puncture::untainted_degree2_first;
 use qwave::reconcile::ldpc::{llr, peg, CHECK_RULE, MAX_ITERATIONS};
@@ -396,11 +396,15 @@ fn long_plans_puncture_at_most_the_capped_fraction_while_a_code_fits() {
 
 /// Session 23 added n = 2^20 members at the rates Q = 4, 6, 7 and 9 % need,
 /// so each of Q = 2 … 10 % finds a code within a few per cent of its rate:
-/// no frame is punctured or shortened by more than 10 % of n.
+/// no frame is punctured or shortened by more than 10 % of n, nor punctured
+/// by more than [`MAX_PUNCTURED_OF_CHECKS_1M`] of its checks (without
+/// that cap Q = 3 and 3.5 % took 1M-r075 punctured by 22 and 12 % of m).
 #[test]
 fn n1m_plans_use_a_code_near_the_rate_each_q_needs() {
     for (q, name) in [
         (0.02, "1M-r085"),
+        (0.03, "1M-r080"),
+        (0.035, "1M-r078"),
         (0.04, "1M-r075"),
         (0.05, "1M-r070"),
         (0.06, "1M-r066"),
@@ -412,6 +416,11 @@ fn n1m_plans_use_a_code_near_the_rate_each_q_needs() {
         let plan = Plan::new(one_frame_bits(N1M, q), q, 0);
         assert_eq!(plan.code.name(), format!("PEG n=1048576 {name}"), "Q = {q}");
         for fr in &plan.frames {
+            assert!(
+                fr.p as f64 <= MAX_PUNCTURED_OF_CHECKS_1M * plan.code.m() as f64,
+                "Q = {q}: {} punctured",
+                fr.p
+            );
             assert!(
                 (fr.p + fr.s) * 10 <= N1M,
                 "Q = {q}: {} punctured, {} shortened",

@@ -186,8 +186,11 @@ const F256K: [f64; 6] = [1.025, 1.06, 1.045, 1.07, 1.09, 1.07];
 /// messages, at 1.025 1.045 / 1.039 with 99.8 % (1000) / 81.6 % (500)
 /// within 3. Q = 6 % stays on r070 (1.058, 99.9 %).
 /// 64k-r060 and 256k-r060 became forests too; their starts above were not
-/// measured again.
-const F1M: [f64; 6] = [1.025, 1.035, 1.035, 1.06, 1.06, 1.06];
+/// measured again. Session 23: r080 became a forest and starts at 1.05
+/// (Q = 3 %: f = 1.059, all 1000 blocks in 2 messages; at 1.06 the old
+/// staircase hybrid gave 1.069); r078 starts at 1.05 (native rate, 40
+/// frames: 40 / 13 / 0 failures at f = 1.03 / 1.04 / 1.05).
+const F1M: [f64; 6] = [1.025, 1.035, 1.035, 1.05, 1.06, 1.05];
 
 /// Start efficiencies of 1M-r075, r066, r062 and r055 (session 23), set
 /// near those of their neighbours r070 and r050 and measured in the full
@@ -196,7 +199,7 @@ const F1M: [f64; 6] = [1.025, 1.035, 1.035, 1.06, 1.06, 1.06];
 /// from 1.035 (99.9 % within 3); r066 Q = 6 % at 1.048, r062 Q = 7 % at
 /// 1.048, r055 Q = 9 % at 1.045 and Q = 10 % (8 % shortened; r050 before:
 /// 1.045) at 1.046, all blocks in 2 messages.
-const F1M_MORE: [f64; 4] = [1.035, 1.035, 1.035, 1.03];
+const F1M_MORE: [f64; 4] = [1.0375, 1.035, 1.035, 1.03];
 
 /// The soft plan's start efficiencies of the n = 65536 codes, also used for
 /// the n = 262144 and 2^20 ones: those of the hard plan before session 16. These
@@ -283,6 +286,21 @@ pub const SHORTEN_PENALTY_LONGEST: f64 = 0.15;
 /// took 3.35 messages per frame with 55 % of frames within 3 (1000 frames,
 /// f = 1.181), against 2.06 and 97.4 % for r080 at 4.5 % (f = 1.178).
 pub const MAX_PUNCTURED_FRACTION: f64 = 0.06;
+
+/// Most positions an n = 2^20 frame punctures, as a fraction of its m
+/// parity checks, while another candidate fits within it. What
+/// puncturing costs grows with the share of the checks it leaves without a
+/// channel value, not of n: 1M-r050 frames 4 % of n (8 % of m) punctured
+/// serve Q = 10 % with every block in 2 messages, but at Q = 3 % 1M-r075
+/// frames 5.5 % of n (22 % of m) punctured took 3.76 messages per block,
+/// 12.1 % within 3, f = 1.089 (1000 blocks, session 23), at Q = 3.5 %
+/// 3 % of n (12 % of m) 2.53 messages, 73.6 % within 3, f = 1.063 (500),
+/// and at Q = 4 % 1M-r070 frames 6.2 % of n (21 % of m) 94.1 % within 3
+/// (session 22). Not applied to n = 262144, where it would move Q = 4 %
+/// from 256k-r070 punctured by 18.6 % of m to 256k-r078 17.6 % shortened:
+/// f = 1.101 with every block in 2 messages (1000 blocks) instead of
+/// 1.083 with 91.3 % within 3 (300, session 17).
+pub const MAX_PUNCTURED_OF_CHECKS_1M: f64 = 0.10;
 
 /// Start efficiency and puncturing count (f, p) of a frame of code `id`
 /// (f₀ from [`SOFT_START_EFFICIENCIES`] if `soft`, else [`START_EFFICIENCIES`];
@@ -543,7 +561,8 @@ impl Plan {
         let n = fam[0].1;
         // The code of lowest measured start efficiency that fits, at the
         // smallest δ for which its puncturing count lies in [0, d] (and, for
-        // the long codes, within MAX_PUNCTURED_FRACTION of n while any
+        // the long codes, within MAX_PUNCTURED_FRACTION of n, and on the
+        // n = 2^20 ones MAX_PUNCTURED_OF_CHECKS_1M of m, while any
         // candidate fits so).
         let mut choice: Option<(usize, usize, f64)> = None;
         for capped in [true, false] {
@@ -553,7 +572,10 @@ impl Plan {
                 for (ci, &(id, _, m)) in fam.iter().enumerate().rev() {
                     let (f, p) = start_point(id, soft, m, n, x, h);
                     let better = choice.is_none_or(|(_, _, fc)| f < fc);
-                    let cap_ok = !capped || id < LONG_ID0 || p <= MAX_PUNCTURED_FRACTION * n as f64;
+                    let cap_ok = !capped
+                        || id < LONG_ID0
+                        || (p <= MAX_PUNCTURED_FRACTION * n as f64
+                            && (n != N1M || p <= MAX_PUNCTURED_OF_CHECKS_1M * m as f64));
                     if p >= 0.0 && p <= d as f64 && cap_ok && better {
                         choice = Some((d, ci, f));
                     }
