@@ -284,6 +284,7 @@ const C_64K_R078: LongCode = LongCode {
 /// 12 % shortened, or of r060 punctured or 15 % shortened (f = 1.067,
 /// 1.058, 1.054, 1.060). Profiles from the density-evolution search
 /// (`examples/ldpc_de_search.rs`), degree-2 columns as a random forest.
+/// This one: rate 3/4, for Q ≈ 4 %.
 const C_1M_R075: LongCode = LongCode {
     name: "1M-r075",
     n: N1M,
@@ -299,7 +300,7 @@ const C_1M_R075: LongCode = LongCode {
     stored: Stored::Base(long_bases::R_1M_R075),
 };
 
-/// See [`C_1M_R075`]: rate 169/256 ≈ 0.660.
+/// See [`C_1M_R075`]: rate 169/256 ≈ 0.660, for Q ≈ 6 %.
 const C_1M_R066: LongCode = LongCode {
     name: "1M-r066",
     n: N1M,

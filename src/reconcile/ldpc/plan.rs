@@ -195,8 +195,9 @@ const F1M: [f64; 6] = [1.025, 1.035, 1.035, 1.05, 1.06, 1.05];
 /// Start efficiencies of 1M-r075, r066, r062 and r055 (session 23), set
 /// near those of their neighbours r070 and r050 and measured in the full
 /// blind protocol (`n1m_bsc`, 1000 blocks each, FER 0): r075 serves
-/// Q = 4 % at f = 1.051 from 1.04 (all blocks in 2 messages) and 1.046
-/// from 1.035 (99.9 % within 3); r066 Q = 6 % at 1.048, r062 Q = 7 % at
+/// Q = 4 % at f = 1.051 from 1.04 and 1.049 from 1.0375 (all blocks in 2
+/// messages; kept), 1.046 from 1.035 (99.9 % within 3); r066 Q = 6 % at
+/// 1.048, r062 Q = 7 % at
 /// 1.048, r055 Q = 9 % at 1.045 and Q = 10 % (8 % shortened; r050 before:
 /// 1.045) at 1.046, all blocks in 2 messages.
 const F1M_MORE: [f64; 4] = [1.0375, 1.035, 1.035, 1.03];
