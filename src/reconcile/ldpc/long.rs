@@ -17,9 +17,9 @@
 //!   for blocks of at least 734 003 bits (batches of key, benchmarks;
 //!   a radio session's block is far shorter). Their waterfall sits another
 //!   0.01–0.015 in efficiency lower (`docs/ldpc-long-codes.md`).
-//!   Session 23 added four members of this length only, at rates 0.750,
-//!   0.660, 0.621 and 0.547, so that Q = 4, 6, 7 and 9 % each find a code
-//!   near the rate they need.
+//!   Session 23 added five members of this length only, at rates 0.824,
+//!   0.750, 0.660, 0.621 and 0.547, so that Q = 2.5, 4, 6, 7 and 9 % each
+//!   find a code near the rate they need.
 //!
 //! Degree profiles: variable degrees {2, 3, d_max} with the degree-2 share
 //! near (1 − R) and check degrees concentrated on two consecutive values —
@@ -278,8 +278,8 @@ const C_64K_R078: LongCode = LongCode {
     stored: Stored::Base(long_bases::R_64K_R078),
 };
 
-/// Session 23: four members of the n = 2^20 family only, at the rates that
-/// Q ≈ 4, 6, 7 and 9 % need at f ≈ 1.04 (1 − R ≈ 1.04·h2(Q)). With the
+/// Session 23: five members of the n = 2^20 family only, at the rates that
+/// Q ≈ 2.5, 4, 6, 7 and 9 % need at f ≈ 1.04 (1 − R ≈ 1.04·h2(Q)). With the
 /// six shared rates those blocks were frames of r070 6 % punctured or
 /// 12 % shortened, or of r060 punctured or 15 % shortened (f = 1.067,
 /// 1.058, 1.054, 1.060). Profiles from the density-evolution search
@@ -348,6 +348,22 @@ const C_1M_R055: LongCode = LongCode {
     stored: Stored::Base(long_bases::R_1M_R055),
 };
 
+/// See [`C_1M_R075`]: rate 211/256 ≈ 0.824, for Q ≈ 2.5 %.
+const C_1M_R082: LongCode = LongCode {
+    name: "1M-r082",
+    n: N1M,
+    z: Z_1M,
+    rows: 45,
+    degrees: &[(2, 44), (3, 134), (10, 63), (45, 15)],
+    seed: 21,
+    girth: 6,
+    degree2_girth: None,
+    layout: Layout::RandomForest,
+    iterations: ITERATIONS_1M,
+    alpha: 0.7,
+    stored: Stored::Base(long_bases::R_1M_R082),
+};
+
 /// `base`'s profile, seed and layout lifted to n = 262144 with Z = 1024,
 /// stored as `rows`.
 const fn lift_256k(
@@ -393,7 +409,7 @@ const fn lift(
 /// 205/256 ≈ 0.801, 218/256 ≈ 0.852, then 199/256 ≈ 0.777 (appended so that
 /// wire ids stay; the planner sorts a family by rate); n = 262144 with the
 /// same six rates and base graphs in the same order, and so has n = 2^20.
-pub const LONG_CODES: [LongCode; 26] = [
+pub const LONG_CODES: [LongCode; 27] = [
     LongCode {
         name: "r050",
         n: LONG_N,
@@ -490,6 +506,7 @@ pub const LONG_CODES: [LongCode; 26] = [
     C_1M_R066,
     C_1M_R062,
     C_1M_R055,
+    C_1M_R082,
 ];
 
 /// The parsed member `i` of [`LONG_CODES`] (parsed once); `None` if `i` is

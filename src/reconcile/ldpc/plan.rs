@@ -77,20 +77,20 @@ pub const START_EFFICIENCIES: [f64; CODES] = by_wire_id(
     F256K,
     // n = 2^20: lifted with Z = 4096
     F1M,
-    // n = 2^20 only: 1M-r075, r066, r062, r055
+    // n = 2^20 only: 1M-r075, r066, r062, r055, r082
     F1M_MORE,
 );
 
 /// One start efficiency per wire id: the 16 codes of ids 0..16, then the
 /// n = 65536 family (ids 16..22), the n = 262144 one (ids 22..28), the
 /// n = 2^20 one (ids 28..34) and the n = 2^20 members added in session 23
-/// (ids 34..38).
+/// (ids 34..39).
 const fn by_wire_id(
     short: [f64; 16],
     n64k: [f64; 6],
     n256k: [f64; 6],
     n1m: [f64; 6],
-    n1m_more: [f64; 4],
+    n1m_more: [f64; 5],
 ) -> [f64; CODES] {
     let mut table = [0.0; CODES];
     let mut i = 0;
@@ -106,7 +106,7 @@ const fn by_wire_id(
         j += 1;
     }
     let mut k = 0;
-    while k < 4 {
+    while k < 5 {
         table[34 + k] = n1m_more[k];
         k += 1;
     }
@@ -192,15 +192,16 @@ const F256K: [f64; 6] = [1.025, 1.06, 1.045, 1.07, 1.09, 1.07];
 /// frames: 40 / 13 / 0 failures at f = 1.03 / 1.04 / 1.05).
 const F1M: [f64; 6] = [1.025, 1.035, 1.035, 1.05, 1.06, 1.05];
 
-/// Start efficiencies of 1M-r075, r066, r062 and r055 (session 23), set
-/// near those of their neighbours r070 and r050 and measured in the full
+/// Start efficiencies of 1M-r075, r066, r062, r055 and r082 (session 23),
+/// set near those of their neighbours r070, r050 and r080 and measured in the full
 /// blind protocol (`n1m_bsc`, 1000 blocks each, FER 0): r075 serves
 /// Q = 4 % at f = 1.051 from 1.04 and 1.049 from 1.0375 (all blocks in 2
 /// messages; kept), 1.046 from 1.035 (99.9 % within 3); r066 Q = 6 % at
 /// 1.048, r062 Q = 7 % at
 /// 1.048, r055 Q = 9 % at 1.045 and Q = 10 % (8 % shortened; r050 before:
-/// 1.045) at 1.046, all blocks in 2 messages.
-const F1M_MORE: [f64; 4] = [1.0375, 1.035, 1.035, 1.03];
+/// 1.045) at 1.046, r082 Q = 2.5 % at 1.060 (r085 20.7 % shortened:
+/// 1.095, 500 blocks), all blocks in 2 messages.
+const F1M_MORE: [f64; 5] = [1.0375, 1.035, 1.035, 1.03, 1.05];
 
 /// The soft plan's start efficiencies of the n = 65536 codes, also used for
 /// the n = 262144 and 2^20 ones: those of the hard plan before session 16. These
@@ -231,9 +232,9 @@ pub const SOFT_START_EFFICIENCIES: [f64; CODES] = by_wire_id(
     F64K_SOFT,
     F64K_SOFT,
     F64K_SOFT,
-    // 1M-r075, r066, r062, r055: those of their neighbours r078, r070,
-    // r060 and r050.
-    [1.12, 1.09, 1.08, 1.07],
+    // 1M-r075, r066, r062, r055, r082: those of their neighbours r078,
+    // r070, r060, r050 and r080.
+    [1.12, 1.09, 1.08, 1.07, 1.15],
 );
 
 /// Min-sum normalisation factor for mother code `id` (wire id): the long
@@ -362,9 +363,9 @@ const MIN_PLAN_QBER: f64 = 0.003;
 const PLAN_SEED_TAG: u64 = 0x6c64_7063_706c_616e;
 
 /// Wire id of the first long code: ids `0..12` are the 802.11n codes
-/// (4 · length index + rate index), ids `12..38` the PEG codes in the order
+/// (4 · length index + rate index), ids `12..39` the PEG codes in the order
 /// of [`super::long::LONG_CODES`] (n = 16384 at 12..16, n = 65536 at 16..22,
-/// n = 262144 at 22..28, n = 2^20 at 28..34 and 34..38).
+/// n = 262144 at 22..28, n = 2^20 at 28..34 and 34..39).
 pub const LONG_ID0: u8 = 12;
 
 /// Shortest block that is planned on the long codes (70 % of n = 16384,
