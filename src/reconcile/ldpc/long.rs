@@ -278,91 +278,84 @@ const C_64K_R078: LongCode = LongCode {
     stored: Stored::Base(long_bases::R_64K_R078),
 };
 
+/// An n = 2^20-only member (session 23): `rows` block rows, variable
+/// degrees `degrees`, PEG seed `seed`, degree-2 columns as a random forest,
+/// girth 6, min-sum factor 0.7, up to [`ITERATIONS_1M`] iterations, stored
+/// as `matrix`.
+const fn forest_1m(
+    name: &'static str,
+    rows: usize,
+    degrees: &'static [(usize, usize)],
+    seed: u64,
+    matrix: &'static [&'static [(u16, u16)]],
+) -> LongCode {
+    LongCode {
+        name,
+        n: N1M,
+        z: Z_1M,
+        rows,
+        degrees,
+        seed,
+        girth: 6,
+        degree2_girth: None,
+        layout: Layout::RandomForest,
+        iterations: ITERATIONS_1M,
+        alpha: 0.7,
+        stored: Stored::Base(matrix),
+    }
+}
+
 /// Session 23: five members of the n = 2^20 family only, at the rates that
 /// Q ≈ 2.5, 4, 6, 7 and 9 % need at f ≈ 1.04 (1 − R ≈ 1.04·h2(Q)). With the
 /// six shared rates those blocks were frames of r070 6 % punctured or
 /// 12 % shortened, or of r060 punctured or 15 % shortened (f = 1.067,
-/// 1.058, 1.054, 1.060). Profiles from the density-evolution search
+/// 1.058, 1.054, 1.060); Q = 2.5 % blocks were frames of r085 20.7 %
+/// shortened (f = 1.095, 500 blocks). Profiles from the density-evolution search
 /// (`examples/ldpc_de_search.rs`), degree-2 columns as a random forest.
 /// This one: rate 3/4, for Q ≈ 4 %.
-const C_1M_R075: LongCode = LongCode {
-    name: "1M-r075",
-    n: N1M,
-    z: Z_1M,
-    rows: 64,
-    degrees: &[(2, 63), (3, 121), (10, 60), (60, 12)],
-    seed: 17,
-    girth: 6,
-    degree2_girth: None,
-    layout: Layout::RandomForest,
-    iterations: ITERATIONS_1M,
-    alpha: 0.7,
-    stored: Stored::Base(long_bases::R_1M_R075),
-};
+const C_1M_R075: LongCode = forest_1m(
+    "1M-r075",
+    64,
+    &[(2, 63), (3, 121), (10, 60), (60, 12)],
+    17,
+    long_bases::R_1M_R075,
+);
 
 /// See [`C_1M_R075`]: rate 169/256 ≈ 0.660, for Q ≈ 6 %.
-const C_1M_R066: LongCode = LongCode {
-    name: "1M-r066",
-    n: N1M,
-    z: Z_1M,
-    rows: 87,
-    degrees: &[(2, 86), (3, 101), (9, 57), (60, 12)],
-    seed: 18,
-    girth: 6,
-    degree2_girth: None,
-    layout: Layout::RandomForest,
-    iterations: ITERATIONS_1M,
-    alpha: 0.7,
-    stored: Stored::Base(long_bases::R_1M_R066),
-};
+const C_1M_R066: LongCode = forest_1m(
+    "1M-r066",
+    87,
+    &[(2, 86), (3, 101), (9, 57), (60, 12)],
+    18,
+    long_bases::R_1M_R066,
+);
 
 /// See [`C_1M_R075`]: rate 159/256 ≈ 0.621, for Q ≈ 7 %.
-const C_1M_R062: LongCode = LongCode {
-    name: "1M-r062",
-    n: N1M,
-    z: Z_1M,
-    rows: 97,
-    degrees: &[(2, 94), (3, 94), (9, 57), (60, 11)],
-    seed: 19,
-    girth: 6,
-    degree2_girth: None,
-    layout: Layout::RandomForest,
-    iterations: ITERATIONS_1M,
-    alpha: 0.7,
-    stored: Stored::Base(long_bases::R_1M_R062),
-};
+const C_1M_R062: LongCode = forest_1m(
+    "1M-r062",
+    97,
+    &[(2, 94), (3, 94), (9, 57), (60, 11)],
+    19,
+    long_bases::R_1M_R062,
+);
 
 /// See [`C_1M_R075`]: rate 140/256 ≈ 0.547, for Q ≈ 9 %.
-const C_1M_R055: LongCode = LongCode {
-    name: "1M-r055",
-    n: N1M,
-    z: Z_1M,
-    rows: 116,
-    degrees: &[(2, 103), (3, 90), (9, 54), (60, 9)],
-    seed: 20,
-    girth: 6,
-    degree2_girth: None,
-    layout: Layout::RandomForest,
-    iterations: ITERATIONS_1M,
-    alpha: 0.7,
-    stored: Stored::Base(long_bases::R_1M_R055),
-};
+const C_1M_R055: LongCode = forest_1m(
+    "1M-r055",
+    116,
+    &[(2, 103), (3, 90), (9, 54), (60, 9)],
+    20,
+    long_bases::R_1M_R055,
+);
 
 /// See [`C_1M_R075`]: rate 211/256 ≈ 0.824, for Q ≈ 2.5 %.
-const C_1M_R082: LongCode = LongCode {
-    name: "1M-r082",
-    n: N1M,
-    z: Z_1M,
-    rows: 45,
-    degrees: &[(2, 44), (3, 134), (10, 63), (45, 15)],
-    seed: 21,
-    girth: 6,
-    degree2_girth: None,
-    layout: Layout::RandomForest,
-    iterations: ITERATIONS_1M,
-    alpha: 0.7,
-    stored: Stored::Base(long_bases::R_1M_R082),
-};
+const C_1M_R082: LongCode = forest_1m(
+    "1M-r082",
+    45,
+    &[(2, 44), (3, 134), (10, 63), (45, 15)],
+    21,
+    long_bases::R_1M_R082,
+);
 
 /// `base`'s profile, seed and layout lifted to n = 262144 with Z = 1024,
 /// stored as `rows`.
