@@ -13,11 +13,11 @@ use qwave::reconcile::ldpc::alist::{Alist, AlistError};
 use qwave::reconcile::ldpc::codes::{Length, QcCode, Rate};
 use qwave::reconcile::ldpc::decoder::{LayeredDecoder, KNOWN_LLR};
 use qwave::reconcile::ldpc::long::{
-    long_code, LongCode, LONG_CODES, LONG_N, LONG_Z, N1M, N256K, N64K, Z_1M, Z_256K,
+    long_code, LongCode, LONG_CODES, LONG_N, LONG_Z, N1M, N256K, N4M, N64K, Z_1M, Z_256K, Z_4M,
 };
 use qwave::reconcile::ldpc::plan::{
     code_by_id, Plan, LONG_ID0, LONG_MIN_BITS, MAX_PUNCTURED_FRACTION, MAX_PUNCTURED_OF_CHECKS_1M,
-    N1M_MIN_BITS, N256K_MIN_BITS, N64K_MIN_BITS,
+    N1M_MIN_BITS, N256K_MIN_BITS, N4M_MIN_BITS, N64K_MIN_BITS,
 };
 use qwave::reconcile::ldpc::puncture::untainted_degree2_first;
 use qwave::reconcile::ldpc::{llr, peg, CHECK_RULE, MAX_ITERATIONS};
@@ -145,11 +145,16 @@ fn every_stored_long_code_has_its_documented_size_rate_profile_and_girth() {
         let c = long_code(i).expect("stored code parses as QC");
         assert_eq!(c.n(), lc.n, "{}", lc.name);
         let z = match lc.n {
+            N4M => Z_4M,
             N1M => Z_1M,
             N256K => Z_256K,
             _ => LONG_Z,
         };
-        assert!([LONG_N, N64K, N256K, N1M].contains(&lc.n), "{}", lc.name);
+        assert!(
+            [LONG_N, N64K, N256K, N1M, N4M].contains(&lc.n),
+            "{}",
+            lc.name
+        );
         assert_eq!((c.z(), lc.z), (z, z), "{}", lc.name);
         assert_eq!(c.m(), lc.rows * z);
         assert!((1.0f64 - c.m() as f64 / c.n() as f64 - lc.rate()).abs() < 1e-12);
@@ -235,7 +240,7 @@ fn assert_reproduced_named(n: usize, take: impl Fn(&str) -> bool) {
         .enumerate()
         .filter(|c| c.1.n == n && take(c.1.name))
     {
-        let built = peg::build(&lc.spec()).expect("spec fits");
+        let built = lc.build().expect("builds");
         assert_eq!(&built, long_code(i).expect("parses"), "{}", lc.name);
     }
 }
@@ -264,6 +269,53 @@ fn stored_256k_codes_are_reproduced_by_their_peg_specs() {
 fn stored_1m_codes_are_reproduced_by_their_peg_specs() {
     let all = std::env::var("QWAVE_REPRODUCE_1M").is_ok_and(|v| v == "all");
     assert_reproduced_named(N1M, |name| all || name == "1M-r085");
+}
+
+/// The n = 2^22 members are covers of stored n = 2^20 ones (a second each).
+#[test]
+fn stored_4m_codes_are_reproduced_by_their_covers() {
+    assert!(LONG_CODES
+        .iter()
+        .filter(|c| c.n == N4M)
+        .all(|c| c.cover.is_some()));
+    assert_reproduced(N4M);
+}
+
+/// A cover keeps its base's positions and shifts modulo the base's Z, so
+/// it maps onto the base graph: its girth (and degree-2 girth) is at least
+/// the base's.
+#[test]
+fn a_cyclic_cover_reduces_to_its_base_and_keeps_its_girth() {
+    let base = peg::build(&random_spec(3, peg::Layout::Random)).expect("fits");
+    let c = peg::cover(&base, "cover", 4, 9).expect("covers");
+    assert_eq!((c.z(), c.block_rows()), (4 * base.z(), base.block_rows()));
+    let mut lifted = 0;
+    for i in 0..base.block_rows() {
+        let (b, r): (Vec<_>, Vec<_>) = (base.row(i).collect(), c.row(i).collect());
+        assert_eq!(b.len(), r.len());
+        for (&(bc, bs), &(cc, cs)) in b.iter().zip(&r) {
+            assert_eq!((cc, cs % base.z()), (bc, bs));
+            lifted += usize::from(cs >= base.z());
+        }
+    }
+    // Three quarters of the shifts moved (r ≠ 0).
+    let edges = base.edges() / base.z();
+    assert!(lifted * 2 > edges && lifted < edges, "{lifted} of {edges}");
+    let (gb, gc) = (peg::girth(&base).unwrap(), peg::girth(&c).unwrap());
+    assert!(gc >= gb, "{gc} < {gb}");
+    // Likewise for codewords made only of degree-2 variables.
+    let (db, dc) = (peg::degree2_girth(&base), peg::degree2_girth(&c));
+    assert!(
+        db.is_some_and(|db| dc.is_none_or(|dc| dc >= db)),
+        "{dc:?} < {db:?}"
+    );
+    assert_eq!(
+        peg::cover(&base, "x", 0, 9),
+        Err(peg::PegError::Cover {
+            z: base.z(),
+            factor: 0
+        })
+    );
 }
 
 #[test]
@@ -432,6 +484,34 @@ fn n1m_plans_use_a_code_near_the_rate_each_q_needs() {
     }
 }
 
+/// Blocks of at least [`N4M_MIN_BITS`] bits at Q ≤ 3.5 % are one frame of
+/// an n = 2^22 code at the rate they need; at Q ≥ 4 % they stay on frames of
+/// the n = 2^20 codes, since the 2^22 family holds only high rates. Below
+/// [`N4M_MIN_BITS`] the 2^22 codes are never candidates.
+#[test]
+fn n4m_codes_serve_low_q_blocks_of_at_least_n4m_min_bits() {
+    for (q, name) in [
+        (0.02, "4M-r085"),
+        (0.025, "4M-r082"),
+        (0.03, "4M-r080"),
+        (0.035, "4M-r078"),
+    ] {
+        let plan = Plan::new(one_frame_bits(N4M, q), q, 0);
+        assert_eq!(plan.code.name(), format!("PEG n=4194304 {name}"), "Q = {q}");
+        assert_eq!(code_by_id(plan.code_id).as_ref(), Some(&plan.code));
+        for fr in &plan.frames {
+            assert!((fr.p + fr.s) * 10 <= N4M, "Q = {q}: {} {}", fr.p, fr.s);
+        }
+        let below = Plan::new(N4M_MIN_BITS - 1, q, 0);
+        assert_eq!(below.code.n(), N1M, "Q = {q}");
+    }
+    for q in [0.04, 0.05, 0.07, 0.10] {
+        let plan = Plan::new(N4M * 9 / 10, q, 0);
+        assert_eq!(plan.code.n(), N1M, "Q = {q}");
+        assert_eq!(plan.frames.len(), 4, "Q = {q}");
+    }
+}
+
 #[test]
 #[ignore = "statistical run (100 frames per point ≈ 1 min in release); run by scripts/test"]
 fn long_bsc_frame_error_rate_and_efficiency() {
@@ -455,6 +535,12 @@ fn n256k_bsc_frame_error_rate_and_efficiency() {
 fn n1m_bsc_frame_error_rate_and_efficiency() {
     // Also the points the n = 2^20-only members serve (session 23).
     bsc_frame_error_rate_and_efficiency(N1M, &[0.02, 0.04, 0.05, 0.06, 0.07, 0.09, 0.10]);
+}
+
+#[test]
+#[ignore = "statistical run (25 frames per point ≈ 3 min in release); run by scripts/test"]
+fn n4m_bsc_frame_error_rate_and_efficiency() {
+    bsc_frame_error_rate_and_efficiency(N4M, &[0.02, 0.025, 0.03, 0.035]);
 }
 
 /// Frames 355 and 488 of the Q = 10 % run below (n = 16384, r050) once
@@ -496,12 +582,13 @@ fn frames_that_once_collapsed_reconcile_within_one_blind_round() {
 /// Full blind protocol on BSC(Q), one frame of a length-`len` code per
 /// reconciliation, at each Q of `default_qs` (`QWAVE_LDPC_Q` overrides).
 fn bsc_frame_error_rate_and_efficiency(len: usize, default_qs: &[f64]) {
-    // 100 frames per point keep the full test script within its budget
-    // (1000 take ≈ 9 min here); QWAVE_LDPC_FRAMES=1000 for the long run.
+    // 100 frames per point (25 of n = 2^22) keep the full test script
+    // within its budget (1000 take ≈ 9 min here on n = 65536);
+    // QWAVE_LDPC_FRAMES=1000 for the long run.
     let frames: u64 = std::env::var("QWAVE_LDPC_FRAMES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(100);
+        .unwrap_or(if len >= N4M { 25 } else { 100 });
     // QWAVE_LDPC_Q=0.03,0.07 measures other disagreement rates.
     let qs: Vec<f64> = std::env::var("QWAVE_LDPC_Q").map_or(default_qs.to_vec(), |v| {
         v.split(',').map(|x| x.trim().parse().unwrap()).collect()
@@ -549,7 +636,7 @@ fn bsc_frame_error_rate_and_efficiency(len: usize, default_qs: &[f64]) {
         let f_nohash = (leaked - 32 * frames) as f64 / (frames as f64 * n as f64 * h);
         println!(
             "ldpc long BSC Q = {:>4.1} %: {} ({} key bits/frame, {frames} frames): FER = {:.4} \
-             ({failed} failed), f = {f:.3} ({f_nohash:.3} without the 32-bit hash), \
+             ({failed} failed), f = {f:.4} ({f_nohash:.4} without the 32-bit hash), \
              {:.2} messages/frame (max {max_msgs}, {:.1} % within 3); one-way limit at this \
              length and FER 1e-3: f* = {:.3}",
             q * 100.0,

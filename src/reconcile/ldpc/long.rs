@@ -1,4 +1,4 @@
-//! The long code families, quasi-cyclic LDPC codes with Z = 256, 1024 or 4096 built by
+//! The long code families, quasi-cyclic LDPC codes with Z = 256, 1024, 4096 or 16384 built by
 //! QC-PEG ([`super::peg`]; regenerate with
 //! `cargo run --release --example peg_codes`; the construction is
 //! documented in `docs/ldpc-long-codes.md`):
@@ -19,7 +19,13 @@
 //!   0.01–0.015 in efficiency lower (`docs/ldpc-long-codes.md`).
 //!   Session 23 added five members of this length only, at rates 0.824,
 //!   0.750, 0.660, 0.621 and 0.547, so that Q = 2.5, 4, 6, 7 and 9 % each
-//!   find a code near the rate they need.
+//!   find a code near the rate they need;
+//! * n = 2^22 (session 24): 1M-r085, r082, r080 and r078 covered 4 times
+//!   (Z = 16384, [`super::peg::cover`]), for blocks of at least 2 936 012
+//!   bits at Q ≈ 2–3.5 %. Their waterfall sits only about 0.01 lower than
+//!   that of the codes they cover: a cover keeps its base matrix, and the
+//!   threshold of the base matrix (protograph), not the length, holds these
+//!   high-rate codes back (`docs/ldpc-long-codes.md`, "Session 24").
 //!
 //! Degree profiles: variable degrees {2, 3, d_max} with the degree-2 share
 //! near (1 − R) and check degrees concentrated on two consecutive values —
@@ -64,7 +70,7 @@
 use super::alist::{Alist, AlistError};
 use super::codes::QcCode;
 use super::long_bases;
-use super::peg::{Layout, PegSpec};
+use super::peg::{self, Layout, PegError, PegSpec};
 use std::sync::OnceLock;
 
 /// Codeword length of the shorter long family.
@@ -81,6 +87,13 @@ pub const Z_256K: usize = 1024;
 pub const N1M: usize = 1 << 20;
 /// Circulant size of the n = 2^20 family.
 pub const Z_1M: usize = 4096;
+/// Codeword length of the n = 2^22 family (session 24): the high-rate base
+/// graphs of the n = 2^20 family lifted with [`Z_4M`], for blocks of key at
+/// Q ≈ 2–3.5 %, where a 2^20-bit frame decodes 0.03 in efficiency above the
+/// density-evolution threshold.
+pub const N4M: usize = 1 << 22;
+/// Circulant size of the n = 2^22 family.
+pub const Z_4M: usize = 16384;
 /// Most decoder iterations per attempt on the n = 65536 and n = 262144
 /// codes: near their
 /// thresholds frames need more than [`super::MAX_ITERATIONS`] (64k-r050 at
@@ -110,9 +123,9 @@ pub enum Stored {
 pub struct LongCode {
     /// Short name, also the alist file stem.
     pub name: &'static str,
-    /// Codeword length n ([`LONG_N`], [`N64K`], [`N256K`] or [`N1M`]).
+    /// Codeword length n ([`LONG_N`], [`N64K`], [`N256K`], [`N1M`] or [`N4M`]).
     pub n: usize,
-    /// Circulant size Z ([`LONG_Z`], [`Z_256K`] or [`Z_1M`]).
+    /// Circulant size Z ([`LONG_Z`], [`Z_256K`], [`Z_1M`] or [`Z_4M`]).
     pub z: usize,
     /// Block rows (m = rows · Z).
     pub rows: usize,
@@ -137,6 +150,31 @@ pub struct LongCode {
     pub alpha: f32,
     /// The stored code.
     pub stored: Stored,
+    /// `Some`: built as a cyclic cover of another member ([`Cover`]), not
+    /// by QC-PEG from [`LongCode::spec`], which then only describes the
+    /// profile and layout the cover inherits.
+    pub cover: Option<Cover>,
+}
+
+/// How a member is built as a random cyclic cover ([`super::peg::cover`])
+/// of another, stored, member with a smaller circulant.
+#[derive(Clone, Copy, Debug)]
+pub struct Cover {
+    /// Name of the covered member.
+    pub of: &'static str,
+    /// Seed of the cover's RNG.
+    pub seed: u64,
+}
+
+/// Why a member cannot be rebuilt.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The QC-PEG construction or the cover failed.
+    #[error(transparent)]
+    Peg(#[from] PegError),
+    /// The member a cover is built on is missing or does not parse.
+    #[error("covered member {0} is missing or does not parse")]
+    Covered(&'static str),
 }
 
 impl LongCode {
@@ -150,6 +188,25 @@ impl LongCode {
             seed: self.seed,
             layout: self.layout,
         }
+    }
+
+    /// Rebuilds the code: QC-PEG from [`LongCode::spec`], or the cover of
+    /// the stored member it names.
+    ///
+    /// # Errors
+    /// [`BuildError`] if the construction fails or the covered member is
+    /// missing or does not parse.
+    pub fn build(&self) -> Result<QcCode, BuildError> {
+        let Some(cover) = self.cover else {
+            return Ok(peg::build(&self.spec())?);
+        };
+        let base = LONG_CODES
+            .iter()
+            .position(|c| c.name == cover.of)
+            .and_then(long_code)
+            .ok_or(BuildError::Covered(cover.of))?;
+        let factor = self.z / base.z();
+        Ok(peg::cover(base, &self.full_name(), factor, cover.seed)?)
     }
 
     /// The code's name as [`QcCode::name`] reports it.
@@ -198,6 +255,7 @@ const C_64K_R050: LongCode = LongCode {
     layout: Layout::Random,
     iterations: LONG_ITERATIONS,
     alpha: super::ALPHA,
+    cover: None,
     stored: Stored::Base(long_bases::R_64K_R050),
 };
 
@@ -213,6 +271,7 @@ const C_64K_R060: LongCode = LongCode {
     layout: Layout::RandomForest,
     iterations: LONG_ITERATIONS,
     alpha: 0.7,
+    cover: None,
     stored: Stored::Base(long_bases::R_64K_R060),
 };
 
@@ -228,6 +287,7 @@ const C_64K_R070: LongCode = LongCode {
     layout: Layout::RandomForest,
     iterations: LONG_ITERATIONS,
     alpha: 0.7,
+    cover: None,
     stored: Stored::Base(long_bases::R_64K_R070),
 };
 
@@ -243,6 +303,7 @@ const C_64K_R080: LongCode = LongCode {
     layout: Layout::Random,
     iterations: LONG_ITERATIONS,
     alpha: 0.7,
+    cover: None,
     stored: Stored::Base(long_bases::R_64K_R080),
 };
 
@@ -258,6 +319,7 @@ const C_64K_R085: LongCode = LongCode {
     layout: Layout::RandomForest,
     iterations: LONG_ITERATIONS,
     alpha: 0.7,
+    cover: None,
     stored: Stored::Base(long_bases::R_64K_R085),
 };
 
@@ -275,6 +337,7 @@ const C_64K_R078: LongCode = LongCode {
     layout: Layout::StaircaseRandom,
     iterations: LONG_ITERATIONS,
     alpha: 0.7,
+    cover: None,
     stored: Stored::Base(long_bases::R_64K_R078),
 };
 
@@ -302,6 +365,7 @@ const fn forest_1m(
         iterations: ITERATIONS_1M,
         alpha: 0.7,
         stored: Stored::Base(matrix),
+        cover: None,
     }
 }
 
@@ -380,6 +444,29 @@ const fn lift_1m(
     }
 }
 
+/// The member `of` (n = 2^20, whose spec is `base`'s lifted, with its
+/// degree-2 columns laid out as `layout`) covered 4 times to n = 2^22 with
+/// Z = 16384 ([`Cover`], seeded with `base`'s seed), stored as `rows`,
+/// decoded with up to [`ITERATIONS_1M`] iterations.
+const fn cover_4m(
+    base: LongCode,
+    name: &'static str,
+    of: &'static str,
+    layout: Layout,
+    rows: &'static [&'static [(u16, u16)]],
+) -> LongCode {
+    LongCode {
+        iterations: ITERATIONS_1M,
+        layout,
+        degree2_girth: None,
+        cover: Some(Cover {
+            of,
+            seed: base.seed,
+        }),
+        ..lift(base, name, Z_4M, rows)
+    }
+}
+
 /// `base`'s profile, seed and layout with circulants of size `z`.
 const fn lift(
     base: LongCode,
@@ -402,7 +489,7 @@ const fn lift(
 /// 205/256 ≈ 0.801, 218/256 ≈ 0.852, then 199/256 ≈ 0.777 (appended so that
 /// wire ids stay; the planner sorts a family by rate); n = 262144 with the
 /// same six rates and base graphs in the same order, and so has n = 2^20.
-pub const LONG_CODES: [LongCode; 27] = [
+pub const LONG_CODES: [LongCode; 31] = [
     LongCode {
         name: "r050",
         n: LONG_N,
@@ -415,6 +502,7 @@ pub const LONG_CODES: [LongCode; 27] = [
         layout: Layout::Staircase,
         iterations: super::MAX_ITERATIONS,
         alpha: super::ALPHA,
+        cover: None,
         stored: Stored::Alist(include_str!("alist/peg16384_r050.alist")),
     },
     LongCode {
@@ -429,6 +517,7 @@ pub const LONG_CODES: [LongCode; 27] = [
         layout: Layout::Staircase,
         iterations: super::MAX_ITERATIONS,
         alpha: 0.7,
+        cover: None,
         stored: Stored::Alist(include_str!("alist/peg16384_r067.alist")),
     },
     LongCode {
@@ -443,6 +532,7 @@ pub const LONG_CODES: [LongCode; 27] = [
         layout: Layout::Staircase,
         iterations: super::MAX_ITERATIONS,
         alpha: 0.7,
+        cover: None,
         stored: Stored::Alist(include_str!("alist/peg16384_r075.alist")),
     },
     LongCode {
@@ -457,6 +547,7 @@ pub const LONG_CODES: [LongCode; 27] = [
         layout: Layout::Staircase,
         iterations: super::MAX_ITERATIONS,
         alpha: 0.7,
+        cover: None,
         stored: Stored::Alist(include_str!("alist/peg16384_r083.alist")),
     },
     C_64K_R050,
@@ -500,6 +591,36 @@ pub const LONG_CODES: [LongCode; 27] = [
     C_1M_R062,
     C_1M_R055,
     C_1M_R082,
+    // Session 24: 1M-r085, r082, r080 and r078 covered 4 times (Z = 16384),
+    // appended so that wire ids stay.
+    cover_4m(
+        C_64K_R085,
+        "4M-r085",
+        "1M-r085",
+        Layout::RandomForest,
+        long_bases::R_4M_R085,
+    ),
+    cover_4m(
+        C_1M_R082,
+        "4M-r082",
+        "1M-r082",
+        Layout::RandomForest,
+        long_bases::R_4M_R082,
+    ),
+    cover_4m(
+        C_64K_R080,
+        "4M-r080",
+        "1M-r080",
+        Layout::RandomForest,
+        long_bases::R_4M_R080,
+    ),
+    cover_4m(
+        C_64K_R078,
+        "4M-r078",
+        "1M-r078",
+        Layout::StaircaseRandom,
+        long_bases::R_4M_R078,
+    ),
 ];
 
 /// The parsed member `i` of [`LONG_CODES`] (parsed once); `None` if `i` is

@@ -60,6 +60,14 @@ pub enum PegError {
         /// Block columns.
         cols: usize,
     },
+    /// A cover's factor is zero or its circulants would be too large.
+    #[error("cannot cover a code of circulant size {z} {factor} times")]
+    Cover {
+        /// Circulant size of the covered code.
+        z: usize,
+        /// Cover factor.
+        factor: usize,
+    },
 }
 
 /// What to build: circulant size, base-matrix size, variable degree profile.
@@ -486,6 +494,41 @@ fn forest_layout(degs: &[usize], quota: &[usize], rng: &mut ChaCha8Rng) -> Optio
     }
     cols.extend(random_layout(&degs[n2..], &left, rng)?);
     Some(cols)
+}
+
+/// A random `factor`-fold cyclic cover of the QC code `base`, named `name`:
+/// circulants of size `factor`·Z at the same base-matrix positions, each
+/// shift s becoming s + r·Z with r drawn uniformly from 0..`factor` by a
+/// RNG seeded with `seed` (the second step of a two-step lifting; Wang,
+/// Draper, Yedidia, "Hierarchical and high-girth QC LDPC codes", IEEE
+/// Trans. Inf. Theory 59(7), 2013). Reducing every variable and check index
+/// of the cover modulo Z maps it onto `base`'s Tanner graph, so each cycle
+/// of the cover maps to a closed walk of `base`: the cover's girth is at
+/// least `base`'s, and degree-2 variables that form a forest in `base` form
+/// one in the cover. A cycle of `base` survives at its length only when its
+/// drawn r add up to 0 mod `factor`, so the cover holds about as many short
+/// cycles as `base` in a graph `factor` times larger. Unlike a QC-PEG build
+/// at the full size (16 min for n = 2^22) it takes a second.
+///
+/// # Errors
+/// [`PegError::Cover`] if `factor` is 0 or the new circulant size exceeds
+/// `u32`.
+pub fn cover(base: &QcCode, name: &str, factor: usize, seed: u64) -> Result<QcCode, PegError> {
+    let z = base.z();
+    let bad = PegError::Cover { z, factor };
+    let zc = z
+        .checked_mul(factor)
+        .filter(|&zc| factor > 0 && zc <= u32::MAX as usize)
+        .ok_or(bad.clone())?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let rows: Vec<Vec<(u32, u32)>> = (0..base.block_rows())
+        .map(|i| {
+            base.row(i)
+                .map(|(c, s)| (c as u32, (s + z * rng.random_range(0..factor)) as u32))
+                .collect()
+        })
+        .collect();
+    QcCode::from_rows(name, zc, base.block_cols(), &rows).map_err(|_| bad)
 }
 
 /// Girth (length of the shortest cycle) of the Tanner graph of a QC code;

@@ -21,11 +21,13 @@
 //! least [`N64K_MIN_BITS`] the n = 65536 one, blocks of at least
 //! [`N256K_MIN_BITS`] the n = 262144 one and blocks of at least
 //! [`N1M_MIN_BITS`] the n = 2^20 one ([`super::long`]) instead, with the
-//! same rule.
+//! same rule; from [`N4M_MIN_BITS`] the n = 2^22 codes join the n = 2^20
+//! ones as candidates (the rule then compares planned efficiencies across
+//! the two lengths).
 //!
 //! Which positions: each frame's slots are a seeded permutation of the n
 //! positions, punctured first, then shortened, then key slots. On the
-//! n = 262144 and 2^20 codes the punctured ones are untainted degree-2 positions as
+//! n = 262144, 2^20 and 2^22 codes the punctured ones are untainted degree-2 positions as
 //! far as they go ([`untainted_degree2_first`]); elsewhere all are random.
 //!
 //! Blind rounds (Martinez-Mateo, Elkouss, Martin, "Blind reconciliation",
@@ -42,7 +44,7 @@
 //! attempt stalled).
 
 use super::codes::{Length, QcCode, Rate};
-use super::long::{long_code, LongCode, LONG_CODES, LONG_N, N1M, N256K, N64K};
+use super::long::{long_code, LongCode, LONG_CODES, LONG_N, N1M, N256K, N4M, N64K};
 use super::puncture::untainted_degree2_first;
 use crate::reconcile::binary_entropy;
 use rand::seq::SliceRandom;
@@ -79,18 +81,21 @@ pub const START_EFFICIENCIES: [f64; CODES] = by_wire_id(
     F1M,
     // n = 2^20 only: 1M-r075, r066, r062, r055, r082
     F1M_MORE,
+    // n = 2^22: 4M-r085, r082, r080, r078
+    F4M,
 );
 
 /// One start efficiency per wire id: the 16 codes of ids 0..16, then the
 /// n = 65536 family (ids 16..22), the n = 262144 one (ids 22..28), the
-/// n = 2^20 one (ids 28..34) and the n = 2^20 members added in session 23
-/// (ids 34..39).
+/// n = 2^20 one (ids 28..34), the n = 2^20 members added in session 23
+/// (ids 34..39) and the n = 2^22 family (ids 39..43).
 const fn by_wire_id(
     short: [f64; 16],
     n64k: [f64; 6],
     n256k: [f64; 6],
     n1m: [f64; 6],
     n1m_more: [f64; 5],
+    n4m: [f64; 4],
 ) -> [f64; CODES] {
     let mut table = [0.0; CODES];
     let mut i = 0;
@@ -109,6 +114,11 @@ const fn by_wire_id(
     while k < 5 {
         table[34 + k] = n1m_more[k];
         k += 1;
+    }
+    let mut l = 0;
+    while l < 4 {
+        table[39 + l] = n4m[l];
+        l += 1;
     }
     table
 }
@@ -203,6 +213,17 @@ const F1M: [f64; 6] = [1.025, 1.035, 1.035, 1.05, 1.06, 1.05];
 /// 1.095, 500 blocks), all blocks in 2 messages.
 const F1M_MORE: [f64; 5] = [1.0375, 1.035, 1.035, 1.03, 1.05];
 
+/// Start efficiencies of the n = 2^22 codes 4M-r085, r082, r080 and r078
+/// (session 24), about 0.01 below those of the n = 2^20 codes they cover.
+/// Full blind protocol (`n4m_bsc`, blocks of 95 % of n, FER 0, every block
+/// in 2 messages): r085 at 1.05 serves Q = 2 % at f = 1.060 (300 blocks);
+/// r082 at 1.04 / 1.0375 Q = 2.5 % at 1.0506 / 1.0482 (500 each); r080 at
+/// 1.04 Q = 3 % at 1.0498 (1000); r078 at 1.04 Q = 3.5 % at 1.0495 (500)
+/// and Q = 3.25 % (1.6 % of n punctured) at 1.0536 (300). At the native rate (sum-product, 300
+/// iterations, 40 frames) 4M-r085 fails every frame up to f = 1.045 and
+/// 4M-r080 fails 32 / 14 at 1.035 / 1.04.
+const F4M: [f64; 4] = [1.05, 1.0375, 1.04, 1.04];
+
 /// The soft plan's start efficiencies of the n = 65536 codes, also used for
 /// the n = 262144 and 2^20 ones: those of the hard plan before session 16. These
 /// codes were not measured on soft input, where Bob keeps the fixed reveal
@@ -235,6 +256,8 @@ pub const SOFT_START_EFFICIENCIES: [f64; CODES] = by_wire_id(
     // 1M-r075, r066, r062, r055, r082: those of their neighbours r078,
     // r070, r060, r050 and r080.
     [1.12, 1.09, 1.08, 1.07, 1.15],
+    // 4M-r085, r082, r080, r078: those of the base graphs' 2^20 lifts.
+    [1.2, 1.15, 1.15, 1.12],
 );
 
 /// Min-sum normalisation factor for mother code `id` (wire id): the long
@@ -248,7 +271,7 @@ fn long_member(id: u8) -> Option<&'static LongCode> {
     LONG_CODES.get(usize::from(id.checked_sub(LONG_ID0)?))
 }
 
-/// Whether code `id` belongs to the n = 262144 or the n = 2^20 family, which
+/// Whether code `id` belongs to the n = 262144, 2^20 or 2^22 family, which
 /// puncture untainted degree-2 positions and carry the shortening penalty.
 fn is_n256k_or_longer(id: u8) -> bool {
     long_member(id).is_some_and(|c| c.n >= N256K)
@@ -363,9 +386,9 @@ const MIN_PLAN_QBER: f64 = 0.003;
 const PLAN_SEED_TAG: u64 = 0x6c64_7063_706c_616e;
 
 /// Wire id of the first long code: ids `0..12` are the 802.11n codes
-/// (4 · length index + rate index), ids `12..39` the PEG codes in the order
+/// (4 · length index + rate index), ids `12..43` the PEG codes in the order
 /// of [`super::long::LONG_CODES`] (n = 16384 at 12..16, n = 65536 at 16..22,
-/// n = 262144 at 22..28, n = 2^20 at 28..34 and 34..39).
+/// n = 262144 at 22..28, n = 2^20 at 28..34 and 34..39, n = 2^22 at 39..43).
 pub const LONG_ID0: u8 = 12;
 
 /// Shortest block that is planned on the long codes (70 % of n = 16384,
@@ -381,6 +404,9 @@ pub const N256K_MIN_BITS: usize = N256K * 7 / 10;
 /// Shortest block that is planned on the n = 2^20 codes (70 % of n).
 pub const N1M_MIN_BITS: usize = N1M * 7 / 10;
 
+/// Shortest block whose candidates include the n = 2^22 codes (70 % of n).
+pub const N4M_MIN_BITS: usize = N4M * 7 / 10;
+
 /// The code list the plan can pick from; the id travels on the wire.
 pub fn code_by_id(id: u8) -> Option<QcCode> {
     if id >= LONG_ID0 {
@@ -393,9 +419,11 @@ pub fn code_by_id(id: u8) -> Option<QcCode> {
 
 /// Candidate mother codes for a block of `n_bits`: (wire id, n, m), lowest
 /// rate first. The n = 2^20 family for blocks of at least [`N1M_MIN_BITS`]
-/// bits, the n = 262144 family from [`N256K_MIN_BITS`], the n = 65536
-/// family from [`N64K_MIN_BITS`], the n = 16384 family from [`LONG_MIN_BITS`] (each only if all its
-/// members load), else the longest 802.11n length that fits.
+/// bits (joined by the n = 2^22 one, whose members are all of high rate,
+/// from [`N4M_MIN_BITS`]), the n = 262144 family from [`N256K_MIN_BITS`],
+/// the n = 65536 family from [`N64K_MIN_BITS`], the n = 16384 family from
+/// [`LONG_MIN_BITS`] (each only if all its members load), else the longest
+/// 802.11n length that fits.
 fn family(n_bits: usize) -> Vec<(u8, usize, usize)> {
     for (n, min_bits) in [
         (N1M, N1M_MIN_BITS),
@@ -406,17 +434,12 @@ fn family(n_bits: usize) -> Vec<(u8, usize, usize)> {
         if n_bits < min_bits {
             continue;
         }
-        let members: Vec<usize> = (0..LONG_CODES.len())
-            .filter(|&i| LONG_CODES[i].n == n)
-            .collect();
-        let long: Vec<(u8, usize, usize)> = members
-            .iter()
-            .filter_map(|&i| long_code(i).map(|c| (LONG_ID0 + i as u8, c.n(), c.m())))
-            .collect();
-        if long.len() == members.len() {
-            // Lowest rate first (most parity checks first).
-            let mut long = long;
-            long.sort_by_key(|&(_, _, m)| std::cmp::Reverse(m));
+        if let Some(mut long) = members_of(n) {
+            if n == N1M && n_bits >= N4M_MIN_BITS {
+                long.extend(members_of(N4M).unwrap_or_default());
+            }
+            // Lowest rate first (largest m/n first).
+            long.sort_by(|a, b| (b.2 * a.1).cmp(&(a.2 * b.1)));
             return long;
         }
     }
@@ -433,6 +456,15 @@ fn family(n_bits: usize) -> Vec<(u8, usize, usize)> {
             let (a, b) = r.fraction();
             ((len_idx * 4 + ri) as u8, n, n - n * a / b)
         })
+        .collect()
+}
+
+/// The long codes of length `n` as (wire id, n, m), `None` unless every
+/// one of them loads.
+fn members_of(n: usize) -> Option<Vec<(u8, usize, usize)>> {
+    (0..LONG_CODES.len())
+        .filter(|&i| LONG_CODES[i].n == n)
+        .map(|i| long_code(i).map(|c| (LONG_ID0 + i as u8, c.n(), c.m())))
         .collect()
 }
 
@@ -560,24 +592,23 @@ impl Plan {
         let h = plan_entropy(q, hint);
         let soft = !hint.is_nan();
         let fam = family(n_bits);
-        let n = fam[0].1;
         // The code of lowest measured start efficiency that fits, at the
         // smallest δ for which its puncturing count lies in [0, d] (and, for
         // the long codes, within MAX_PUNCTURED_FRACTION of n, and on the
-        // n = 2^20 ones MAX_PUNCTURED_OF_CHECKS_1M of m, while any
+        // n ≥ 2^20 ones MAX_PUNCTURED_OF_CHECKS_1M of m, while any
         // candidate fits so).
         let mut choice: Option<(usize, usize, f64)> = None;
         for capped in [true, false] {
             for pct in 5..=30 {
-                let d = n * pct / 100;
-                let x = n - d;
-                for (ci, &(id, _, m)) in fam.iter().enumerate().rev() {
+                for (ci, &(id, n, m)) in fam.iter().enumerate().rev() {
+                    let d = n * pct / 100;
+                    let x = n - d;
                     let (f, p) = start_point(id, soft, m, n, x, h);
                     let better = choice.is_none_or(|(_, _, fc)| f < fc);
                     let cap_ok = !capped
                         || id < LONG_ID0
                         || (p <= MAX_PUNCTURED_FRACTION * n as f64
-                            && (n != N1M || p <= MAX_PUNCTURED_OF_CHECKS_1M * m as f64));
+                            && (n < N1M || p <= MAX_PUNCTURED_OF_CHECKS_1M * m as f64));
                     if p >= 0.0 && p <= d as f64 && cap_ok && better {
                         choice = Some((d, ci, f));
                     }
@@ -588,8 +619,8 @@ impl Plan {
             }
         }
         // Nothing fits (q̂ very high): the lowest rate, most modulation.
-        let (d_min, ci, _) = choice.unwrap_or((n * 30 / 100, 0, 0.0));
-        let code_id = fam[ci].0;
+        let (d_min, ci, _) = choice.unwrap_or((fam[0].1 * 30 / 100, 0, 0.0));
+        let (code_id, n) = (fam[ci].0, fam[ci].1);
         let code =
             code_by_id(code_id).unwrap_or_else(|| QcCode::ieee80211n(Length::N648, Rate::R12));
         let m = code.m();
