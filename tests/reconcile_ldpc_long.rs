@@ -329,6 +329,7 @@ fn long_codes_syndrome_decode_round_trip() {
         0.07, 0.05, 0.035, 0.02, 0.013, 0.025,
         0.07, 0.05, 0.035, 0.02, 0.013, 0.025,
         0.03, 0.045, 0.05, 0.065, 0.015,
+        0.013, 0.015, 0.02, 0.025,
     ];
     assert_eq!(qs.len(), LONG_CODES.len());
     for (i, q) in qs.into_iter().enumerate() {
