@@ -87,10 +87,10 @@ pub const Z_256K: usize = 1024;
 pub const N1M: usize = 1 << 20;
 /// Circulant size of the n = 2^20 family.
 pub const Z_1M: usize = 4096;
-/// Codeword length of the n = 2^22 family (session 24): the high-rate base
-/// graphs of the n = 2^20 family lifted with [`Z_4M`], for blocks of key at
-/// Q ≈ 2–3.5 %, where a 2^20-bit frame decodes 0.03 in efficiency above the
-/// density-evolution threshold.
+/// Codeword length of the n = 2^22 family (session 24): four high-rate
+/// n = 2^20 members covered 4 times ([`Cover`], circulants of [`Z_4M`]), for
+/// blocks of key at Q ≈ 2–3.5 %, where a 2^20-bit frame decodes about 0.03
+/// in efficiency above the density-evolution threshold.
 pub const N4M: usize = 1 << 22;
 /// Circulant size of the n = 2^22 family.
 pub const Z_4M: usize = 16384;
