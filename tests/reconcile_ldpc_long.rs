@@ -465,7 +465,7 @@ fn n1m_plans_use_a_code_near_the_rate_each_q_needs() {
         (0.07, "1M-r062"),
         (0.08, "1M-r060"),
         (0.09, "1M-r055"),
-        (0.10, "1M-r055"),
+        (0.10, "1M-r050"),
     ] {
         let plan = Plan::new(one_frame_bits(N1M, q), q, 0);
         assert_eq!(plan.code.name(), format!("PEG n=1048576 {name}"), "Q = {q}");

@@ -459,6 +459,15 @@ fn family(n_bits: usize) -> Vec<(u8, usize, usize)> {
         .collect()
 }
 
+/// Frame counts a block of `n_bits` may be split into on a code of length
+/// `n`: those whose frames carry 70–95 % of n key bits (fewest first), or
+/// the fewest frames of at most 95 % if none does.
+fn frame_counts(n_bits: usize, n: usize) -> std::ops::RangeInclusive<usize> {
+    let fewest = n_bits.div_ceil(n * 95 / 100).max(1);
+    let most = (n_bits / (n * 70 / 100).max(1)).max(fewest);
+    fewest..=most
+}
+
 /// The long codes of length `n` as (wire id, n, m), `None` unless every
 /// one of them loads.
 fn members_of(n: usize) -> Option<Vec<(u8, usize, usize)>> {
@@ -592,17 +601,19 @@ impl Plan {
         let h = plan_entropy(q, hint);
         let soft = !hint.is_nan();
         let fam = family(n_bits);
-        // The code of lowest measured start efficiency that fits, at the
-        // smallest δ for which its puncturing count lies in [0, d] (and, for
+        // The code of lowest measured start efficiency that fits, with the
+        // fewest frames (each carrying x = ⌈n_bits / frames⌉ key bits, 70–95 %
+        // of n) for which its puncturing count lies in [0, n − x] (and, for
         // the long codes, within MAX_PUNCTURED_FRACTION of n, and on the
         // n ≥ 2^20 ones MAX_PUNCTURED_OF_CHECKS_1M of m, while any
-        // candidate fits so).
+        // candidate fits so). Each candidate is judged at the frame size it
+        // would actually carry.
         let mut choice: Option<(usize, usize, f64)> = None;
         for capped in [true, false] {
-            for pct in 5..=30 {
-                for (ci, &(id, n, m)) in fam.iter().enumerate().rev() {
-                    let d = n * pct / 100;
-                    let x = n - d;
+            for (ci, &(id, n, m)) in fam.iter().enumerate().rev() {
+                for frames in frame_counts(n_bits, n) {
+                    let x = n_bits.div_ceil(frames);
+                    let d = n - x;
                     let (f, p) = start_point(id, soft, m, n, x, h);
                     let better = choice.is_none_or(|(_, _, fc)| f < fc);
                     let cap_ok = !capped
@@ -610,7 +621,7 @@ impl Plan {
                         || (p <= MAX_PUNCTURED_FRACTION * n as f64
                             && (n < N1M || p <= MAX_PUNCTURED_OF_CHECKS_1M * m as f64));
                     if p >= 0.0 && p <= d as f64 && cap_ok && better {
-                        choice = Some((d, ci, f));
+                        choice = Some((frames, ci, f));
                     }
                 }
             }
@@ -619,13 +630,16 @@ impl Plan {
             }
         }
         // Nothing fits (q̂ very high): the lowest rate, most modulation.
-        let (d_min, ci, _) = choice.unwrap_or((fam[0].1 * 30 / 100, 0, 0.0));
+        let (frames_n, ci, _) = choice.unwrap_or_else(|| {
+            let n = fam[0].1;
+            (n_bits.div_ceil(n - n * 30 / 100).max(1), 0, 0.0)
+        });
+        // An empty block has no frame.
+        let frames_n = if n_bits == 0 { 0 } else { frames_n };
         let (code_id, n) = (fam[ci].0, fam[ci].1);
         let code =
             code_by_id(code_id).unwrap_or_else(|| QcCode::ieee80211n(Length::N648, Rate::R12));
         let m = code.m();
-        let x_nom = n - d_min;
-        let frames_n = n_bits.div_ceil(x_nom);
         let untainted = is_n256k_or_longer(code_id);
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ PLAN_SEED_TAG);
         let mut order: Vec<u32> = (0..n_bits as u32).collect();
