@@ -90,7 +90,7 @@ pub const START_EFFICIENCIES: [f64; CODES] = by_wire_id(
 /// One start efficiency per wire id: the 16 codes of ids 0..16, then the
 /// n = 65536 family (ids 16..22), the n = 262144 one (ids 22..28), the
 /// n = 2^20 one (ids 28..34), the n = 2^20 members added in session 23
-/// (ids 34..39), the n = 2^22 family (ids 39..43) and the rate-0.844
+/// (ids 34..39), the n = 2^22 family (ids 39..43) and the rate-0.840
 /// members of session 25 (1M-r084 and 4M-r084, ids 43 and 44).
 const fn by_wire_id(
     short: [f64; 16],
