@@ -26,6 +26,9 @@
 //!   that of the codes they cover: a cover keeps its base matrix, and the
 //!   threshold of the base matrix (protograph), not the length, holds these
 //!   high-rate codes back (`docs/ldpc-long-codes.md`, "Session 24").
+//! * Session 26: r085 on a base graph of 1024 block columns (1M-r085w,
+//!   Z = 1024, and its 2^22 cover with Z = 4096), whose waterfall sits about
+//!   0.005–0.01 lower than that of 1M-r085 and 4M-r085; Q = 2 % takes it.
 //!
 //! Degree profiles: variable degrees {2, 3, d_max} with the degree-2 share
 //! near (1 − R) and check degrees concentrated on two consecutive values —
@@ -94,6 +97,9 @@ pub const Z_1M: usize = 4096;
 pub const N4M: usize = 1 << 22;
 /// Circulant size of the n = 2^22 family.
 pub const Z_4M: usize = 16384;
+/// Circulant size of 1M-r085w (session 26), whose base graph has 1024
+/// block columns; its 2^22 cover has circulants 4 times as large.
+pub const Z_1M_WIDE: usize = 1024;
 /// Most decoder iterations per attempt on the n = 65536 and n = 262144
 /// codes: near their
 /// thresholds frames need more than [`super::MAX_ITERATIONS`] (64k-r050 at
@@ -433,6 +439,28 @@ const C_1M_R084: LongCode = forest_1m(
     long_bases::R_1M_R084,
 );
 
+/// Session 26: the r085 design on a wide base graph, 1024 block columns
+/// of Z = 1024 (n = 2^20), rate 874/1024 ≈ 0.854, for Q ≈ 2 %. Session 24
+/// found that a lift or cover converges to the threshold of its base
+/// graph, and that 256 block columns with check degrees near 40 hold r085
+/// near f = 1.05. Profile from the density-evolution search
+/// (`ldpc_de_search 1024 150`, f* = 1.037), degree-2 columns as a forest.
+const C_1M_R085W: LongCode = LongCode {
+    name: "1M-r085w",
+    n: N1M,
+    z: Z_1M_WIDE,
+    rows: 150,
+    degrees: &[(2, 149), (3, 550), (10, 264), (60, 61)],
+    seed: 23,
+    girth: 6,
+    degree2_girth: None,
+    layout: Layout::RandomForest,
+    iterations: ITERATIONS_1M,
+    alpha: 0.7,
+    stored: Stored::Base(long_bases::R_1M_R085W),
+    cover: None,
+};
+
 /// `base`'s profile, seed and layout lifted to n = 262144 with Z = 1024,
 /// stored as `rows`.
 const fn lift_256k(
@@ -501,7 +529,7 @@ const fn lift(
 /// 205/256 ≈ 0.801, 218/256 ≈ 0.852, then 199/256 ≈ 0.777 (appended so that
 /// wire ids stay; the planner sorts a family by rate); n = 262144 with the
 /// same six rates and base graphs in the same order, and so has n = 2^20.
-pub const LONG_CODES: [LongCode; 33] = [
+pub const LONG_CODES: [LongCode; 35] = [
     LongCode {
         name: "r050",
         n: LONG_N,
@@ -642,6 +670,20 @@ pub const LONG_CODES: [LongCode; 33] = [
         Layout::RandomForest,
         long_bases::R_4M_R084,
     ),
+    // Session 26: appended so that wire ids stay.
+    C_1M_R085W,
+    LongCode {
+        name: "4M-r085w",
+        n: N4M,
+        z: 4 * Z_1M_WIDE,
+        iterations: ITERATIONS_1M,
+        cover: Some(Cover {
+            of: "1M-r085w",
+            seed: C_1M_R085W.seed,
+        }),
+        stored: Stored::Base(long_bases::R_4M_R085W),
+        ..C_1M_R085W
+    },
 ];
 
 /// The parsed member `i` of [`LONG_CODES`] (parsed once); `None` if `i` is

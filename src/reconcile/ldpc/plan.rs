@@ -85,13 +85,16 @@ pub const START_EFFICIENCIES: [f64; CODES] = by_wire_id(
     F4M,
     // 1M-r084, 4M-r084
     F_R084,
+    // 1M-r085w, 4M-r085w
+    F_R085W,
 );
 
 /// One start efficiency per wire id: the 16 codes of ids 0..16, then the
 /// n = 65536 family (ids 16..22), the n = 262144 one (ids 22..28), the
 /// n = 2^20 one (ids 28..34), the n = 2^20 members added in session 23
 /// (ids 34..39), the n = 2^22 family (ids 39..43) and the rate-0.840
-/// members of session 25 (1M-r084 and 4M-r084, ids 43 and 44).
+/// members of session 25 (1M-r084 and 4M-r084, ids 43 and 44) and the
+/// wide-base r085 pair of session 26 (1M-r085w and 4M-r085w, ids 45 and 46).
 const fn by_wire_id(
     short: [f64; 16],
     n64k: [f64; 6],
@@ -100,6 +103,7 @@ const fn by_wire_id(
     n1m_more: [f64; 5],
     n4m: [f64; 4],
     r084: [f64; 2],
+    r085w: [f64; 2],
 ) -> [f64; CODES] {
     let mut table = [0.0; CODES];
     let mut i = 0;
@@ -126,6 +130,8 @@ const fn by_wire_id(
     }
     table[43] = r084[0];
     table[44] = r084[1];
+    table[45] = r085w[0];
+    table[46] = r085w[1];
     table
 }
 
@@ -243,6 +249,15 @@ const F4M: [f64; 4] = [1.05, 1.0375, 1.04, 1.04];
 /// 1.0546 with every block in 2 messages (100).
 const F_R084: [f64; 2] = [1.055, 1.045];
 
+/// Start efficiencies of 1M-r085w and 4M-r085w (session 26). At the native
+/// rate (sum-product, 300 iterations, 40 BSC frames) 1M-r085w fails 19 / 9
+/// frames at f = 1.045 / 1.05, 4M-r085w 30 / 11 at 1.04 / 1.045. Full blind
+/// protocol at Q = 2 % (blocks of 95 % of n, 100 blocks, FER 0): 1M-r085w
+/// from 1.05 / 1.055 gave f = 1.0606 / 1.0647 with 96 / 99 % of blocks
+/// within 3 messages; 4M-r085w from 1.045 / 1.0475 gave 1.0554 / 1.0570
+/// with 97 / 100 % (from 1.04, 25 blocks: 1.0568, 72 %).
+const F_R085W: [f64; 2] = [1.055, 1.0475];
+
 /// The soft plan's start efficiencies of the n = 65536 codes, also used for
 /// the n = 262144 and 2^20 ones: those of the hard plan before session 16. These
 /// codes were not measured on soft input, where Bob keeps the fixed reveal
@@ -279,6 +294,8 @@ pub const SOFT_START_EFFICIENCIES: [f64; CODES] = by_wire_id(
     [1.2, 1.15, 1.15, 1.12],
     // 1M-r084, 4M-r084: those of r082.
     [1.15, 1.15],
+    // 1M-r085w, 4M-r085w: those of r085.
+    [1.2, 1.2],
 );
 
 /// Min-sum normalisation factor for mother code `id` (wire id): the long
