@@ -83,18 +83,16 @@ pub const START_EFFICIENCIES: [f64; CODES] = by_wire_id(
     F1M_MORE,
     // n = 2^22: 4M-r085, r082, r080, r078
     F4M,
-    // 1M-r084, 4M-r084
-    F_R084,
-    // 1M-r085w, 4M-r085w
-    F_R085W,
+    // 1M-r084, 4M-r084, 1M-r085w, 4M-r085w
+    [F_R084[0], F_R084[1], F_R085W[0], F_R085W[1]],
 );
 
 /// One start efficiency per wire id: the 16 codes of ids 0..16, then the
 /// n = 65536 family (ids 16..22), the n = 262144 one (ids 22..28), the
 /// n = 2^20 one (ids 28..34), the n = 2^20 members added in session 23
-/// (ids 34..39), the n = 2^22 family (ids 39..43) and the rate-0.840
-/// members of session 25 (1M-r084 and 4M-r084, ids 43 and 44) and the
-/// wide-base r085 pair of session 26 (1M-r085w and 4M-r085w, ids 45 and 46).
+/// (ids 34..39), the n = 2^22 family (ids 39..43) and the members appended
+/// since (ids 43..47: 1M-r084 and 4M-r084 of session 25, the wide-base
+/// 1M-r085w and 4M-r085w of session 26).
 const fn by_wire_id(
     short: [f64; 16],
     n64k: [f64; 6],
@@ -102,8 +100,7 @@ const fn by_wire_id(
     n1m: [f64; 6],
     n1m_more: [f64; 5],
     n4m: [f64; 4],
-    r084: [f64; 2],
-    r085w: [f64; 2],
+    appended: [f64; 4],
 ) -> [f64; CODES] {
     let mut table = [0.0; CODES];
     let mut i = 0;
@@ -128,10 +125,11 @@ const fn by_wire_id(
         table[39 + l] = n4m[l];
         l += 1;
     }
-    table[43] = r084[0];
-    table[44] = r084[1];
-    table[45] = r085w[0];
-    table[46] = r085w[1];
+    let mut a = 0;
+    while a < 4 {
+        table[43 + a] = appended[a];
+        a += 1;
+    }
     table
 }
 
@@ -292,10 +290,8 @@ pub const SOFT_START_EFFICIENCIES: [f64; CODES] = by_wire_id(
     [1.12, 1.09, 1.08, 1.07, 1.15],
     // 4M-r085, r082, r080, r078: those of the base graphs' 2^20 lifts.
     [1.2, 1.15, 1.15, 1.12],
-    // 1M-r084, 4M-r084: those of r082.
-    [1.15, 1.15],
-    // 1M-r085w, 4M-r085w: those of r085.
-    [1.2, 1.2],
+    // 1M-r084, 4M-r084: those of r082; 1M-r085w, 4M-r085w: those of r085.
+    [1.15, 1.15, 1.2, 1.2],
 );
 
 /// Min-sum normalisation factor for mother code `id` (wire id): the long
